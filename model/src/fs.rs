@@ -1,0 +1,75 @@
+//! The abstract filesystem that path resolution and predicate checking are written against.
+//!
+//! [`Fs`] exposes only per-directory lookups, so the resolution algorithm itself (components,
+//! `.`, `..`, symlinks, trailing slashes) lives once, in [`crate::resolve`]. The live system and
+//! the in-memory [`crate::memfs::MemFs`] both implement it.
+
+use crate::{Errno, Hash};
+
+/// The kind of file a path reaches.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+#[cfg_attr(feature = "rkyv", rkyv(derive(Debug, PartialEq, Eq), attr(allow(missing_docs))))]
+pub enum FileKind {
+    /// A regular file.
+    Regular,
+    /// A directory.
+    Directory,
+    /// A symbolic link (only seen when the last component is not followed).
+    Symlink,
+    /// A device, FIFO or socket.
+    Other,
+}
+
+impl FileKind {
+    /// Returns the word used in dry's messages: "regular file", "directory", ...
+    pub fn word(self) -> &'static str {
+        match self {
+            FileKind::Regular => "regular file",
+            FileKind::Directory => "directory",
+            FileKind::Symlink => "symlink",
+            FileKind::Other => "special file",
+        }
+    }
+}
+
+/// The metadata dry treats as observable: kind, permission bits and size.
+///
+/// Timestamps and inode numbers are deliberately absent (see notes/0003-metadata.md).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Meta {
+    /// The kind of file.
+    pub kind: FileKind,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+    /// Size in bytes; meaningful for regular files only (0 for other kinds).
+    pub size_bytes: u64,
+}
+
+/// A filesystem as seen by path resolution: directories of named nodes.
+pub trait Fs {
+    /// A handle on one file (inode) of this filesystem.
+    type Node: Clone;
+
+    /// Returns the root directory `/`.
+    fn root(&self) -> Self::Node;
+
+    /// Looks up `name` (never `.` or `..`) in directory `dir` without following a symlink at
+    /// `name`. `Ok(None)` means the name is absent; an error is the kernel's (e.g. `EACCES`).
+    fn lookup(&self, dir: &Self::Node, name: &[u8]) -> Result<Option<Self::Node>, Errno>;
+
+    /// Returns the parent directory of directory `dir` (the root is its own parent).
+    fn parent(&self, dir: &Self::Node) -> Self::Node;
+
+    /// Returns the metadata of `node`.
+    fn meta(&self, node: &Self::Node) -> Result<Meta, Errno>;
+
+    /// Returns the target of symlink `node`.
+    fn read_link(&self, node: &Self::Node) -> Result<Vec<u8>, Errno>;
+
+    /// Returns the content hash of regular file `node`.
+    fn content_hash(&self, node: &Self::Node) -> Result<Hash, Errno>;
+
+    /// Returns the names in directory `node`, without `.` and `..`, sorted bytewise.
+    fn list(&self, node: &Self::Node) -> Result<Vec<Vec<u8>>, Errno>;
+}

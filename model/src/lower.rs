@@ -1,0 +1,328 @@
+//! Lowering: from the observations of one run to its predicates and effects (SPEC §3).
+//!
+//! [`Lowering`] is a state machine fed one [`Observation`] at a time. It keeps the first
+//! observation of each fact, drops observations of paths the run itself had already changed
+//! (a read of its own write is not an input), drops `/proc`, `/sys` and `/dev`, and marks the run
+//! uncacheable on randomness, sockets and interactive standard input. When the run has ended,
+//! [`Lowering::finish`] turns the changed paths and their final states into effects.
+
+use crate::effect::Effect;
+use crate::entry::Uncacheable;
+use crate::fs::FileKind;
+use crate::hash::Hash;
+use crate::observe::{At, Observation};
+use crate::path;
+use crate::predicate::Predicate;
+use crate::resolve::ResolveFlags;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// How a path outside the model's concern is treated.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PathClass {
+    /// An ordinary path: observations are predicates, changes are effects.
+    Ordinary,
+    /// Under `/proc`, `/sys` or `/dev`: never a predicate, never an effect.
+    Pseudo,
+    /// A source of randomness: reading it makes the run uncacheable.
+    Random,
+}
+
+/// Classifies an absolute normalised path.
+pub fn classify(abs: &[u8]) -> PathClass {
+    if abs == b"/dev/urandom" || abs == b"/dev/random" {
+        return PathClass::Random;
+    }
+    for pseudo in [&b"/proc"[..], b"/sys", b"/dev"] {
+        if path::is_within(abs, pseudo) {
+            return PathClass::Pseudo;
+        }
+    }
+    PathClass::Ordinary
+}
+
+/// The state of a changed path when the run ended, read by the caller from the filesystem.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Final {
+    /// Nothing is there.
+    Absent,
+    /// A regular file.
+    File {
+        /// Its content (already stored as an object by the caller).
+        hash: Hash,
+        /// Permission bits.
+        mode: u32,
+        /// (device, inode) when the file has more than one link, to keep hard links as links.
+        shared_inode: Option<(u64, u64)>,
+    },
+    /// A directory.
+    Dir {
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A symlink.
+    Symlink {
+        /// Its target.
+        target: Vec<u8>,
+    },
+    /// A device, FIFO or socket: not restorable.
+    Other,
+}
+
+/// A path the run changed: its state before the first change, and whether its whole subtree is
+/// an output (a directory renamed into place).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Changed {
+    /// Absolute normalised path.
+    pub path: Vec<u8>,
+    /// Kind just before the run first changed it; `None` if absent.
+    pub before: Option<FileKind>,
+    /// The path is a directory renamed into place; the caller adds its subtree.
+    pub tree: bool,
+}
+
+/// The lowering state machine for one run.
+#[derive(Default, Debug)]
+pub struct Lowering {
+    predicates: Vec<Predicate>,
+    seen_resolves: HashSet<(Vec<u8>, Vec<u8>, ResolveFlags)>,
+    seen_paths: HashSet<(u8, Vec<u8>)>,
+    changed: BTreeMap<Vec<u8>, Changed>,
+    uncacheable: Vec<Uncacheable>,
+    unknown: BTreeMap<u64, u64>,
+    stdin_seen: bool,
+}
+
+impl Lowering {
+    /// Starts lowering a run.
+    pub fn new() -> Lowering {
+        Lowering::default()
+    }
+
+    /// Reports whether `abs` or one of its ancestors was changed by the run so far, so that an
+    /// observation of it shows the run's own work rather than an input.
+    pub fn is_own(&self, abs: &[u8]) -> bool {
+        if self.changed.is_empty() {
+            return false;
+        }
+        self.changed.contains_key(abs) || path::ancestors(abs).any(|a| self.changed.contains_key(a))
+    }
+
+    /// Feeds one observation.
+    pub fn observe(&mut self, obs: Observation) {
+        match obs {
+            Observation::Resolve { at, flags, outcome, opened_for_read } => {
+                let abs = at.absolute();
+                match classify(&abs) {
+                    PathClass::Pseudo => return,
+                    PathClass::Random => {
+                        if opened_for_read && outcome.is_ok() {
+                            self.mark(Uncacheable::Random { path: abs });
+                        }
+                        return;
+                    }
+                    PathClass::Ordinary => {}
+                }
+                if self.is_own(&abs) {
+                    return;
+                }
+                if !self.seen_resolves.insert((at.base.clone(), at.path.clone(), flags)) {
+                    return;
+                }
+                let At { base, path } = at;
+                self.predicates.push(match outcome {
+                    Ok(to) => Predicate::Resolves { path, base, flags, to },
+                    Err(errno) => Predicate::DoesNotResolve { path, base, flags, errno },
+                });
+            }
+            Observation::Stat { path, meta } => {
+                if self.wants(0, &path) {
+                    let size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
+                    self.predicates.push(Predicate::Metadata {
+                        path,
+                        kind: meta.kind,
+                        mode: meta.mode,
+                        size_bytes,
+                    });
+                }
+            }
+            Observation::Read { path, hash } => {
+                if self.wants(1, &path) {
+                    self.predicates.push(Predicate::Content { path, hash });
+                }
+            }
+            Observation::ReadLink { path, target } => {
+                if self.wants(2, &path) {
+                    self.predicates.push(Predicate::Readlink { path, target });
+                }
+            }
+            Observation::List { dir, names } => self.list(dir, names),
+            Observation::Touch { path, before } => {
+                if classify(&path) != PathClass::Ordinary {
+                    return;
+                }
+                self.changed.entry(path.clone()).or_insert(Changed { path, before, tree: false });
+            }
+            Observation::TouchTree { from, path } => {
+                if self.changed.get(&from).is_none_or(|c| c.before.is_some()) {
+                    self.mark(Uncacheable::Unsupported {
+                        what: format!(
+                            "renamed directory {} that it did not create",
+                            String::from_utf8_lossy(&from)
+                        ),
+                    });
+                }
+                if let Some(c) = self.changed.get_mut(&path) {
+                    c.tree = true;
+                }
+            }
+            Observation::Uncacheable(u) => self.mark(u),
+            Observation::StdinFile { hash } => {
+                if !self.stdin_seen {
+                    self.stdin_seen = true;
+                    self.predicates.push(Predicate::Stdin { hash });
+                }
+            }
+            Observation::UnknownSyscall { nr } => *self.unknown.entry(nr).or_insert(0) += 1,
+        }
+    }
+
+    /// Whether a path-keyed fact of class `tag` about `abs` is a new input.
+    fn wants(&mut self, tag: u8, abs: &[u8]) -> bool {
+        classify(abs) == PathClass::Ordinary
+            && !self.is_own(abs)
+            && self.seen_paths.insert((tag, abs.to_vec()))
+    }
+
+    fn mark(&mut self, u: Uncacheable) {
+        if !self.uncacheable.contains(&u) {
+            self.uncacheable.push(u);
+        }
+    }
+
+    /// A listing is an input about the directory as it was before the run: names the run
+    /// created are taken out, names it removed are put back.
+    fn list(&mut self, dir: Vec<u8>, names: Vec<Vec<u8>>) {
+        if classify(&dir) != PathClass::Ordinary || self.is_own(&dir) {
+            return;
+        }
+        let mut set: std::collections::BTreeSet<Vec<u8>> =
+            names.into_iter().filter(|n| n != b"." && n != b"..").collect();
+        for (p, c) in self.changed.range(dir.clone()..) {
+            if !path::is_within(p, &dir) {
+                break;
+            }
+            if path::parent(p) != dir.as_slice() {
+                continue;
+            }
+            let name = path::file_name(p).to_vec();
+            match c.before {
+                None => {
+                    set.remove(&name);
+                }
+                Some(_) => {
+                    set.insert(name);
+                }
+            }
+        }
+        if self.seen_paths.insert((3, dir.clone())) {
+            self.predicates.push(Predicate::Listing { dir, names: set.into_iter().collect() });
+        }
+    }
+
+    /// Returns the paths the run changed, in path order.
+    pub fn changed(&self) -> impl Iterator<Item = &Changed> {
+        self.changed.values()
+    }
+
+    /// Records that the caller found more changed paths (the subtree of a renamed directory).
+    pub fn add_changed(&mut self, path: Vec<u8>, before: Option<FileKind>) {
+        self.changed.entry(path.clone()).or_insert(Changed { path, before, tree: false });
+    }
+
+    /// Ends the run: turns each changed path's final state into an effect. `root` is the project
+    /// root; a change that remains outside it makes the run uncacheable.
+    pub fn finish(mut self, root: &[u8], finals: &HashMap<Vec<u8>, Final>) -> Lowered {
+        let mut effects = Vec::new();
+        let mut first_of_inode: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+        let changed: Vec<Changed> = std::mem::take(&mut self.changed).into_values().collect();
+        for c in &changed {
+            let fin = finals.get(&c.path).cloned().unwrap_or(Final::Absent);
+            if fin == Final::Absent && c.before.is_none() {
+                continue; // created and removed within the run
+            }
+            if !path::is_within(&c.path, root) {
+                self.mark(Uncacheable::OutsideRoot { path: c.path.clone() });
+                continue;
+            }
+            let p = c.path.clone();
+            effects.push(match fin {
+                Final::Absent => Effect::Absent { path: p },
+                Final::File { hash, mode, shared_inode } => {
+                    match shared_inode.and_then(|ino| {
+                        first_of_inode.get(&ino).cloned().or_else(|| {
+                            first_of_inode.insert(ino, p.clone());
+                            None
+                        })
+                    }) {
+                        Some(to) => Effect::HardLink { path: p, to },
+                        None => Effect::File { path: p, hash, mode },
+                    }
+                }
+                Final::Dir { mode } => Effect::Dir { path: p, mode },
+                Final::Symlink { target } => Effect::Symlink { path: p, target },
+                Final::Other => {
+                    self.mark(Uncacheable::Unsupported {
+                        what: format!(
+                            "created a special file at {}",
+                            String::from_utf8_lossy(&c.path)
+                        ),
+                    });
+                    continue;
+                }
+            });
+        }
+        Lowered {
+            predicates: self.predicates,
+            effects: order_effects(effects),
+            uncacheable: self.uncacheable,
+            unknown_syscalls: self.unknown.into_iter().collect(),
+        }
+    }
+}
+
+/// Orders effects so that applying them in order is always possible: removals deepest first,
+/// then directories shallowest first, then files, symlinks and finally hard links.
+pub fn order_effects(mut effects: Vec<Effect>) -> Vec<Effect> {
+    fn rank(e: &Effect) -> u8 {
+        match e {
+            Effect::Absent { .. } => 0,
+            Effect::Dir { .. } => 1,
+            Effect::File { .. } | Effect::Symlink { .. } => 2,
+            Effect::HardLink { .. } => 3,
+        }
+    }
+    fn depth(p: &[u8]) -> usize {
+        p.iter().filter(|&&b| b == b'/').count()
+    }
+    effects.sort_by(|a, b| {
+        rank(a).cmp(&rank(b)).then_with(|| match a {
+            Effect::Absent { .. } => depth(b.path()).cmp(&depth(a.path())),
+            _ => depth(a.path()).cmp(&depth(b.path())),
+        })
+        .then_with(|| a.path().cmp(b.path()))
+    });
+    effects
+}
+
+/// The result of lowering one run.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Lowered {
+    /// The inputs, in order of first observation.
+    pub predicates: Vec<Predicate>,
+    /// The outputs, in the order to apply them.
+    pub effects: Vec<Effect>,
+    /// Why the run cannot be replayed (empty if it can).
+    pub uncacheable: Vec<Uncacheable>,
+    /// Syscalls not understood: (number, count).
+    pub unknown_syscalls: Vec<(u64, u64)>,
+}

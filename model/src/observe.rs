@@ -1,0 +1,110 @@
+//! Observations: what a command saw and did, in the order it happened, as the tracer reports it.
+//!
+//! The tracer translates each syscall into one or more observations (a successful
+//! `open(O_RDWR)` of an existing file is a [`Observation::Resolve`], a [`Observation::Read`] of
+//! its content before any write, and a [`Observation::Touch`]). [`crate::lower`] then decides which
+//! observations are inputs of the run and which paths are its outputs.
+
+use crate::entry::Uncacheable;
+use crate::errno::Errno;
+use crate::fs::{FileKind, Meta};
+use crate::hash::Hash;
+use crate::resolve::ResolveFlags;
+
+/// A path as the command passed it, with the absolute directory it was resolved from.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct At {
+    /// The absolute directory a relative `path` starts from (`/` for an absolute path).
+    pub base: Vec<u8>,
+    /// The path as the command passed it.
+    pub path: Vec<u8>,
+}
+
+impl At {
+    /// Builds an `At`, using `/` as the base of an absolute path.
+    pub fn new(base: &[u8], path: &[u8]) -> At {
+        let base = if path.first() == Some(&b'/') { b"/".to_vec() } else { base.to_vec() };
+        At { base, path: path.to_vec() }
+    }
+
+    /// Returns the absolute, lexically normalised path.
+    pub fn absolute(&self) -> Vec<u8> {
+        crate::path::normalize(&crate::path::join(&self.base, &self.path))
+    }
+}
+
+/// One thing a command observed or did.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Observation {
+    /// A path was resolved; `outcome` is the kind of file reached (in create mode, a missing last
+    /// component counts as the regular file created) or the error returned.
+    Resolve {
+        /// The path and its base.
+        at: At,
+        /// The lookup flags.
+        flags: ResolveFlags,
+        /// What the resolution returned.
+        outcome: Result<FileKind, Errno>,
+        /// The syscall opened the file for reading (so a device here is read).
+        opened_for_read: bool,
+    },
+    /// The metadata of a file was returned to the command (stat family).
+    Stat {
+        /// Absolute normalised path.
+        path: Vec<u8>,
+        /// What the command was shown.
+        meta: Meta,
+    },
+    /// A regular file was opened for reading (or read-write, or append): its content at that
+    /// moment.
+    Read {
+        /// Absolute normalised path.
+        path: Vec<u8>,
+        /// blake3 of the content.
+        hash: Hash,
+    },
+    /// A symlink's target was read.
+    ReadLink {
+        /// Absolute normalised path of the symlink.
+        path: Vec<u8>,
+        /// The target.
+        target: Vec<u8>,
+    },
+    /// A directory was listed.
+    List {
+        /// Absolute normalised path of the directory.
+        dir: Vec<u8>,
+        /// The names returned, without `.` and `..`.
+        names: Vec<Vec<u8>>,
+    },
+    /// A path is about to be changed by the command (created, written, truncated, chmod-ed,
+    /// removed, renamed to or from). `before` is its kind just before the change, `None` if
+    /// absent.
+    Touch {
+        /// Absolute normalised path.
+        path: Vec<u8>,
+        /// Its state just before the change.
+        before: Option<FileKind>,
+    },
+    /// A directory was renamed from `from` to `path` (both already [`Observation::Touch`]ed):
+    /// everything below `path` is an output. Renaming a directory the run did not create makes
+    /// the run uncacheable, since its contents were never observed.
+    TouchTree {
+        /// Absolute normalised path of the directory's old name.
+        from: Vec<u8>,
+        /// Absolute normalised path of the directory's new name.
+        path: Vec<u8>,
+    },
+    /// The run cannot be replayed, for this reason.
+    Uncacheable(Uncacheable),
+    /// The command read standard input, which is a regular file with this content.
+    StdinFile {
+        /// blake3 of the content.
+        hash: Hash,
+    },
+    /// The tracer stopped on a syscall it does not understand.
+    UnknownSyscall {
+        /// The syscall number.
+        nr: u64,
+    },
+}

@@ -1,0 +1,124 @@
+//! Lexical operations on byte paths: joining a relative path to its base and normalising `.`,
+//! `..` and repeated slashes. These never consult a filesystem; they name the paths of effects and
+//! decide which observations concern something the command itself wrote.
+
+/// Joins `path` to the absolute directory `base` (returns `path` itself when it is absolute).
+pub fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
+    if path.first() == Some(&b'/') {
+        return path.to_vec();
+    }
+    let mut out = Vec::with_capacity(base.len() + 1 + path.len());
+    out.extend_from_slice(base);
+    if !out.ends_with(b"/") {
+        out.push(b'/');
+    }
+    out.extend_from_slice(path);
+    out
+}
+
+/// Normalises an absolute path lexically: removes `.`, empty components and trailing slashes and
+/// resolves `..` against the preceding component. `/a/./b/../c//` becomes `/a/c`.
+///
+/// Lexical `..` differs from the kernel's when the preceding component is a symlink; dry uses
+/// normalised paths only to name effects and to recognise its own writes, never to check inputs.
+pub fn normalize(abs: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for comp in abs.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(abs.len());
+    for p in &parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Returns the parent of a normalised absolute path (`/` for `/` itself).
+pub fn parent(norm: &[u8]) -> &[u8] {
+    match norm.iter().rposition(|&b| b == b'/') {
+        Some(0) | None => b"/",
+        Some(i) => &norm[..i],
+    }
+}
+
+/// Returns the last component of a normalised absolute path (empty for `/`).
+pub fn file_name(norm: &[u8]) -> &[u8] {
+    match norm.iter().rposition(|&b| b == b'/') {
+        Some(i) => &norm[i + 1..],
+        None => norm,
+    }
+}
+
+/// Reports whether normalised path `path` equals `dir` or lies below it.
+pub fn is_within(path: &[u8], dir: &[u8]) -> bool {
+    if dir == b"/" {
+        return true;
+    }
+    path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/')
+}
+
+/// Returns `path` relative to `dir` if it lies within it (`.` for `dir` itself).
+pub fn relative_to<'a>(path: &'a [u8], dir: &[u8]) -> Option<&'a [u8]> {
+    if !is_within(path, dir) {
+        return None;
+    }
+    if path.len() == dir.len() {
+        return Some(b".");
+    }
+    let skip = if dir == b"/" { 1 } else { dir.len() + 1 };
+    Some(&path[skip..])
+}
+
+/// Returns the normalised ancestors of a normalised path, nearest first, excluding the path and
+/// including `/`.
+pub fn ancestors(norm: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut cur = norm;
+    std::iter::from_fn(move || {
+        if cur == b"/" {
+            return None;
+        }
+        cur = parent(cur);
+        Some(cur)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_removes_dots_and_slashes() {
+        assert_eq!(normalize(b"/a/./b/../c//"), b"/a/c");
+        assert_eq!(normalize(b"/.."), b"/");
+        assert_eq!(normalize(b"/"), b"/");
+    }
+
+    #[test]
+    fn join_keeps_absolute_paths() {
+        assert_eq!(join(b"/x", b"/y"), b"/y");
+        assert_eq!(join(b"/x", b"y"), b"/x/y");
+        assert_eq!(join(b"/", b"y"), b"/y");
+    }
+
+    #[test]
+    fn within_and_relative() {
+        assert!(is_within(b"/a/b", b"/a"));
+        assert!(!is_within(b"/ab", b"/a"));
+        assert_eq!(relative_to(b"/a/b/c", b"/a"), Some(&b"b/c"[..]));
+        assert_eq!(relative_to(b"/a", b"/a"), Some(&b"."[..]));
+        assert_eq!(parent(b"/a/b"), b"/a");
+        assert_eq!(parent(b"/a"), b"/");
+        let anc: Vec<&[u8]> = ancestors(b"/a/b/c").collect();
+        assert_eq!(anc, vec![&b"/a/b"[..], b"/a", b"/"]);
+    }
+}

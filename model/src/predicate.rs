@@ -1,0 +1,95 @@
+//! Predicates: the typed facts about the filesystem that a recorded run depended on.
+
+use crate::errno::Errno;
+use crate::fs::FileKind;
+use crate::hash::Hash;
+use crate::resolve::ResolveFlags;
+
+/// One input of a recorded run, checked against the live filesystem before a replay.
+///
+/// Paths are bytes. `base` is the absolute directory a relative `path` was resolved from (the
+/// process's cwd or the directory fd), `/` for an absolute `path`; `path` is exactly what the
+/// command passed, so the check resolves it as the kernel did, `..` and symlinks included.
+/// Paths of `Content`, `Metadata`, `Listing` and `Readlink` are absolute and lexically normalised
+/// from the `base` and `path` of the resolution that reached them, and are resolved without
+/// following a final symlink only for `Readlink`.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+#[cfg_attr(feature = "rkyv", rkyv(derive(Debug), attr(allow(missing_docs))))]
+pub enum Predicate {
+    /// The path resolves to a file of kind `to`.
+    Resolves {
+        /// The path as the command passed it.
+        path: Vec<u8>,
+        /// The absolute directory a relative path starts from.
+        base: Vec<u8>,
+        /// The lookup flags.
+        flags: ResolveFlags,
+        /// The kind of file reached (in create mode, absent counts as a regular file).
+        to: FileKind,
+    },
+    /// The path fails to resolve with `errno`.
+    DoesNotResolve {
+        /// The path as the command passed it.
+        path: Vec<u8>,
+        /// The absolute directory a relative path starts from.
+        base: Vec<u8>,
+        /// The lookup flags.
+        flags: ResolveFlags,
+        /// The error the kernel returned.
+        errno: Errno,
+    },
+    /// The regular file at `path` (following symlinks) has content `hash`.
+    Content {
+        /// Absolute path of the file.
+        path: Vec<u8>,
+        /// blake3 of the whole content when the command first opened it.
+        hash: Hash,
+    },
+    /// The file at `path` (following symlinks) has this kind, permission bits and size.
+    Metadata {
+        /// Absolute path of the file.
+        path: Vec<u8>,
+        /// The kind of file.
+        kind: FileKind,
+        /// Permission bits (`st_mode & 0o7777`).
+        mode: u32,
+        /// Size in bytes (regular files only; 0 otherwise).
+        size_bytes: u64,
+    },
+    /// The directory at `dir` (following symlinks) lists exactly `names` (sorted, no `.`/`..`).
+    Listing {
+        /// Absolute path of the directory.
+        dir: Vec<u8>,
+        /// The names listed, sorted bytewise.
+        names: Vec<Vec<u8>>,
+    },
+    /// The symlink at `path` (not followed) has target `target`.
+    Readlink {
+        /// Absolute path of the symlink.
+        path: Vec<u8>,
+        /// Its target, as stored.
+        target: Vec<u8>,
+    },
+    /// Standard input is a regular file with content `hash` (see notes/0002-stdin.md).
+    Stdin {
+        /// blake3 of the whole content of the file on standard input.
+        hash: Hash,
+    },
+}
+
+impl Predicate {
+    /// Returns the path this predicate is about, as bytes, for messages and `dry why PATH`.
+    pub fn subject(&self) -> Vec<u8> {
+        match self {
+            Predicate::Resolves { path, base, .. } | Predicate::DoesNotResolve { path, base, .. } => {
+                crate::path::normalize(&crate::path::join(base, path))
+            }
+            Predicate::Content { path, .. }
+            | Predicate::Metadata { path, .. }
+            | Predicate::Readlink { path, .. } => path.clone(),
+            Predicate::Listing { dir, .. } => dir.clone(),
+            Predicate::Stdin { .. } => b"<stdin>".to_vec(),
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Verdicts: the outcome of checking an entry's predicates, with what was observed instead.
+
+use crate::errno::Errno;
+use crate::fs::FileKind;
+use crate::hash::Hash;
+
+/// What the live filesystem showed where a predicate failed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Observed {
+    /// The path resolved to a file of this kind.
+    Kind(FileKind),
+    /// The path failed to resolve with this error.
+    Errno(Errno),
+    /// The file has this content.
+    Hash(Hash),
+    /// The file has this metadata (kind, mode, size).
+    Meta {
+        /// The kind.
+        kind: FileKind,
+        /// Permission bits.
+        mode: u32,
+        /// Size in bytes.
+        size_bytes: u64,
+    },
+    /// The directory lists other names: these were added, these removed.
+    Names {
+        /// Names present now but not recorded.
+        added: Vec<Vec<u8>>,
+        /// Names recorded but not present now.
+        removed: Vec<Vec<u8>>,
+    },
+    /// The symlink has this target.
+    Target(Vec<u8>),
+    /// Standard input is not a regular file now.
+    NoStdinFile,
+}
+
+/// The outcome of checking an entry against a filesystem.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// Every predicate holds: the entry may be replayed.
+    Holds,
+    /// Predicate number `index` (the first in order) fails; `observed` is what was found.
+    Fails {
+        /// Index into the entry's predicates.
+        index: usize,
+        /// What was observed instead.
+        observed: Observed,
+    },
+}
+
+impl Verdict {
+    /// Reports whether the verdict is [`Verdict::Holds`].
+    pub fn holds(&self) -> bool {
+        matches!(self, Verdict::Holds)
+    }
+}

@@ -1,0 +1,1 @@
+//! Building the [`model::CommandKey`] of a command from the live process environment.

@@ -1,0 +1,1 @@
+//! Locating the project root and its `.dry/` directory.

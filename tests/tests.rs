@@ -1,0 +1,1 @@
+//! End-to-end tests: drive the real `dry` binary on real programs in temporary directories.

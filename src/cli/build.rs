@@ -1,0 +1,214 @@
+//! `dry build`: run a command under the tracer and record it, or replay a recorded run.
+
+use super::context::Context;
+use super::decide::{decide, Decision};
+use crate::check::Fingerprints;
+use crate::record::Recorder;
+use crate::store::Store;
+use anyhow::Context as _;
+use model::entry::{Captured, ExitStatus, Uncacheable};
+use model::{CommandKey, Entry};
+use nix::fcntl::OFlag;
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Run CMD, or skip it and replay its recorded outputs, stdout, stderr and exit status if
+/// nothing it depended on has changed.
+///
+/// Example:
+///   dry build -- cc -c main.c -o main.o
+///   dry build -v -- make -j2
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// Run and re-record even if a recorded entry holds.
+    #[arg(long)]
+    force: bool,
+    /// Print the decision and its reason on stderr (e.g. `dry: ran: src/a.c: content changed`).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Also record a run that exits non-zero (it will be replayed with its status).
+    #[arg(long)]
+    cache_failures: bool,
+    /// Leave environment variable NAME out of the command key (repeatable).
+    #[arg(long, value_name = "NAME")]
+    env_ignore: Vec<OsString>,
+    /// Do not skip nested commands in place (the whole tree is one command).
+    #[arg(long)]
+    no_nested: bool,
+    /// The command to run and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    cmd: Vec<OsString>,
+}
+
+/// Runs `dry build`.
+pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
+    let ctx = Context::from_process()?;
+    let store = ctx.store()?;
+    let mut fps = Fingerprints::from_items(store.load_fingerprints());
+    let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
+    let root = ctx.project.root.as_os_str().as_bytes().to_vec();
+    let entries = super::show::load_family_or_warn(&store, &key.family());
+    let decision = if args.force {
+        Decision::Run("--force".to_string())
+    } else {
+        decide(&entries, &key, &root, &mut fps)
+    };
+    let _ = store.set_last(&key.family());
+    if let Decision::Replay(i) = &decision {
+        match replay(&store, &entries[*i], &ctx.project.root) {
+            Ok(code) => {
+                if args.verbose {
+                    eprintln!("dry: replayed: nothing changed");
+                }
+                save_fingerprints(&store, &fps);
+                return Ok(code);
+            }
+            Err(e) => eprintln!("dry: cannot replay ({e:#}); running instead"),
+        }
+    }
+    let reason = match decision {
+        Decision::Run(r) => r,
+        Decision::Replay(_) => "replay failed".to_string(),
+    };
+    let (entry, code) = run_and_record(&ctx, &store, &mut fps, key, &exe, &args)?;
+    if args.verbose {
+        if entry.cacheable() {
+            eprintln!("dry: ran: {reason}");
+        } else {
+            let why: Vec<String> = entry
+                .uncacheable
+                .iter()
+                .map(|u| crate::explain::uncacheable(u, &root))
+                .collect();
+            eprintln!("dry: ran: {reason} (not cached: {})", why.join("; "));
+        }
+    }
+    save_fingerprints(&store, &fps);
+    Ok(code)
+}
+
+fn save_fingerprints(store: &Store, fps: &Fingerprints) {
+    if fps.is_dirty() {
+        if let Err(e) = store.save_fingerprints(&fps.items()) {
+            eprintln!("dry: warning: {e}");
+        }
+    }
+}
+
+/// Restores a recorded run: outputs first, then stdout and stderr; returns its exit status.
+fn replay(store: &Store, entry: &Entry, root: &Path) -> anyhow::Result<i32> {
+    // Read the streams first: a corrupt object must be found before any file is touched.
+    let stdout = store.read_object(&entry.stdout.hash)?;
+    let stderr = store.read_object(&entry.stderr.hash)?;
+    crate::restore::apply(&entry.effects, root, &StoreObjects(store))?;
+    crate::restore::write_all_fd(std::io::stdout().as_fd(), &stdout);
+    crate::restore::write_all_fd(std::io::stderr().as_fd(), &stderr);
+    Ok(entry.exit.shell_code())
+}
+
+/// The store as the restorer's object source.
+struct StoreObjects<'a>(&'a Store);
+
+impl crate::restore::Objects for StoreObjects<'_> {
+    fn copy_object(&self, hash: &model::Hash, dest: &mut std::fs::File) -> Result<u64, String> {
+        self.0.copy_object(hash, dest).map_err(|e| e.to_string())
+    }
+
+    fn has_object(&self, hash: &model::Hash) -> bool {
+        self.0.has_object(hash)
+    }
+}
+
+/// Runs the command under the tracer, passing stdout and stderr through live while capturing
+/// them, and records the run.
+fn run_and_record(
+    ctx: &Context,
+    store: &Store,
+    fps: &mut Fingerprints,
+    key: CommandKey,
+    exe: &Path,
+    args: &BuildArgs,
+) -> anyhow::Result<(Entry, i32)> {
+    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
+    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
+    let tee_out = std::thread::spawn(move || tee(out_r, Stream::Out));
+    let tee_err = std::thread::spawn(move || tee(err_r, Stream::Err));
+    let spawn = crate::trace::Spawn {
+        exe: exe.to_path_buf(),
+        argv: args.cmd.clone(),
+        env: ctx.env.clone(),
+        cwd: ctx.cwd.clone(),
+        stdout: out_w,
+        stderr: err_w,
+        seccomp: ctx.var("DRY_NO_SECCOMP").is_none(),
+    };
+    let started = Instant::now();
+    let mut recorder = Recorder::new(fps);
+    let status = crate::trace::run(spawn, &mut recorder);
+    let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let stdout = tee_out.join().unwrap_or_default();
+    let stderr = tee_err.join().unwrap_or_default();
+    let status = status?;
+    let lowered = recorder.finish(&ctx.project.root, store)?;
+    let mut uncacheable = lowered.uncacheable;
+    if !status.success() && !args.cache_failures {
+        uncacheable.push(Uncacheable::Failed);
+    }
+    let entry = Entry {
+        key,
+        predicates: lowered.predicates,
+        effects: lowered.effects,
+        stdout: Captured { hash: store.put_bytes(&stdout)?, size_bytes: stdout.len() as u64 },
+        stderr: Captured { hash: store.put_bytes(&stderr)?, size_bytes: stderr.len() as u64 },
+        exit: status,
+        run_ns,
+        recorded_unix_ns: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
+            .unwrap_or(0),
+        uncacheable,
+        unknown_syscalls: lowered.unknown_syscalls,
+    };
+    // A failed top-level run is not recorded at all unless --cache-failures.
+    if !entry.uncacheable.contains(&Uncacheable::Failed) {
+        store.record(entry.clone())?;
+    }
+    let code = match status {
+        ExitStatus::Code(c) => c,
+        ExitStatus::Signal(s) => 128 + s,
+    };
+    Ok((entry, code))
+}
+
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// Copies everything from `from` to dry's own stdout or stderr as it arrives, and returns it.
+fn tee(from: OwnedFd, to: Stream) -> Vec<u8> {
+    let mut file = std::fs::File::from(from);
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let chunk = &buf[..n];
+                match to {
+                    Stream::Out => crate::restore::write_all_fd(std::io::stdout().as_fd(), chunk),
+                    Stream::Err => crate::restore::write_all_fd(std::io::stderr().as_fd(), chunk),
+                }
+                all.extend_from_slice(chunk);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    all
+}

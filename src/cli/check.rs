@@ -1,0 +1,54 @@
+//! `dry check`: decide without acting. Exit 0 if a recorded entry holds, 1 if CMD would run.
+//! Writes nothing at all: no store is created, no cache updated.
+
+use super::context::Context;
+use super::decide::{decide, Decision};
+use crate::check::Fingerprints;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+
+/// Decide whether CMD would be replayed (exit 0) or run (exit 1), without side effects.
+///
+/// Example:
+///   dry check -- cc -c main.c -o main.o && echo up to date
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    /// Print the reason on stderr.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Leave environment variable NAME out of the command key (repeatable).
+    #[arg(long, value_name = "NAME")]
+    env_ignore: Vec<OsString>,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    cmd: Vec<OsString>,
+}
+
+/// Runs `dry check`.
+pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
+    let ctx = Context::from_process()?;
+    let Some(store) = ctx.existing_store()? else {
+        if args.verbose {
+            eprintln!("dry: would run: no store");
+        }
+        return Ok(1);
+    };
+    let mut fps = Fingerprints::from_items(store.load_fingerprints());
+    let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
+    let entries = super::show::load_family_or_warn(&store, &key.family());
+    let root = ctx.project.root.as_os_str().as_bytes();
+    match decide(&entries, &key, root, &mut fps) {
+        Decision::Replay(_) => {
+            if args.verbose {
+                eprintln!("dry: would replay: nothing changed");
+            }
+            Ok(0)
+        }
+        Decision::Run(reason) => {
+            if args.verbose {
+                eprintln!("dry: would run: {reason}");
+            }
+            Ok(1)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! One test per lowering rule of SPEC §3, observed through `dry show --json` on real commands.
+
+use super::harness::{Project, STAMP};
+
+fn has(json: &str, needle: &str) -> bool {
+    json.contains(needle)
+}
+
+#[test]
+fn a_read_of_its_own_write_is_not_an_input() {
+    let p = Project::new();
+    p.bash("echo a > t.txt; cat t.txt > u.txt").assert_ran();
+    let json = p.show_json();
+    let t = p.path("t.txt").display().to_string();
+    assert!(!has(&json, &format!(r#""type":"content","path":"{t}""#)), "{json}");
+    assert!(has(&json, &format!(r#""type":"file","path":"{t}""#)), "{json}");
+}
+
+#[test]
+fn a_file_created_and_removed_leaves_no_effect_but_its_probe_stays() {
+    let p = Project::new();
+    p.bash("test -e tmp.txt || echo a > tmp.txt; rm tmp.txt").assert_ran();
+    let json = p.show_json();
+    let tmp = p.path("tmp.txt").display().to_string();
+    assert!(!has(&json, &format!(r#""path":"{tmp}","hash""#)), "no file effect: {json}");
+    assert!(!has(&json, &format!(r#""type":"absent","path":"{tmp}""#)), "no absent effect: {json}");
+    assert!(has(&json, r#""type":"does_not_resolve","path":"tmp.txt""#), "the probe stays: {json}");
+    // Creating tmp.txt beforehand changes what the command would see.
+    p.write("tmp.txt", "x");
+    p.bash("test -e tmp.txt || echo a > tmp.txt; rm tmp.txt").assert_ran();
+}
+
+#[test]
+fn appending_to_an_existing_file_makes_its_prior_content_an_input() {
+    let p = Project::new();
+    p.write("log.txt", "first\n");
+    let script = format!("{STAMP}echo more >> log.txt");
+    p.bash(&script).assert_ran();
+    let json = p.show_json();
+    let log = p.path("log.txt").display().to_string();
+    assert!(has(&json, &format!(r#""type":"content","path":"{log}""#)), "{json}");
+    assert_eq!(p.read("log.txt"), "first\nmore\n");
+    // The file now holds the output; running again would append again, so dry must rerun.
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("log.txt"), "first\nmore\nmore\n");
+}
+
+#[test]
+fn a_read_write_open_makes_prior_content_an_input() {
+    let p = Project::new();
+    p.write("data.txt", "0123456789\n");
+    let script = "import sys\nwith open('data.txt', 'r+') as f:\n    f.write('X')\n";
+    p.write("rw.py", script);
+    p.build(&["python3", "rw.py"]).assert_ran();
+    let json = p.show_json();
+    let data = p.path("data.txt").display().to_string();
+    assert!(has(&json, &format!(r#""type":"content","path":"{data}""#)), "{json}");
+    assert!(has(&json, &format!(r#""type":"file","path":"{data}""#)), "{json}");
+    assert_eq!(p.read("data.txt"), "X123456789\n");
+}
+
+#[test]
+fn rename_moves_content_and_leaves_the_source_absent() {
+    let p = Project::new();
+    p.write("a.txt", "payload\n");
+    p.build(&["mv", "a.txt", "b.txt"]).assert_ran();
+    let json = p.show_json();
+    let (a, b) = (p.path("a.txt").display().to_string(), p.path("b.txt").display().to_string());
+    assert!(has(&json, &format!(r#""type":"absent","path":"{a}""#)), "{json}");
+    assert!(has(&json, &format!(r#""type":"file","path":"{b}""#)), "{json}");
+    assert!(has(&json, &format!(r#""type":"content","path":"{a}""#)), "{json}");
+    // Put a.txt back and remove b.txt: the replay recreates b.txt and removes a.txt.
+    std::fs::rename(p.path("b.txt"), p.path("a.txt")).expect("mv back");
+    p.build(&["mv", "a.txt", "b.txt"]).assert_replayed();
+    assert_eq!(p.read("b.txt"), "payload\n");
+    assert!(std::fs::symlink_metadata(p.path("a.txt")).is_err());
+}
+
+#[test]
+fn link_unlink_symlink_mkdir_rmdir_are_effects() {
+    let p = Project::new();
+    p.write("src.txt", "s\n");
+    p.write("gone.txt", "g\n");
+    std::fs::create_dir(p.path("olddir")).expect("mkdir");
+    p.bash("ln src.txt hard.txt; rm gone.txt; ln -s src.txt soft; mkdir newdir; rmdir olddir")
+        .assert_ran();
+    let json = p.show_json();
+    let path = |r: &str| p.path(r).display().to_string();
+    assert!(has(&json, &format!(r#""type":"hard_link","path":"{}""#, path("hard.txt")))
+        || has(&json, &format!(r#""type":"file","path":"{}""#, path("hard.txt"))), "{json}");
+    assert!(has(&json, &format!(r#""type":"absent","path":"{}""#, path("gone.txt"))), "{json}");
+    assert!(has(&json, &format!(r#""type":"symlink","path":"{}","target":"src.txt""#, path("soft"))), "{json}");
+    assert!(has(&json, &format!(r#""type":"dir","path":"{}""#, path("newdir"))), "{json}");
+    assert!(has(&json, &format!(r#""type":"absent","path":"{}""#, path("olddir"))), "{json}");
+}
+
+#[test]
+fn proc_sys_and_dev_are_not_predicates() {
+    let p = Project::new();
+    p.bash("cat /proc/self/status > /dev/null; ls /sys > /dev/null; echo x > /dev/null").assert_ran();
+    let json = p.show_json();
+    for pseudo in ["\"/proc", "\"/sys", "\"/dev"] {
+        assert!(!has(&json, &format!(r#""path":{pseudo}"#)), "{pseudo} in {json}");
+    }
+    assert!(has(&json, r#""cacheable":true"#), "{json}");
+}
+
+#[test]
+fn reading_urandom_makes_the_run_uncacheable() {
+    let p = Project::new();
+    let script = format!("{STAMP}head -c 8 /dev/urandom > r.bin");
+    p.bash(&script).assert_ran();
+    let again = p.bash(&script);
+    again.assert_ran();
+    assert!(again.stderr.contains("randomness"), "{again:#?}");
+    assert!(has(&p.show_json(), r#""reason":"random""#));
+}
+
+#[test]
+fn connecting_a_socket_makes_the_run_uncacheable() {
+    let p = Project::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let script = format!(
+        "import socket\ns = socket.create_connection(('127.0.0.1', {port}))\ns.close()\nprint('ok')\n"
+    );
+    p.write("net.py", &script);
+    let first = p.build(&["python3", "net.py"]);
+    first.assert_ran();
+    assert!(first.stderr.contains("socket"), "{first:#?}");
+    p.build(&["python3", "net.py"]).assert_ran();
+    assert!(has(&p.show_json(), r#""reason":"network""#));
+}
+
+#[test]
+fn changes_outside_the_project_root_make_the_run_uncacheable() {
+    let p = Project::new();
+    let outside = tempfile::tempdir().expect("tempdir");
+    let target = outside.path().join("leak.txt");
+    let script = format!("{STAMP}echo x > {}", target.display());
+    p.bash(&script).assert_ran();
+    let again = p.bash(&script);
+    again.assert_ran();
+    assert!(again.stderr.contains("outside the project root"), "{again:#?}");
+}

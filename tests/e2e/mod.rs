@@ -1,0 +1,8 @@
+//! Scenario tests, one file per area of SPEC.md.
+
+mod harness;
+
+mod cli;
+mod lowering;
+mod robustness;
+mod scenarios;

@@ -1,0 +1,148 @@
+//! Bad input and bad luck: corrupt store files, parallel builds, a kill -9 mid-build.
+
+use super::harness::{Project, STAMP};
+use std::path::PathBuf;
+
+fn files_under(dir: PathBuf) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_corrupt_database_is_reported_and_treated_as_a_miss() {
+    let p = Project::new();
+    p.write("in.txt", "in\n");
+    let script = format!("{STAMP}cp in.txt out.txt");
+    p.bash(&script).assert_ran();
+    let dbs = files_under(p.path(".dry/entries"));
+    assert!(!dbs.is_empty(), "an entry database exists");
+    for db in &dbs {
+        let mut bytes = std::fs::read(db).expect("read db");
+        let n = bytes.len();
+        bytes[n / 2] ^= 0xff;
+        bytes.truncate(n - 3);
+        std::fs::write(db, bytes).expect("corrupt db");
+    }
+    let after = p.bash(&script);
+    after.assert_ran();
+    assert!(after.stderr.contains("corrupt"), "the corruption is reported: {after:#?}");
+    assert!(!after.stderr.contains("panicked"));
+    // The corrupt database was replaced: the next build replays.
+    p.bash(&script).assert_replayed();
+    // Garbage and empty files too.
+    for db in files_under(p.path(".dry/entries")) {
+        std::fs::write(&db, b"").expect("empty");
+    }
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("out.txt"), "in\n");
+}
+
+#[test]
+fn a_corrupt_object_is_never_restored() {
+    let p = Project::new();
+    p.write("in.txt", "precious input\n");
+    let script = format!("{STAMP}tr a-z A-Z < in.txt > out.txt");
+    p.bash(&script).assert_ran();
+    std::fs::remove_file(p.path("out.txt")).expect("rm out");
+    for obj in files_under(p.path(".dry/objects")) {
+        let mut bytes = std::fs::read(&obj).expect("read object");
+        if bytes == b"PRECIOUS INPUT\n" {
+            bytes[0] = b'X';
+            std::fs::write(&obj, bytes).expect("corrupt object");
+        }
+    }
+    let after = p.bash(&script);
+    assert_eq!(after.code, 0, "{after:#?}");
+    assert!(after.ran(), "a corrupt object means running again: {after:#?}");
+    assert_eq!(p.read("out.txt"), "PRECIOUS INPUT\n");
+    assert_eq!(p.read("in.txt"), "precious input\n");
+}
+
+#[test]
+fn parallel_builds_in_one_project_are_all_recorded() {
+    let p = Project::new();
+    for i in 0..6 {
+        p.write(&format!("in{i}.txt"), &format!("{i}\n"));
+    }
+    let script = |i: usize| format!("{STAMP}cp in{i}.txt out{i}.txt; cat in.txt 2>/dev/null; true");
+    let mut children = Vec::new();
+    for i in 0..6 {
+        let s = script(i);
+        children.push(p.dry_cmd(&["build", "-v", "--", "bash", "-c", &s]).output());
+    }
+    // Also several builds of one and the same command at once.
+    let same = script(0);
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = p.dry_cmd(&["build", "--", "bash", "-c", &same]);
+            std::thread::spawn(move || c.output().expect("dry build"))
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().expect("thread");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for c in children {
+        assert!(c.expect("dry build").status.success());
+    }
+    for i in 0..6 {
+        assert_eq!(p.read(&format!("out{i}.txt")), format!("{i}\n"));
+        let again = p.bash(&script(i));
+        again.assert_replayed();
+    }
+}
+
+#[test]
+fn concurrent_builds_really_overlap() {
+    let p = Project::new();
+    let mut kids: Vec<std::process::Child> = (0..4)
+        .map(|i| {
+            let s = format!("{STAMP}sleep 0.3; echo {i} > par{i}.txt");
+            p.dry_cmd(&["build", "--", "bash", "-c", &s]).spawn().expect("spawn")
+        })
+        .collect();
+    for k in &mut kids {
+        assert!(k.wait().expect("wait").success());
+    }
+    for i in 0..4 {
+        let s = format!("{STAMP}sleep 0.3; echo {i} > par{i}.txt");
+        p.bash(&s).assert_replayed();
+    }
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_build_leaves_the_cache_usable() {
+    let p = Project::new();
+    p.write("in.txt", "x\n");
+    let quick = format!("{STAMP}cp in.txt quick.txt");
+    p.bash(&quick).assert_ran();
+    let slow = "echo started > slow.txt; sleep 30";
+    let mut child = p.dry_cmd(&["build", "--", "bash", "-c", slow]).spawn().expect("spawn");
+    // Wait until the traced command has really started.
+    for _ in 0..200 {
+        if std::fs::symlink_metadata(p.path("slow.txt")).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(std::fs::symlink_metadata(p.path("slow.txt")).is_ok(), "the slow build started");
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    // The cache still works: the earlier entry replays, new builds record.
+    p.bash(&quick).assert_replayed();
+    let show = p.dry(&["show"]);
+    assert!(show.status.success(), "{}", String::from_utf8_lossy(&show.stderr));
+    p.bash("echo after > after.txt").assert_ran();
+    p.bash("echo after > after.txt").assert_replayed();
+}

@@ -3,7 +3,7 @@
 use crate::fs::{FileKind, Fs};
 use crate::hash::Hash;
 use crate::predicate::Predicate;
-use crate::resolve::{resolve, resolve_kind, Resolved, ResolveFlags};
+use crate::resolve::{resolve, resolve_kind, ResolveFlags, Resolved};
 use crate::verdict::{Observed, Verdict};
 
 /// Where the content of standard input comes from during a check: the live checker reads its
@@ -120,5 +120,76 @@ fn node_at<F: Fs>(fs: &F, path: &[u8], flags: ResolveFlags) -> Result<F::Node, O
         Ok(Resolved::Node(n)) => Ok(n),
         Ok(Resolved::Absent) => Err(Observed::Errno(crate::Errno::ENOENT)),
         Err(e) => Err(Observed::Errno(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errno::Errno;
+    use crate::memfs::MemFs;
+
+    #[test]
+    fn each_predicate_fails_after_the_change_it_guards() {
+        let mut fs = MemFs::new();
+        fs.write(b"/p/inc2/a.h", b"2");
+        fs.mkdir_p(b"/p/inc1");
+        fs.symlink(b"/p/l", b"inc2/a.h");
+        let preds = vec![
+            Predicate::DoesNotResolve {
+                path: b"inc1/a.h".to_vec(),
+                base: b"/p".to_vec(),
+                flags: ResolveFlags::FOLLOW,
+                errno: Errno::ENOENT,
+            },
+            Predicate::Resolves {
+                path: b"inc2/a.h".to_vec(),
+                base: b"/p".to_vec(),
+                flags: ResolveFlags::FOLLOW,
+                to: FileKind::Regular,
+            },
+            Predicate::Content { path: b"/p/inc2/a.h".to_vec(), hash: Hash::of(b"2") },
+            Predicate::Listing { dir: b"/p/inc2".to_vec(), names: vec![b"a.h".to_vec()] },
+            Predicate::Readlink { path: b"/p/l".to_vec(), target: b"inc2/a.h".to_vec() },
+        ];
+        assert_eq!(check(&preds, &fs, &NoStdin), Verdict::Holds);
+
+        let mut shadowed = fs.clone();
+        shadowed.write(b"/p/inc1/a.h", b"1");
+        assert_eq!(
+            check(&preds, &shadowed, &NoStdin),
+            Verdict::Fails { index: 0, observed: Observed::Kind(FileKind::Regular) }
+        );
+        let mut edited = fs.clone();
+        edited.write(b"/p/inc2/a.h", b"3");
+        assert_eq!(
+            check(&preds, &edited, &NoStdin),
+            Verdict::Fails { index: 2, observed: Observed::Hash(Hash::of(b"3")) }
+        );
+        let mut listed = fs.clone();
+        listed.write(b"/p/inc2/b.h", b"");
+        assert!(matches!(check(&preds, &listed, &NoStdin), Verdict::Fails { index: 3, .. }));
+        let mut relinked = fs.clone();
+        relinked.symlink(b"/p/l", b"elsewhere");
+        assert_eq!(
+            check(&preds, &relinked, &NoStdin),
+            Verdict::Fails { index: 4, observed: Observed::Target(b"elsewhere".to_vec()) }
+        );
+    }
+
+    struct FileStdin(Hash);
+    impl StdinSource for FileStdin {
+        fn stdin_hash(&self) -> Option<Hash> {
+            Some(self.0)
+        }
+    }
+
+    #[test]
+    fn stdin_predicate_compares_the_current_stdin() {
+        let fs = MemFs::new();
+        let preds = vec![Predicate::Stdin { hash: Hash::of(b"a") }];
+        assert!(check(&preds, &fs, &FileStdin(Hash::of(b"a"))).holds());
+        assert!(!check(&preds, &fs, &FileStdin(Hash::of(b"b"))).holds());
+        assert!(!check(&preds, &fs, &NoStdin).holds());
     }
 }

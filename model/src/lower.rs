@@ -136,7 +136,8 @@ impl Lowering {
             }
             Observation::Stat { path, meta } => {
                 if self.wants(0, &path) {
-                    let size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
+                    let size_bytes =
+                        if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
                     self.predicates.push(Predicate::Metadata {
                         path,
                         kind: meta.kind,
@@ -305,11 +306,13 @@ pub fn order_effects(mut effects: Vec<Effect>) -> Vec<Effect> {
         p.iter().filter(|&&b| b == b'/').count()
     }
     effects.sort_by(|a, b| {
-        rank(a).cmp(&rank(b)).then_with(|| match a {
-            Effect::Absent { .. } => depth(b.path()).cmp(&depth(a.path())),
-            _ => depth(a.path()).cmp(&depth(b.path())),
-        })
-        .then_with(|| a.path().cmp(b.path()))
+        rank(a)
+            .cmp(&rank(b))
+            .then_with(|| match a {
+                Effect::Absent { .. } => depth(b.path()).cmp(&depth(a.path())),
+                _ => depth(a.path()).cmp(&depth(b.path())),
+            })
+            .then_with(|| a.path().cmp(b.path()))
     });
     effects
 }
@@ -326,3 +329,7 @@ pub struct Lowered {
     /// Syscalls not understood: (number, count).
     pub unknown_syscalls: Vec<(u64, u64)>,
 }
+
+#[cfg(test)]
+#[path = "lower_tests.rs"]
+mod tests;

@@ -144,7 +144,9 @@ impl Fs for MemFs {
             Inode::File { content, mode } => {
                 Meta { kind: FileKind::Regular, mode: *mode, size_bytes: content.len() as u64 }
             }
-            Inode::Dir { mode, .. } => Meta { kind: FileKind::Directory, mode: *mode, size_bytes: 0 },
+            Inode::Dir { mode, .. } => {
+                Meta { kind: FileKind::Directory, mode: *mode, size_bytes: 0 }
+            }
             Inode::Symlink { target } => {
                 Meta { kind: FileKind::Symlink, mode: 0o777, size_bytes: target.len() as u64 }
             }

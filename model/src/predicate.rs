@@ -82,7 +82,8 @@ impl Predicate {
     /// Returns the path this predicate is about, as bytes, for messages and `dry why PATH`.
     pub fn subject(&self) -> Vec<u8> {
         match self {
-            Predicate::Resolves { path, base, .. } | Predicate::DoesNotResolve { path, base, .. } => {
+            Predicate::Resolves { path, base, .. }
+            | Predicate::DoesNotResolve { path, base, .. } => {
                 crate::path::normalize(&crate::path::join(base, path))
             }
             Predicate::Content { path, .. }

@@ -1,0 +1,298 @@
+//! One test per lowering rule of SPEC §3, on synthetic observation sequences.
+
+use super::*;
+use crate::errno::Errno;
+use crate::fs::Meta;
+use crate::observe::At;
+
+const ROOT: &[u8] = b"/p";
+
+fn at(path: &str) -> At {
+    At::new(ROOT, path.as_bytes())
+}
+
+fn resolve(path: &str, outcome: Result<FileKind, Errno>) -> Observation {
+    Observation::Resolve {
+        at: at(path),
+        flags: ResolveFlags::FOLLOW,
+        outcome,
+        opened_for_read: true,
+    }
+}
+
+fn read(path: &str, content: &[u8]) -> Observation {
+    Observation::Read { path: path.as_bytes().to_vec(), hash: Hash::of(content) }
+}
+
+fn touch(path: &str, before: Option<FileKind>) -> Observation {
+    Observation::Touch { path: path.as_bytes().to_vec(), before }
+}
+
+fn file(content: &[u8]) -> Final {
+    Final::File { hash: Hash::of(content), mode: 0o644, shared_inode: None }
+}
+
+fn lower(obs: Vec<Observation>, finals: &[(&str, Final)]) -> Lowered {
+    let mut l = Lowering::new();
+    for o in obs {
+        l.observe(o);
+    }
+    let finals = finals.iter().map(|(p, f)| (p.as_bytes().to_vec(), f.clone())).collect();
+    l.finish(ROOT, &finals)
+}
+
+fn content_paths(l: &Lowered) -> Vec<String> {
+    l.predicates
+        .iter()
+        .filter_map(|p| match p {
+            Predicate::Content { path, .. } => Some(String::from_utf8_lossy(path).into_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_read_of_something_the_command_wrote_earlier_is_not_an_input() {
+    let l = lower(
+        vec![
+            touch("/p/t", None),
+            resolve("t", Ok(FileKind::Regular)),
+            read("/p/t", b"mine"),
+            read("/p/in", b"theirs"),
+        ],
+        &[("/p/t", file(b"mine"))],
+    );
+    assert_eq!(content_paths(&l), vec!["/p/in"]);
+    assert_eq!(l.predicates.len(), 1, "the resolve of t after writing it is dropped too");
+    assert_eq!(
+        l.effects,
+        vec![Effect::File { path: b"/p/t".to_vec(), hash: Hash::of(b"mine"), mode: 0o644 }]
+    );
+}
+
+#[test]
+fn below_a_directory_the_command_created_nothing_is_an_input() {
+    let l = lower(
+        vec![touch("/p/out", None), resolve("out/x", Err(Errno::ENOENT))],
+        &[("/p/out", Final::Dir { mode: 0o755 })],
+    );
+    assert!(l.predicates.is_empty(), "{:?}", l.predicates);
+}
+
+#[test]
+fn a_file_created_and_removed_leaves_no_effect_but_its_probe_stays() {
+    let l = lower(
+        vec![
+            resolve("tmp", Err(Errno::ENOENT)),
+            touch("/p/tmp", None),
+            touch("/p/tmp", Some(FileKind::Regular)),
+        ],
+        &[("/p/tmp", Final::Absent)],
+    );
+    assert!(l.effects.is_empty());
+    assert_eq!(l.predicates.len(), 1);
+    assert!(matches!(l.predicates[0], Predicate::DoesNotResolve { errno: Errno::ENOENT, .. }));
+}
+
+#[test]
+fn opening_an_existing_file_for_append_makes_its_prior_content_an_input() {
+    // The tracer reports the pre-write content (Read) before the Touch.
+    let l = lower(
+        vec![
+            resolve("log", Ok(FileKind::Regular)),
+            read("/p/log", b"old"),
+            touch("/p/log", Some(FileKind::Regular)),
+        ],
+        &[("/p/log", file(b"oldnew"))],
+    );
+    assert_eq!(content_paths(&l), vec!["/p/log"]);
+    assert_eq!(l.effects.len(), 1);
+}
+
+#[test]
+fn rename_leaves_the_source_absent_and_the_target_with_its_content() {
+    let l = lower(
+        vec![read("/p/a", b"payload"), touch("/p/a", Some(FileKind::Regular)), touch("/p/b", None)],
+        &[("/p/a", Final::Absent), ("/p/b", file(b"payload"))],
+    );
+    assert_eq!(content_paths(&l), vec!["/p/a"]);
+    assert_eq!(
+        l.effects,
+        vec![
+            Effect::Absent { path: b"/p/a".to_vec() },
+            Effect::File { path: b"/p/b".to_vec(), hash: Hash::of(b"payload"), mode: 0o644 },
+        ]
+    );
+}
+
+#[test]
+fn hard_links_are_kept_as_links_and_dirs_and_symlinks_are_effects() {
+    let shared =
+        |c: &[u8]| Final::File { hash: Hash::of(c), mode: 0o644, shared_inode: Some((1, 9)) };
+    let l = lower(
+        vec![
+            touch("/p/x", None),
+            touch("/p/y", None),
+            touch("/p/d", None),
+            touch("/p/l", None),
+            touch("/p/gone", Some(FileKind::Directory)),
+        ],
+        &[
+            ("/p/x", shared(b"s")),
+            ("/p/y", shared(b"s")),
+            ("/p/d", Final::Dir { mode: 0o700 }),
+            ("/p/l", Final::Symlink { target: b"x".to_vec() }),
+            ("/p/gone", Final::Absent),
+        ],
+    );
+    assert_eq!(
+        l.effects,
+        vec![
+            Effect::Absent { path: b"/p/gone".to_vec() },
+            Effect::Dir { path: b"/p/d".to_vec(), mode: 0o700 },
+            Effect::Symlink { path: b"/p/l".to_vec(), target: b"x".to_vec() },
+            Effect::File { path: b"/p/x".to_vec(), hash: Hash::of(b"s"), mode: 0o644 },
+            Effect::HardLink { path: b"/p/y".to_vec(), to: b"/p/x".to_vec() },
+        ]
+    );
+}
+
+#[test]
+fn proc_sys_and_dev_are_not_predicates_and_dev_null_is_harmless() {
+    let l = lower(
+        vec![
+            resolve("/proc/self/status", Ok(FileKind::Regular)),
+            read("/proc/self/status", b"x"),
+            resolve("/sys/kernel", Ok(FileKind::Directory)),
+            resolve("/dev/null", Ok(FileKind::Other)),
+            touch("/dev/null", Some(FileKind::Other)),
+            Observation::Stat {
+                path: b"/dev/tty".to_vec(),
+                meta: Meta { kind: FileKind::Other, mode: 0o666, size_bytes: 0 },
+            },
+        ],
+        &[],
+    );
+    assert!(l.predicates.is_empty(), "{:?}", l.predicates);
+    assert!(l.effects.is_empty());
+    assert!(l.uncacheable.is_empty());
+}
+
+#[test]
+fn reading_urandom_makes_the_run_uncacheable_but_a_stat_does_not() {
+    let stat = Observation::Resolve {
+        at: at("/dev/urandom"),
+        flags: ResolveFlags::FOLLOW,
+        outcome: Ok(FileKind::Other),
+        opened_for_read: false,
+    };
+    assert!(lower(vec![stat], &[]).uncacheable.is_empty());
+    let l = lower(vec![resolve("/dev/urandom", Ok(FileKind::Other))], &[]);
+    assert_eq!(l.uncacheable, vec![Uncacheable::Random { path: b"/dev/urandom".to_vec() }]);
+}
+
+#[test]
+fn network_and_interactive_stdin_make_the_run_uncacheable() {
+    let l = lower(
+        vec![
+            Observation::Uncacheable(Uncacheable::Network),
+            Observation::Uncacheable(Uncacheable::InteractiveStdin),
+            Observation::Uncacheable(Uncacheable::Network),
+        ],
+        &[],
+    );
+    assert_eq!(l.uncacheable, vec![Uncacheable::Network, Uncacheable::InteractiveStdin]);
+}
+
+#[test]
+fn stdin_from_a_regular_file_is_an_input() {
+    let h = Hash::of(b"input");
+    let l =
+        lower(vec![Observation::StdinFile { hash: h }, Observation::StdinFile { hash: h }], &[]);
+    assert_eq!(l.predicates, vec![Predicate::Stdin { hash: h }]);
+}
+
+#[test]
+fn a_listing_describes_the_directory_before_the_run() {
+    let l = lower(
+        vec![
+            touch("/p/src/new.c", None),
+            touch("/p/src/old.c", Some(FileKind::Regular)),
+            Observation::List {
+                dir: b"/p/src".to_vec(),
+                names: vec![b"a.c".to_vec(), b"new.c".to_vec()],
+            },
+        ],
+        &[("/p/src/new.c", file(b"n")), ("/p/src/old.c", Final::Absent)],
+    );
+    assert_eq!(
+        l.predicates,
+        vec![Predicate::Listing {
+            dir: b"/p/src".to_vec(),
+            names: vec![b"a.c".to_vec(), b"old.c".to_vec()]
+        }]
+    );
+}
+
+#[test]
+fn changes_outside_the_root_are_uncacheable_unless_removed_temporaries() {
+    let l = lower(
+        vec![touch("/tmp/cc1.s", None), touch("/tmp/cc1.s", Some(FileKind::Regular))],
+        &[("/tmp/cc1.s", Final::Absent)],
+    );
+    assert!(l.uncacheable.is_empty());
+    let l = lower(vec![touch("/home/u/.cache/x", None)], &[("/home/u/.cache/x", file(b"x"))]);
+    assert_eq!(
+        l.uncacheable,
+        vec![Uncacheable::OutsideRoot { path: b"/home/u/.cache/x".to_vec() }]
+    );
+}
+
+#[test]
+fn renaming_a_directory_the_run_did_not_create_is_unsupported() {
+    let l = lower(
+        vec![
+            touch("/p/d", Some(FileKind::Directory)),
+            touch("/p/e", None),
+            Observation::TouchTree { from: b"/p/d".to_vec(), path: b"/p/e".to_vec() },
+        ],
+        &[("/p/e", Final::Dir { mode: 0o755 })],
+    );
+    assert!(matches!(l.uncacheable.as_slice(), [Uncacheable::Unsupported { .. }]));
+    let l = lower(
+        vec![
+            touch("/p/d", None),
+            touch("/p/e", None),
+            Observation::TouchTree { from: b"/p/d".to_vec(), path: b"/p/e".to_vec() },
+        ],
+        &[("/p/e", Final::Dir { mode: 0o755 })],
+    );
+    assert!(l.uncacheable.is_empty());
+}
+
+#[test]
+fn the_first_observation_of_a_fact_wins() {
+    let l = lower(
+        vec![
+            read("/p/a", b"1"),
+            read("/p/a", b"2"),
+            resolve("a", Ok(FileKind::Regular)),
+            resolve("a", Ok(FileKind::Regular)),
+        ],
+        &[],
+    );
+    assert_eq!(l.predicates.len(), 2);
+    assert_eq!(
+        l.predicates[0],
+        Predicate::Content { path: b"/p/a".to_vec(), hash: Hash::of(b"1") }
+    );
+}
+
+#[test]
+fn unknown_syscalls_are_counted() {
+    let l = lower(
+        vec![Observation::UnknownSyscall { nr: 999 }, Observation::UnknownSyscall { nr: 999 }],
+        &[],
+    );
+    assert_eq!(l.unknown_syscalls, vec![(999, 2)]);
+}

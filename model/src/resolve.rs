@@ -167,6 +167,11 @@ fn walk<F: Fs>(
                 }
             }
             name => {
+                // open(O_CREAT) on a last component followed by a slash is EISDIR before the
+                // name is even looked up (fs/namei.c, open_last_lookups).
+                if last && flags.create && must_dir {
+                    return Err(Errno::EISDIR);
+                }
                 let Some(node) = fs.lookup(&cur, name)? else {
                     return match (last, flags.create, must_dir) {
                         (true, true, false) => Ok(Resolved::Absent),
@@ -180,6 +185,10 @@ fn walk<F: Fs>(
                         return Err(Errno::EEXIST);
                     }
                     if last && !flags.follow && !must_dir {
+                        // O_DIRECTORY is checked before O_NOFOLLOW rejects the link (do_open).
+                        if flags.directory {
+                            return Err(Errno::ENOTDIR);
+                        }
                         if flags.reject_symlink {
                             return Err(Errno::ELOOP);
                         }

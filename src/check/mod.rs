@@ -1,4 +1,32 @@
 //! Checking: the live filesystem as a [`model::Fs`], and the fingerprint fast path that lets an
-//! unchanged file skip rehashing. Reads user files; never writes them.
+//! unchanged file skip rehashing. Reads user files; never writes them, never touches `.dry/`
+//! (the store persists [`Fingerprints`]) and never decides anything itself: the semantics of every
+//! predicate live in `model::check`, written once against `model::Fs`.
 //!
-//! OWNER: check/restore helper.
+//! Typical use, one decision:
+//! ```no_run
+//! # fn entries() -> Vec<model::Entry> { Vec::new() }
+//! use dry::check::{check_entry, Fingerprints, LiveFs, LiveStdin};
+//! let mut fingerprints = Fingerprints::new(); // loaded from the store in practice
+//! let stdin = LiveStdin::new();
+//! let live = LiveFs::new(&mut fingerprints);
+//! let winner = entries().into_iter().find(|e| check_entry(e, &live, &stdin).holds());
+//! drop(live);
+//! if fingerprints.is_dirty() { /* save them */ }
+//! # let _ = winner;
+//! ```
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+mod differential;
+mod entry;
+mod fingerprint;
+mod live;
+mod stdin;
+#[cfg(test)]
+mod tests;
+
+pub use entry::check_entry;
+pub use fingerprint::{fingerprint_of, read_hash, Fingerprints, RACY_WINDOW};
+pub use live::{errno_of, LiveFs, LiveNode};
+pub use stdin::LiveStdin;

@@ -2,4 +2,20 @@
 //! setuid/setgid, never following a final symlink, never outside the project root) and writes
 //! back its stdout and stderr.
 //!
-//! OWNER: check/restore helper.
+//! This stage touches user files only through [`apply`] and descriptors only through
+//! [`write_all_fd`]; it never reads `.dry/` itself: content comes through the [`Objects`] trait,
+//! which the store implements (verifying every object against its hash while copying).
+#![forbid(unsafe_code)]
+
+mod confine;
+mod effects;
+mod error;
+mod objects;
+mod output;
+#[cfg(test)]
+mod tests;
+
+pub use effects::{apply, Applied};
+pub use error::RestoreError;
+pub use objects::Objects;
+pub use output::{write_all_fd, Replayed};

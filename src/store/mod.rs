@@ -1,8 +1,35 @@
 //! The store: everything under `.dry/`. Objects (blake3 content-addressed files), the entry
 //! database (rkyv archives read through memmap2), the fingerprint cache, the build log and the
-//! pointer to the last build. Only this module touches `.dry/`.
+//! pointer to the last build. Only this module touches `.dry/`, and it never touches anything
+//! outside it: not the user's files, not the tracee.
+//!
+//! The byte layout of every file is documented in `notes/format.md`; the submodules own one file
+//! kind each: `layout` (paths, temp files, atomic replacement), `format` (the header every
+//! archive starts with), `db` (the entry database, the only `unsafe` of the store), `objects`,
+//! `retention`, `lock`, `fingerprints`, `log` (the build log and the last-build pointer) and `gc`.
+//!
+//! Concurrency: writers of the entry database serialize on an advisory `flock` of `.dry/lock`;
+//! readers never lock. Every file is replaced by writing a temp file under `.dry/tmp/` and
+//! renaming it into place, so a reader sees the old file or the new one, never a mix, and a
+//! `kill -9` at any instant leaves the previous file complete.
 //!
 //! OWNER: store helper.
+
+mod db;
+mod fingerprints;
+mod format;
+mod gc;
+mod layout;
+mod lock;
+mod log;
+mod objects;
+mod retention;
+#[cfg(test)]
+mod tests;
+
+pub use gc::GcReport;
+pub use log::{LogRecord, Outcome};
+pub use retention::MAX_ENTRIES_PER_FAMILY;
 
 use model::fingerprint::Fingerprint;
 use model::{Entry, Hash};
@@ -31,6 +58,25 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Returns a closure wrapping an I/O error on `path`, for `map_err`.
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+        move |source| StoreError::Io { path: path.to_path_buf(), source }
+    }
+
+    /// Builds a [`StoreError::Corrupt`] for `path`.
+    pub(crate) fn corrupt(path: &Path, why: impl Into<String>) -> StoreError {
+        StoreError::Corrupt { path: path.to_path_buf(), why: why.into() }
+    }
+}
+
+/// Decodes the bytes of a whole entry database file of `family` (header, checksum, bytecheck
+/// validation, deserialization, family check), as [`Store::load_family`] does after mapping the
+/// file. For the `archive_open` fuzz target and for tools; never panics, whatever the bytes.
+pub fn decode_family_file(bytes: &[u8], family: &Hash) -> Result<Vec<Entry>, StoreError> {
+    db::decode_entries(Path::new("<bytes>"), bytes, family)
+}
+
 /// A handle on a `.dry/` directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -38,16 +84,25 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `dir`, creating its layout if needed.
+    /// Opens the store at `dir`, creating `dir` and its subdirectories if needed.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let _ = dir;
-        unimplemented!("store")
+        layout::create(dir)?;
+        Ok(Store { dir: dir.to_path_buf() })
     }
 
     /// Opens the store at `dir` without creating anything; `None` if there is none.
+    ///
+    /// Writes through a store opened this way create the subdirectories they need.
     pub fn open_existing(dir: &Path) -> Result<Option<Store>, StoreError> {
-        let _ = dir;
-        unimplemented!("store")
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => Ok(Some(Store { dir: dir.to_path_buf() })),
+            Ok(_) => Err(StoreError::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::from_raw_os_error(nix::libc::ENOTDIR),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io { path: dir.to_path_buf(), source: e }),
+        }
     }
 
     /// Returns the `.dry/` directory.
@@ -56,64 +111,126 @@ impl Store {
     }
 
     /// Stores the content of the file at `path`; returns its hash and size.
+    ///
+    /// The hash is of the bytes actually read, so a file changing while it is read yields the
+    /// hash of what was stored (detecting that race is the caller's job).
     pub fn put_file(&self, path: &Path) -> Result<(Hash, u64), StoreError> {
-        let _ = path;
-        unimplemented!("store")
+        objects::put_file(&self.dir, path)
     }
 
     /// Stores `bytes`; returns their hash.
     pub fn put_bytes(&self, bytes: &[u8]) -> Result<Hash, StoreError> {
-        let _ = bytes;
-        unimplemented!("store")
+        objects::put_bytes(&self.dir, bytes)
     }
 
     /// Reports whether object `hash` is present (its content is not verified).
     pub fn has_object(&self, hash: &Hash) -> bool {
-        let _ = hash;
-        unimplemented!("store")
+        objects::has(&self.dir, hash)
     }
 
-    /// Reads object `hash`, verifying its content against the hash.
+    /// Reads object `hash`, verifying its content against the hash. A missing object is
+    /// [`StoreError::Corrupt`]; so is a damaged one, which is then deleted (the next build that
+    /// stores that content repairs it).
     pub fn read_object(&self, hash: &Hash) -> Result<Vec<u8>, StoreError> {
-        let _ = hash;
-        unimplemented!("store")
+        objects::read(&self.dir, hash)
     }
 
     /// Copies object `hash` into `dest`, verifying the content; on a mismatch returns
-    /// [`StoreError::Corrupt`] (and `dest` must then be discarded by the caller).
+    /// [`StoreError::Corrupt`] (and `dest` must then be discarded by the caller; the damaged
+    /// object is deleted). Returns the number of bytes copied.
     pub fn copy_object(&self, hash: &Hash, dest: &mut File) -> Result<u64, StoreError> {
-        let _ = (hash, dest);
-        unimplemented!("store")
+        objects::copy(&self.dir, hash, dest)
+    }
+
+    /// Returns the path of object `hash` (which may not exist), for messages.
+    pub fn object_path(&self, hash: &Hash) -> PathBuf {
+        layout::object_path(&self.dir, hash)
     }
 
     /// Returns the entries of command family `family`, oldest first (empty if none).
+    ///
+    /// A damaged database file is [`StoreError::Corrupt`]; the caller reports it and treats the
+    /// family as a miss. The next [`Store::record`] into the family replaces the file.
     pub fn load_family(&self, family: &Hash) -> Result<Vec<Entry>, StoreError> {
-        let _ = family;
-        unimplemented!("store")
+        db::read_family(&layout::family_path(&self.dir, family), family)
     }
 
     /// Adds `entry` to its family, atomically, under the store's lock.
+    ///
+    /// Retention (see [`MAX_ENTRIES_PER_FAMILY`]): older entries with the same key id and the
+    /// same predicates are dropped, only the newest uncacheable entry per key id is kept, and
+    /// at most [`MAX_ENTRIES_PER_FAMILY`] entries are kept, newest first. A corrupt database
+    /// file is replaced (its entries are lost), not an error.
     pub fn record(&self, entry: Entry) -> Result<(), StoreError> {
-        let _ = entry;
-        unimplemented!("store")
+        let family = entry.key.family();
+        let path = layout::family_path(&self.dir, &family);
+        let _lock = lock::acquire(&self.dir)?;
+        let mut entries = match db::read_family(&path, &family) {
+            Ok(entries) => entries,
+            Err(StoreError::Corrupt { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        entries.push(entry);
+        let entries = retention::apply(entries);
+        db::write_family(&self.dir, &path, &entries, &family)
     }
 
-    /// Returns every family in the store.
+    /// Returns every family in the store, sorted (names that are not families are skipped).
     pub fn families(&self) -> Result<Vec<Hash>, StoreError> {
-        unimplemented!("store")
+        db::families(&self.dir)
     }
 
-    /// Loads the fingerprint cache: absolute path → (fingerprint, content hash).
+    /// Loads the fingerprint cache: absolute path → (fingerprint, content hash). Empty if the
+    /// cache is absent or damaged.
     pub fn load_fingerprints(&self) -> Vec<(Vec<u8>, Fingerprint, Hash)> {
-        unimplemented!("store")
+        fingerprints::load(&self.dir)
     }
 
-    /// Replaces the fingerprint cache.
+    /// Replaces the fingerprint cache (last writer wins; losing the cache only costs rehashing).
     pub fn save_fingerprints(
         &self,
         items: &[(Vec<u8>, Fingerprint, Hash)],
     ) -> Result<(), StoreError> {
-        let _ = items;
-        unimplemented!("store")
+        fingerprints::save(&self.dir, items)
+    }
+
+    /// Records `family` as the family of the last `dry build`.
+    pub fn set_last(&self, family: &Hash) -> Result<(), StoreError> {
+        log::set_last(&self.dir, family)
+    }
+
+    /// Returns the family of the last `dry build`; `None` if there is none or the file is damaged.
+    pub fn last(&self) -> Option<Hash> {
+        log::last(&self.dir)
+    }
+
+    /// Appends one record to the build log.
+    pub fn append_log(&self, record: &LogRecord) -> Result<(), StoreError> {
+        log::append(&self.dir, record)
+    }
+
+    /// Reads the build log, oldest first. Damaged or torn lines are skipped.
+    pub fn read_log(&self) -> Result<Vec<LogRecord>, StoreError> {
+        log::read(&self.dir)
+    }
+
+    /// Empties the store (objects, entries, fingerprints, log, last build), keeping `.dry/`
+    /// itself. Files in `.dry/` that the store does not own are left alone.
+    pub fn clean(&self) -> Result<(), StoreError> {
+        gc::clean(&self.dir)
+    }
+
+    /// Trims the store under its lock: keeps the newest `keep` entries of each family, deletes
+    /// objects no entry references, then, while the store is larger than `max_size_bytes`,
+    /// deletes the oldest entries and the objects only they referenced.
+    ///
+    /// Unreferenced objects and temp files younger than an hour are kept: they may belong to a
+    /// `dry build` that has stored its outputs but not yet recorded its entry.
+    pub fn gc(
+        &self,
+        max_size_bytes: Option<u64>,
+        keep: Option<usize>,
+    ) -> Result<GcReport, StoreError> {
+        gc::run(&self.dir, max_size_bytes, keep, gc::GRACE)
     }
 }

@@ -1,0 +1,222 @@
+//! The fingerprint fast path: a cache from absolute path to the (fingerprint, content hash) pair
+//! seen when the file was last hashed, so that an unchanged file is never read twice (SPEC §5).
+//!
+//! A fingerprint is what `stat` says about a file's identity and last change: device, inode,
+//! size, modification and status-change times in nanoseconds. Equal fingerprints are taken to mean
+//! equal content. That is unsound for a file changed twice within one timestamp tick (git's
+//! "racy clean" problem): if the first change is hashed and cached, the second leaves the
+//! fingerprint as it was. So a fingerprint whose mtime or ctime lies within [`RACY_WINDOW`] of the
+//! clock when it is taken is *racy*: the hash is returned but not cached, and the file is read
+//! again next time. Two seconds covers the coarsest common timestamp granularity (FAT's).
+//!
+//! This module reads user files; it never writes them and never touches `.dry/` (the store
+//! persists the cache through [`Fingerprints::to_entries`] and [`Fingerprints::from`]).
+
+use model::fingerprint::Fingerprint;
+use model::Hash;
+use std::collections::HashMap;
+use std::fs::{File, Metadata};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How close to the present a file's mtime or ctime may be before its fingerprint is racy.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The size of the buffer content is streamed through while hashing.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// An in-memory cache from absolute path to the fingerprint and content hash last seen there.
+#[derive(Debug, Clone)]
+pub struct Fingerprints {
+    by_path: HashMap<Vec<u8>, (Fingerprint, Hash)>,
+    /// Whether the cache differs from what it was built from (so the caller must save it).
+    dirty: bool,
+    /// How many files were read and hashed in full (the fast path did not apply).
+    files_hashed: u64,
+    /// See [`RACY_WINDOW`]; adjustable so tests can see the cache work on fresh files.
+    racy_window_ns: i64,
+}
+
+impl Default for Fingerprints {
+    fn default() -> Self {
+        Fingerprints::from(Vec::new())
+    }
+}
+
+impl From<Vec<(Vec<u8>, Fingerprint, Hash)>> for Fingerprints {
+    fn from(entries: Vec<(Vec<u8>, Fingerprint, Hash)>) -> Self {
+        let by_path = entries.into_iter().map(|(p, f, h)| (p, (f, h))).collect();
+        Fingerprints {
+            by_path,
+            dirty: false,
+            files_hashed: 0,
+            racy_window_ns: window_ns(RACY_WINDOW),
+        }
+    }
+}
+
+impl From<Fingerprints> for Vec<(Vec<u8>, Fingerprint, Hash)> {
+    fn from(cache: Fingerprints) -> Self {
+        cache.to_entries()
+    }
+}
+
+impl Fingerprints {
+    /// Returns an empty cache.
+    pub fn new() -> Fingerprints {
+        Fingerprints::default()
+    }
+
+    /// Returns every cached (path, fingerprint, hash), sorted by path, for the store to persist.
+    pub fn to_entries(&self) -> Vec<(Vec<u8>, Fingerprint, Hash)> {
+        let mut out: Vec<_> = self.by_path.iter().map(|(p, (f, h))| (p.clone(), *f, *h)).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Reports whether the cache changed since it was built, i.e. whether it is worth saving.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Returns how many files this cache read and hashed in full (fast-path misses).
+    pub fn files_hashed(&self) -> u64 {
+        self.files_hashed
+    }
+
+    /// Returns the number of cached paths.
+    pub fn len(&self) -> usize {
+        self.by_path.len()
+    }
+
+    /// Reports whether no path is cached.
+    pub fn is_empty(&self) -> bool {
+        self.by_path.is_empty()
+    }
+
+    /// Sets how close to the present a timestamp makes a fingerprint racy (default
+    /// [`RACY_WINDOW`]). Only tests and benchmarks have a reason to shrink it.
+    pub fn set_racy_window(&mut self, window: Duration) {
+        self.racy_window_ns = window_ns(window);
+    }
+
+    /// Returns the content hash of the file at absolute `path` (following symlinks), reading it
+    /// only if its fingerprint differs from the cached one.
+    pub fn hash_path(&mut self, path: &Path) -> io::Result<Hash> {
+        match std::fs::metadata(path) {
+            Ok(meta) => self.hash_with_fingerprint(path, fingerprint_of(&meta)),
+            Err(e) => {
+                if e.kind() == io::ErrorKind::NotFound {
+                    self.forget(path.as_os_str().as_bytes());
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Returns the content hash of the regular file at absolute `path`, whose fingerprint the
+    /// caller has just taken (e.g. from its own `lstat`), reading it only on a cache miss.
+    pub fn hash_with_fingerprint(&mut self, path: &Path, now: Fingerprint) -> io::Result<Hash> {
+        let key = path.as_os_str().as_bytes();
+        if let Some((cached, hash)) = self.by_path.get(key) {
+            if *cached == now {
+                return Ok(*hash);
+            }
+        }
+        let mut file = open_regular(path)?;
+        self.hash_file(key, &mut file)
+    }
+
+    /// Returns the content hash of the open regular `file`, cached under absolute path `key`.
+    /// Reads from the file's current offset; the caller opens it anew for the whole content.
+    pub fn hash_file(&mut self, key: &[u8], file: &mut File) -> io::Result<Hash> {
+        let meta = file.metadata()?;
+        if !meta.file_type().is_file() {
+            return Err(not_regular(&meta));
+        }
+        let before = fingerprint_of(&meta);
+        if let Some((cached, hash)) = self.by_path.get(key) {
+            if *cached == before {
+                return Ok(*hash);
+            }
+        }
+        let hash = read_hash(file)?;
+        self.files_hashed += 1;
+        let after = fingerprint_of(&file.metadata()?);
+        // A file that changed while it was read, or whose last change is too recent to trust
+        // its timestamps, is hashed but not cached: the next check reads it again.
+        if before == after && !self.is_racy(&after) {
+            self.by_path.insert(key.to_vec(), (after, hash));
+            self.dirty = true;
+        } else {
+            self.forget(key);
+        }
+        Ok(hash)
+    }
+
+    /// Drops the cached fingerprint of `key`, if any.
+    fn forget(&mut self, key: &[u8]) {
+        if self.by_path.remove(key).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    /// Reports whether `fp` was taken too soon after the file's last change to be trusted.
+    fn is_racy(&self, fp: &Fingerprint) -> bool {
+        let now_ns = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            // A clock before 1970 cannot vouch for any timestamp.
+            Err(_) => return true,
+        };
+        let recent = |t: i64| now_ns.saturating_sub(t) < self.racy_window_ns;
+        recent(fp.mtime_ns) || recent(fp.ctime_ns)
+    }
+}
+
+/// Returns the fingerprint of a file from its `stat` (or `lstat`) metadata.
+pub fn fingerprint_of(meta: &Metadata) -> Fingerprint {
+    Fingerprint {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size_bytes: meta.size(),
+        mtime_ns: meta.mtime().saturating_mul(1_000_000_000).saturating_add(meta.mtime_nsec()),
+        ctime_ns: meta.ctime().saturating_mul(1_000_000_000).saturating_add(meta.ctime_nsec()),
+    }
+}
+
+/// Reads `reader` to its end and returns the blake3 hash of what it yielded.
+pub fn read_hash(reader: &mut impl Read) -> io::Result<Hash> {
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; BUFFER_BYTES];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Hash(*hasher.finalize().as_bytes()))
+}
+
+/// Opens `path` for reading without blocking on a FIFO that took a regular file's place, and
+/// without acquiring a controlling terminal.
+fn open_regular(path: &Path) -> io::Result<File> {
+    let flags = nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY;
+    std::fs::OpenOptions::new().read(true).custom_flags(flags.bits()).open(path)
+}
+
+/// The error for hashing something that is not a regular file: `EISDIR` or `EINVAL`.
+fn not_regular(meta: &Metadata) -> io::Error {
+    let errno = if meta.is_dir() { nix::errno::Errno::EISDIR } else { nix::errno::Errno::EINVAL };
+    io::Error::from_raw_os_error(errno as i32)
+}
+
+fn window_ns(window: Duration) -> i64 {
+    i64::try_from(window.as_nanos()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,334 @@
+//! Tests of the live checker against real temporary directories: each predicate holds on the
+//! state it was recorded from and fails with the right observation after a change, and the
+//! fingerprint cache spares unchanged files a read.
+
+use super::*;
+use model::check::NoStdin;
+use model::entry::{Captured, ExitStatus};
+use model::fs::FileKind;
+use model::resolve::ResolveFlags;
+use model::verdict::Observed;
+use model::{CommandKey, Entry, Errno, Hash, Predicate, Verdict};
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A temporary directory and its absolute path as bytes.
+struct Tree {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Tree {
+    fn new() -> Tree {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_path_buf();
+        Tree { _dir: dir, root }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    fn abs(&self, rel: &str) -> Vec<u8> {
+        self.path(rel).as_os_str().as_bytes().to_vec()
+    }
+
+    fn base(&self) -> Vec<u8> {
+        self.root.as_os_str().as_bytes().to_vec()
+    }
+
+    fn write(&self, rel: &str, content: &[u8]) {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).expect("mkdir -p");
+        }
+        fs::write(p, content).expect("write");
+    }
+}
+
+/// A cache that trusts even fresh timestamps, so that the fast path is visible in tests.
+fn trusting() -> Fingerprints {
+    let mut f = Fingerprints::new();
+    f.set_racy_window(Duration::ZERO);
+    f
+}
+
+fn verdict(predicates: &[Predicate], fps: &mut Fingerprints) -> Verdict {
+    let live = LiveFs::new(fps);
+    model::check::check(predicates, &live, &NoStdin)
+}
+
+fn fails(index: usize, observed: Observed) -> Verdict {
+    Verdict::Fails { index, observed }
+}
+
+fn resolves(t: &Tree, path: &str, flags: ResolveFlags, to: FileKind) -> Predicate {
+    Predicate::Resolves { path: path.into(), base: t.base(), flags, to }
+}
+
+fn misses(t: &Tree, path: &str, flags: ResolveFlags, errno: Errno) -> Predicate {
+    Predicate::DoesNotResolve { path: path.into(), base: t.base(), flags, errno }
+}
+
+/// Sets a file's mtime to `secs` after the epoch without changing its content.
+fn set_mtime(path: &Path, secs: i64) {
+    use nix::sys::stat::{utimensat, UtimensatFlags};
+    use nix::sys::time::TimeSpec;
+    let t = TimeSpec::new(secs, 0);
+    utimensat(nix::fcntl::AT_FDCWD, path, &t, &t, UtimensatFlags::NoFollowSymlink)
+        .expect("utimensat");
+}
+
+#[test]
+fn content_holds_then_fails_with_the_new_hash() {
+    let t = Tree::new();
+    t.write("src/a.c", b"int main;");
+    let p = [Predicate::Content { path: t.abs("src/a.c"), hash: Hash::of(b"int main;") }];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    t.write("src/a.c", b"int main(){}");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Hash(Hash::of(b"int main(){}"))));
+    fs::remove_file(t.path("src/a.c")).expect("rm");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Errno(Errno::ENOENT)));
+    fs::create_dir(t.path("src/a.c")).expect("mkdir");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Directory)));
+}
+
+#[test]
+fn a_header_created_earlier_on_the_search_path_fails_the_absence() {
+    let t = Tree::new();
+    t.write("inc2/a.h", b"#define A 1");
+    fs::create_dir(t.path("inc1")).expect("mkdir");
+    let p = [
+        misses(&t, "inc1/a.h", ResolveFlags::FOLLOW, Errno::ENOENT),
+        resolves(&t, "inc2/a.h", ResolveFlags::FOLLOW, FileKind::Regular),
+        misses(&t, "inc2/a.h/x", ResolveFlags::FOLLOW, Errno::ENOTDIR),
+    ];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    t.write("inc1/a.h", b"#define A 2");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Regular)));
+}
+
+#[test]
+fn a_retargeted_symlink_fails_readlink_and_resolutions_through_it() {
+    let t = Tree::new();
+    t.write("a", b"A");
+    fs::create_dir(t.path("d")).expect("mkdir");
+    symlink("a", t.path("link")).expect("symlink");
+    let p = [
+        Predicate::Readlink { path: t.abs("link"), target: b"a".to_vec() },
+        resolves(&t, "link", ResolveFlags::FOLLOW, FileKind::Regular),
+        resolves(&t, "link", ResolveFlags::NOFOLLOW, FileKind::Symlink),
+        Predicate::Content { path: t.abs("link"), hash: Hash::of(b"A") },
+    ];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    fs::remove_file(t.path("link")).expect("rm");
+    symlink("d", t.path("link")).expect("symlink");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Target(b"d".to_vec())));
+    assert_eq!(verdict(&p[1..], &mut fps), fails(0, Observed::Kind(FileKind::Directory)));
+    assert_eq!(verdict(&p[2..3], &mut fps), Verdict::Holds);
+    assert_eq!(verdict(&p[3..], &mut fps), fails(0, Observed::Kind(FileKind::Directory)));
+}
+
+#[test]
+fn loops_and_dangling_links_fail_with_the_kernels_errno() {
+    let t = Tree::new();
+    symlink("loop", t.path("loop")).expect("symlink");
+    symlink("nowhere", t.path("dangling")).expect("symlink");
+    let p = [
+        misses(&t, "loop", ResolveFlags::FOLLOW, Errno::ELOOP),
+        misses(&t, "dangling", ResolveFlags::FOLLOW, Errno::ENOENT),
+        resolves(&t, "dangling", ResolveFlags::NOFOLLOW, FileKind::Symlink),
+    ];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    t.write("nowhere", b"");
+    assert_eq!(verdict(&p, &mut fps), fails(1, Observed::Kind(FileKind::Regular)));
+}
+
+#[test]
+fn a_listing_fails_with_the_names_added_and_removed() {
+    let t = Tree::new();
+    t.write("d/x", b"");
+    t.write("d/y", b"");
+    let p = [Predicate::Listing { dir: t.abs("d"), names: vec![b"x".to_vec(), b"y".to_vec()] }];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    t.write("d/z", b"");
+    let added = Observed::Names { added: vec![b"z".to_vec()], removed: vec![] };
+    assert_eq!(verdict(&p, &mut fps), fails(0, added));
+    fs::remove_file(t.path("d/z")).expect("rm");
+    fs::remove_file(t.path("d/x")).expect("rm");
+    let removed = Observed::Names { added: vec![], removed: vec![b"x".to_vec()] };
+    assert_eq!(verdict(&p, &mut fps), fails(0, removed));
+}
+
+#[test]
+fn a_mode_change_fails_metadata_and_a_touch_does_not() {
+    let t = Tree::new();
+    t.write("f", b"12345");
+    fs::set_permissions(t.path("f"), fs::Permissions::from_mode(0o644)).expect("chmod");
+    let p = [Predicate::Metadata {
+        path: t.abs("f"),
+        kind: FileKind::Regular,
+        mode: 0o644,
+        size_bytes: 5,
+    }];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    set_mtime(&t.path("f"), 1_000_000_000);
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    fs::set_permissions(t.path("f"), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let observed = Observed::Meta { kind: FileKind::Regular, mode: 0o755, size_bytes: 5 };
+    assert_eq!(verdict(&p, &mut fps), fails(0, observed));
+}
+
+#[test]
+fn a_touch_rehashes_once_then_the_cache_answers() {
+    let t = Tree::new();
+    t.write("f", b"same");
+    let p = [Predicate::Content { path: t.abs("f"), hash: Hash::of(b"same") }];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!((fps.files_hashed(), fps.len(), fps.is_dirty()), (1, 1, true));
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!(fps.files_hashed(), 1, "an unchanged file is not read again");
+    set_mtime(&t.path("f"), 1_000_000_000);
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!(fps.files_hashed(), 2, "a touched file is read once");
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!(fps.files_hashed(), 2, "and then the new fingerprint answers");
+}
+
+#[test]
+fn a_matching_fingerprint_is_believed_without_reading() {
+    // The proof that the fast path does not read: a cache entry that carries the file's true
+    // fingerprint but a made-up hash is returned as is.
+    let t = Tree::new();
+    t.write("f", b"real content");
+    let meta = fs::metadata(t.path("f")).expect("stat");
+    let bogus = Hash::of(b"not the content");
+    let mut fps = Fingerprints::from(vec![(t.abs("f"), fingerprint_of(&meta), bogus)]);
+    assert_eq!(fps.hash_path(&t.path("f")).expect("hash"), bogus);
+    assert_eq!((fps.files_hashed(), fps.is_dirty()), (0, false));
+    let p = [Predicate::Content { path: t.abs("f"), hash: bogus }];
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!(fps.files_hashed(), 0);
+}
+
+#[test]
+fn a_racy_fingerprint_is_hashed_but_not_cached() {
+    let t = Tree::new();
+    t.write("f", b"fresh");
+    let mut fps = Fingerprints::new();
+    assert_eq!(fps.hash_path(&t.path("f")).expect("hash"), Hash::of(b"fresh"));
+    assert_eq!(fps.hash_path(&t.path("f")).expect("hash"), Hash::of(b"fresh"));
+    assert_eq!((fps.files_hashed(), fps.len(), fps.is_dirty()), (2, 0, false));
+}
+
+#[test]
+fn the_cache_round_trips_and_forgets_vanished_files() {
+    let t = Tree::new();
+    t.write("a", b"A");
+    t.write("b", b"B");
+    let mut fps = trusting();
+    fps.hash_path(&t.path("b")).expect("hash");
+    fps.hash_path(&t.path("a")).expect("hash");
+    let saved: Vec<_> = fps.clone().into();
+    assert_eq!(saved.iter().map(|e| e.0.clone()).collect::<Vec<_>>(), vec![t.abs("a"), t.abs("b")]);
+    let mut loaded = Fingerprints::from(saved);
+    assert!(!loaded.is_dirty());
+    fs::remove_file(t.path("a")).expect("rm");
+    assert!(loaded.hash_path(&t.path("a")).is_err());
+    assert_eq!((loaded.len(), loaded.is_dirty()), (1, true));
+}
+
+#[test]
+fn hashing_refuses_what_is_not_a_regular_file() {
+    let t = Tree::new();
+    fs::create_dir(t.path("d")).expect("mkdir");
+    let e = Fingerprints::new().hash_path(&t.path("d")).expect_err("a directory");
+    assert_eq!(errno_of(&e), Errno::EISDIR);
+}
+
+#[test]
+fn lookups_are_cached_within_one_snapshot() {
+    let t = Tree::new();
+    t.write("d/a", b"");
+    t.write("d/b", b"");
+    let p = [
+        resolves(&t, "d/a", ResolveFlags::FOLLOW, FileKind::Regular),
+        resolves(&t, "d/b", ResolveFlags::FOLLOW, FileKind::Regular),
+    ];
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    assert!(model::check::check(&p, &live, &NoStdin).holds());
+    let after_one = live.lstat_count();
+    assert!(model::check::check(&p, &live, &NoStdin).holds());
+    assert_eq!(live.lstat_count(), after_one, "a second check makes no new lstat");
+}
+
+#[test]
+fn stdin_is_hashed_whole_through_a_new_open() {
+    let t = Tree::new();
+    t.write("in", b"line one\nline two\n");
+    let mut file = fs::File::open(t.path("in")).expect("open");
+    let mut first = [0u8; 5];
+    std::io::Read::read_exact(&mut file, &mut first).expect("read");
+    let link = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let stdin = LiveStdin::at(link);
+    assert_eq!(
+        model::check::StdinSource::stdin_hash(&stdin),
+        Some(Hash::of(b"line one\nline two\n"))
+    );
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut rest).expect("read");
+    assert_eq!(rest, b"one\nline two\n", "the descriptor's own offset is untouched");
+}
+
+#[test]
+fn stdin_from_a_pipe_has_no_hash() {
+    let (reader, _writer) = std::io::pipe().expect("pipe");
+    let stdin = LiveStdin::at(PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd())));
+    assert_eq!(model::check::StdinSource::stdin_hash(&stdin), None);
+    let p = [Predicate::Stdin { hash: Hash::of(b"") }];
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    assert_eq!(model::check::check(&p, &live, &stdin), fails(0, Observed::NoStdinFile));
+}
+
+#[test]
+fn check_entry_checks_the_entrys_predicates() {
+    let t = Tree::new();
+    t.write("in", b"x");
+    let empty = Captured { hash: Hash::of(b""), size_bytes: 0 };
+    let mut entry = Entry {
+        key: CommandKey {
+            exe: b"/bin/true".to_vec(),
+            exe_hash: Hash::of(b""),
+            argv: vec![b"true".to_vec()],
+            cwd: b".".to_vec(),
+            env: vec![],
+        },
+        predicates: vec![Predicate::Content { path: t.abs("in"), hash: Hash::of(b"x") }],
+        effects: vec![],
+        stdout: empty,
+        stderr: empty,
+        exit: ExitStatus::Code(0),
+        run_ns: 0,
+        recorded_unix_ns: 0,
+        uncacheable: vec![],
+        unknown_syscalls: vec![],
+    };
+    let mut fps = trusting();
+    assert!(check_entry(&entry, &LiveFs::new(&mut fps), &NoStdin).holds());
+    entry.predicates.push(misses(&t, "in", ResolveFlags::FOLLOW, Errno::ENOENT));
+    let v = check_entry(&entry, &LiveFs::new(&mut fps), &NoStdin);
+    assert_eq!(v, fails(1, Observed::Kind(FileKind::Regular)));
+}

@@ -22,7 +22,11 @@ pub enum ExeError {
 
 /// Resolves `argv0` as execvp(3) would: a name with a slash is taken relative to `cwd`; a bare
 /// name is searched on `path_var` (default `/usr/local/bin:/usr/bin:/bin`).
-pub fn resolve_exe(argv0: &OsStr, path_var: Option<&OsStr>, cwd: &Path) -> Result<PathBuf, ExeError> {
+pub fn resolve_exe(
+    argv0: &OsStr,
+    path_var: Option<&OsStr>,
+    cwd: &Path,
+) -> Result<PathBuf, ExeError> {
     let shown = || argv0.to_string_lossy().into_owned();
     if argv0.is_empty() {
         return Err(ExeError::NotFound(shown()));

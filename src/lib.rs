@@ -9,12 +9,11 @@
 #![warn(missing_docs)]
 
 pub mod check;
-#[path = "cli_stub.rs"]
 pub mod cli;
 pub mod explain;
 pub mod key;
 pub mod project;
-// pub mod record; (enabled after integration)
+pub mod record;
 pub mod restore;
 pub mod store;
 pub mod trace;

@@ -1,5 +1,7 @@
 //! Checking predicates against a filesystem: the decision between replaying and running.
 
+use crate::effect::Effect;
+use crate::entry::Entry;
 use crate::fs::{FileKind, Fs};
 use crate::hash::Hash;
 use crate::predicate::Predicate;
@@ -115,6 +117,83 @@ pub fn check_one<F: Fs>(p: &Predicate, fs: &F, stdin: &dyn StdinSource) -> Optio
     }
 }
 
+/// Checks an entry's predicates with the *output rule*: a predicate about a path that the entry
+/// itself writes (one of its effects) also holds when that path is, right now, exactly in the
+/// state the effect leaves it in. `Content`, `Listing` and `Stdin` predicates are never relaxed.
+///
+/// Why: many tools probe their own output before writing it (GNU ld `stat`s and unlinks it, cp
+/// opens it with `O_EXCL` first). Strictly, such a run depends on the output's absence, and the
+/// next check, finding the output present, would rerun it once more, and again after every
+/// change that alters the output's size. The rule assumes *output idempotence*: a command
+/// that finds its outputs already as it would leave them behaves as if they were absent. A
+/// command that reads its own previous output (an append, a read-write open) is still checked
+/// strictly, because its prior content is a `Content` predicate. See notes/0005-output-rule.md.
+pub fn check_entry<F: Fs>(entry: &Entry, fs: &F, stdin: &dyn StdinSource) -> Verdict {
+    check_in_family(entry, std::slice::from_ref(entry), fs, stdin)
+}
+
+/// [`check_entry`] where an output may also be in the state that another recorded run of the
+/// same command (`family`) left it in: going back to older inputs then replays the older run
+/// even though a newer run's outputs are on disk (notes/0005-output-rule.md).
+pub fn check_in_family<F: Fs>(
+    entry: &Entry,
+    family: &[Entry],
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Verdict {
+    for (index, p) in entry.predicates.iter().enumerate() {
+        if let Some(observed) = check_one(p, fs, stdin) {
+            if !output_in_place(p, &entry.effects, family, fs) {
+                return Verdict::Fails { index, observed };
+            }
+        }
+    }
+    Verdict::Holds
+}
+
+/// Whether `p` is about one of `effects`' paths and that path is now as this run, or another
+/// run of the family, left it.
+fn output_in_place<F: Fs>(p: &Predicate, effects: &[Effect], family: &[Entry], fs: &F) -> bool {
+    let subject = match p {
+        Predicate::Resolves { .. }
+        | Predicate::DoesNotResolve { .. }
+        | Predicate::Metadata { .. }
+        | Predicate::Readlink { .. } => crate::path::normalize(&p.subject()),
+        Predicate::Content { .. } | Predicate::Listing { .. } | Predicate::Stdin { .. } => {
+            return false
+        }
+    };
+    if !effects.iter().any(|e| e.path() == subject.as_slice()) {
+        return false;
+    }
+    family
+        .iter()
+        .flat_map(|sibling| sibling.effects.iter())
+        .filter(|e| e.path() == subject.as_slice())
+        .any(|e| effect_in_place(e, fs))
+}
+
+/// Whether the live state of an effect's path is the state the effect leaves.
+pub fn effect_in_place<F: Fs>(effect: &Effect, fs: &F) -> bool {
+    let node = match resolve(fs, b"/", effect.path(), ResolveFlags::NOFOLLOW) {
+        Ok(Resolved::Node(n)) => n,
+        Ok(Resolved::Absent) | Err(_) => return matches!(effect, Effect::Absent { .. }),
+    };
+    let Ok(meta) = fs.meta(&node) else { return false };
+    match effect {
+        Effect::File { hash, mode, .. } => {
+            meta.kind == FileKind::Regular
+                && meta.mode == *mode & 0o1777
+                && fs.content_hash(&node).ok() == Some(*hash)
+        }
+        Effect::Dir { .. } => meta.kind == FileKind::Directory,
+        Effect::Symlink { target, .. } => {
+            meta.kind == FileKind::Symlink && fs.read_link(&node).ok().as_ref() == Some(target)
+        }
+        Effect::HardLink { .. } | Effect::Absent { .. } => false,
+    }
+}
+
 fn node_at<F: Fs>(fs: &F, path: &[u8], flags: ResolveFlags) -> Result<F::Node, Observed> {
     match resolve(fs, b"/", path, flags) {
         Ok(Resolved::Node(n)) => Ok(n),
@@ -126,6 +205,8 @@ fn node_at<F: Fs>(fs: &F, path: &[u8], flags: ResolveFlags) -> Result<F::Node, O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::effect::Effect;
+    use crate::entry::Entry;
     use crate::errno::Errno;
     use crate::memfs::MemFs;
 
@@ -175,6 +256,63 @@ mod tests {
             check(&preds, &relinked, &NoStdin),
             Verdict::Fails { index: 4, observed: Observed::Target(b"elsewhere".to_vec()) }
         );
+    }
+
+    fn entry(predicates: Vec<Predicate>, effects: Vec<Effect>) -> Entry {
+        use crate::entry::{Captured, ExitStatus};
+        let none = Captured { hash: Hash::of(b""), size_bytes: 0 };
+        Entry {
+            key: crate::CommandKey::new(
+                b"/bin/x".to_vec(),
+                Hash::of(b""),
+                vec![],
+                b".".to_vec(),
+                vec![],
+                &[],
+            ),
+            predicates,
+            effects,
+            stdout: none,
+            stderr: none,
+            exit: ExitStatus::Code(0),
+            run_ns: 0,
+            recorded_unix_ns: 0,
+            uncacheable: vec![],
+            unknown_syscalls: vec![],
+        }
+    }
+
+    #[test]
+    fn a_probe_of_an_output_holds_when_the_output_is_in_place() {
+        let probe = Predicate::DoesNotResolve {
+            path: b"out".to_vec(),
+            base: b"/p".to_vec(),
+            flags: ResolveFlags::NOFOLLOW,
+            errno: Errno::ENOENT,
+        };
+        let effect =
+            Effect::File { path: b"/p/out".to_vec(), hash: Hash::of(b"made"), mode: 0o644 };
+        let e = entry(vec![probe.clone()], vec![effect]);
+        let mut fs = MemFs::new();
+        fs.mkdir_p(b"/p");
+        assert!(check_entry(&e, &fs, &NoStdin).holds(), "absent: the probe holds as recorded");
+        fs.write(b"/p/out", b"made");
+        assert!(check_entry(&e, &fs, &NoStdin).holds(), "the output as the run left it");
+        assert!(!check(&e.predicates, &fs, &NoStdin).holds(), "strict checking still fails");
+        fs.write(b"/p/out", b"edited");
+        assert!(!check_entry(&e, &fs, &NoStdin).holds(), "an edited output is not in place");
+    }
+
+    #[test]
+    fn content_of_an_output_is_never_relaxed() {
+        // `echo more >> log`: the prior content is an input even though log is an output.
+        let read = Predicate::Content { path: b"/p/log".to_vec(), hash: Hash::of(b"first") };
+        let effect =
+            Effect::File { path: b"/p/log".to_vec(), hash: Hash::of(b"firstmore"), mode: 0o644 };
+        let e = entry(vec![read], vec![effect]);
+        let mut fs = MemFs::new();
+        fs.write(b"/p/log", b"firstmore");
+        assert!(!check_entry(&e, &fs, &NoStdin).holds());
     }
 
     struct FileStdin(Hash);

@@ -23,9 +23,14 @@ pub mod key;
 pub mod lower;
 pub mod memfs;
 pub mod observe;
+pub mod ops;
 pub mod path;
 pub mod predicate;
+pub mod program;
 pub mod resolve;
+pub mod run;
+pub mod scenario;
+pub mod trace;
 pub mod verdict;
 
 pub use effect::Effect;

@@ -187,11 +187,13 @@ impl Lowering {
         }
     }
 
-    /// Whether a path-keyed fact of class `tag` about `abs` is a new input.
+    /// Whether a path-keyed fact of class `tag` about `abs` is a new input. `abs` may be
+    /// spelled with `.`, `..` or symlinks; it is judged by its lexically normalised form.
     fn wants(&mut self, tag: u8, abs: &[u8]) -> bool {
-        classify(abs) == PathClass::Ordinary
-            && !self.is_own(abs)
-            && self.seen_paths.insert((tag, abs.to_vec()))
+        let norm = path::normalize(abs);
+        classify(&norm) == PathClass::Ordinary
+            && !self.is_own(&norm)
+            && self.seen_paths.insert((tag, norm))
     }
 
     fn mark(&mut self, u: Uncacheable) {
@@ -203,6 +205,8 @@ impl Lowering {
     /// A listing is an input about the directory as it was before the run: names the run
     /// created are taken out, names it removed are put back.
     fn list(&mut self, dir: Vec<u8>, names: Vec<Vec<u8>>) {
+        let spelled = dir;
+        let dir = path::normalize(&spelled);
         if classify(&dir) != PathClass::Ordinary || self.is_own(&dir) {
             return;
         }
@@ -225,8 +229,9 @@ impl Lowering {
                 }
             }
         }
-        if self.seen_paths.insert((3, dir.clone())) {
-            self.predicates.push(Predicate::Listing { dir, names: set.into_iter().collect() });
+        if self.seen_paths.insert((3, dir)) {
+            let names = set.into_iter().collect();
+            self.predicates.push(Predicate::Listing { dir: spelled, names });
         }
     }
 

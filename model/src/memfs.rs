@@ -118,6 +118,164 @@ impl MemFs {
     }
 }
 
+/// The state of one path in a [`MemFs::snapshot`]: what a command could observe there.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Snap {
+    /// A regular file.
+    File {
+        /// Its bytes.
+        content: Vec<u8>,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A directory.
+    Dir {
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A symlink.
+    Symlink {
+        /// Its target.
+        target: Vec<u8>,
+    },
+}
+
+/// Inode-level editing, for the syscalls of [`crate::ops`] and for replay.
+impl MemFs {
+    /// Adds an unlinked inode and returns its number. A directory's parent is set when it is
+    /// linked with [`MemFs::link_entry`].
+    pub fn alloc(&mut self, node: Inode) -> usize {
+        self.inodes.push(node);
+        self.inodes.len() - 1
+    }
+
+    /// Returns inode `ino` for editing.
+    pub fn inode_mut(&mut self, ino: usize) -> Option<&mut Inode> {
+        self.inodes.get_mut(ino)
+    }
+
+    /// Makes `name` in directory `dir` refer to inode `ino`, replacing any previous entry; a
+    /// directory inode gets `dir` as its parent. Returns false if `dir` is not a directory.
+    pub fn link_entry(&mut self, dir: usize, name: &[u8], ino: usize) -> bool {
+        if !matches!(self.inodes.get(dir), Some(Inode::Dir { .. })) || ino >= self.inodes.len() {
+            return false;
+        }
+        if let Inode::Dir { parent, .. } = &mut self.inodes[ino] {
+            *parent = dir;
+        }
+        if let Inode::Dir { entries, .. } = &mut self.inodes[dir] {
+            entries.insert(name.to_vec(), ino);
+        }
+        true
+    }
+
+    /// Removes `name` from directory `dir`; returns the inode it named.
+    pub fn unlink_entry(&mut self, dir: usize, name: &[u8]) -> Option<usize> {
+        match self.inodes.get_mut(dir)? {
+            Inode::Dir { entries, .. } => entries.remove(name),
+            _ => None,
+        }
+    }
+
+    /// Returns the number of directory entries naming inode `ino` (its link count, not
+    /// counting `.` and `..`), among the inodes reachable from the root.
+    pub fn nlink(&self, ino: usize) -> usize {
+        let mut n = 0;
+        let mut stack = vec![0usize];
+        while let Some(d) = stack.pop() {
+            if let Inode::Dir { entries, .. } = &self.inodes[d] {
+                for &child in entries.values() {
+                    n += usize::from(child == ino);
+                    if matches!(self.inodes[child], Inode::Dir { .. }) {
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// Returns the absolute path of directory `ino`, or `None` if it is not reachable from the
+    /// root (removed) or not a directory.
+    pub fn dir_path(&self, ino: usize) -> Option<Vec<u8>> {
+        let mut names: Vec<&[u8]> = Vec::new();
+        let mut cur = ino;
+        // A directory's depth is bounded by the number of inodes; more steps means a cycle.
+        for _ in 0..=self.inodes.len() {
+            if cur == 0 {
+                let mut out = Vec::new();
+                for n in names.iter().rev() {
+                    out.push(b'/');
+                    out.extend_from_slice(n);
+                }
+                return Some(if out.is_empty() { b"/".to_vec() } else { out });
+            }
+            let Inode::Dir { parent, .. } = self.inodes.get(cur)? else { return None };
+            let Inode::Dir { entries, .. } = &self.inodes[*parent] else { return None };
+            let (name, _) = entries.iter().find(|(_, &i)| i == cur)?;
+            names.push(name);
+            cur = *parent;
+        }
+        None
+    }
+
+    /// Returns every path reachable from the root without following symlinks (the root itself
+    /// excluded), with what is there: the filesystem as a command can observe it, independent
+    /// of inode numbering.
+    pub fn snapshot(&self) -> BTreeMap<Vec<u8>, Snap> {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![(0usize, Vec::new())];
+        while let Some((d, prefix)) = stack.pop() {
+            let Inode::Dir { entries, .. } = &self.inodes[d] else { continue };
+            for (name, &child) in entries {
+                let mut p = prefix.clone();
+                p.push(b'/');
+                p.extend_from_slice(name);
+                let snap = match &self.inodes[child] {
+                    Inode::File { content, mode } => {
+                        Snap::File { content: content.clone(), mode: *mode }
+                    }
+                    Inode::Dir { mode, .. } => {
+                        stack.push((child, p.clone()));
+                        Snap::Dir { mode: *mode }
+                    }
+                    Inode::Symlink { target } => Snap::Symlink { target: target.clone() },
+                };
+                out.insert(p, snap);
+            }
+        }
+        out
+    }
+
+    /// Returns the groups of paths (two or more) that name the same regular file, each sorted.
+    pub fn hard_link_groups(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut by_ino: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut stack = vec![(0usize, Vec::new())];
+        while let Some((d, prefix)) = stack.pop() {
+            let Inode::Dir { entries, .. } = &self.inodes[d] else { continue };
+            for (name, &child) in entries {
+                let mut p: Vec<u8> = prefix.clone();
+                p.push(b'/');
+                p.extend_from_slice(name);
+                match self.inodes[child] {
+                    Inode::Dir { .. } => stack.push((child, p)),
+                    _ => by_ino.entry(child).or_default().push(p),
+                }
+            }
+        }
+        let mut groups: Vec<Vec<Vec<u8>>> = by_ino
+            .into_values()
+            .filter(|g| g.len() > 1)
+            .map(|mut g| {
+                g.sort();
+                g
+            })
+            .collect();
+        groups.sort();
+        groups
+    }
+}
+
 impl Fs for MemFs {
     type Node = usize;
 

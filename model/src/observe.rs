@@ -2,7 +2,11 @@
 //!
 //! The tracer translates each syscall into one or more observations (a successful
 //! `open(O_RDWR)` of an existing file is a [`Observation::Resolve`], a [`Observation::Read`] of
-//! its content before any write, and a [`Observation::Touch`]). [`crate::lower`] then decides which
+//! its content before any write, and a [`Observation::Touch`]).
+//!
+//! Paths of inputs (`Stat`, `Read`, `ReadLink`, `List`) are absolute *as spelled*: the path the
+//! command passed joined to its base, not normalised, so that a check resolves them again through
+//! any symlink. Paths of outputs (`Touch`, `TouchTree`) are canonical: the file really changed. [`crate::lower`] then decides which
 //! observations are inputs of the run and which paths are its outputs.
 
 use crate::entry::Uncacheable;

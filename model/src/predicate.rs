@@ -10,9 +10,10 @@ use crate::resolve::ResolveFlags;
 /// Paths are bytes. `base` is the absolute directory a relative `path` was resolved from (the
 /// process's cwd or the directory fd), `/` for an absolute `path`; `path` is exactly what the
 /// command passed, so the check resolves it as the kernel did, `..` and symlinks included.
-/// Paths of `Content`, `Metadata`, `Listing` and `Readlink` are absolute and lexically normalised
-/// from the `base` and `path` of the resolution that reached them, and are resolved without
-/// following a final symlink only for `Readlink`.
+/// Paths of `Content`, `Metadata`, `Listing` and `Readlink` are absolute: the `path` of the
+/// resolution that reached the file joined to its `base`, not normalised. The check resolves
+/// them again as the kernel would (following a final symlink except for `Readlink`), so a
+/// symlink retargeted anywhere on the way is noticed.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
 #[cfg_attr(feature = "rkyv", rkyv(derive(Debug), attr(allow(missing_docs))))]

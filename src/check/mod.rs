@@ -10,7 +10,8 @@
 //! let mut fingerprints = Fingerprints::new(); // loaded from the store in practice
 //! let stdin = LiveStdin::new();
 //! let live = LiveFs::new(&mut fingerprints);
-//! let winner = entries().into_iter().find(|e| check_entry(e, &live, &stdin).holds());
+//! let family = entries();
+//! let winner = family.iter().find(|e| check_entry(e, &family, &live, &stdin).holds());
 //! drop(live);
 //! if fingerprints.is_dirty() { /* save them */ }
 //! # let _ = winner;

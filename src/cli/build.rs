@@ -4,9 +4,13 @@ use super::context::Context;
 use super::decide::{decide, Decision};
 use crate::check::Fingerprints;
 use crate::record::Recorder;
-use crate::store::Store;
+use crate::restore::{write_all_fd, Replayed};
+use crate::store::{LogRecord, Outcome, Store};
+use crate::trace::Observer as _;
 use anyhow::Context as _;
+use model::check::StdinSource as _;
 use model::entry::{Captured, ExitStatus, Uncacheable};
+use model::observe::Observation;
 use model::{CommandKey, Entry};
 use nix::fcntl::OFlag;
 use std::ffi::OsString;
@@ -46,9 +50,10 @@ pub struct BuildArgs {
 
 /// Runs `dry build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
+    let started = Instant::now();
     let ctx = Context::from_process()?;
     let store = ctx.store()?;
-    let mut fps = Fingerprints::from_items(store.load_fingerprints());
+    let mut fps = Fingerprints::from(store.load_fingerprints());
     let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
     let entries = super::show::load_family_or_warn(&store, &key.family());
@@ -65,6 +70,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
                     eprintln!("dry: replayed: nothing changed");
                 }
                 save_fingerprints(&store, &fps);
+                log(&store, &key, Outcome::Replayed, started, entries[*i].run_ns);
                 return Ok(code);
             }
             Err(e) => eprintln!("dry: cannot replay ({e:#}); running instead"),
@@ -79,21 +85,42 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         if entry.cacheable() {
             eprintln!("dry: ran: {reason}");
         } else {
-            let why: Vec<String> = entry
-                .uncacheable
-                .iter()
-                .map(|u| crate::explain::uncacheable(u, &root))
-                .collect();
+            let why: Vec<String> =
+                entry.uncacheable.iter().map(|u| crate::explain::uncacheable(u, &root)).collect();
             eprintln!("dry: ran: {reason} (not cached: {})", why.join("; "));
         }
     }
     save_fingerprints(&store, &fps);
+    let outcome = if entry.cacheable() { Outcome::Ran } else { Outcome::Uncached };
+    log(&store, &entry.key, outcome, started, 0);
     Ok(code)
+}
+
+/// Appends this invocation to the build log; a failure to log is only a warning.
+fn log(store: &Store, key: &CommandKey, outcome: Outcome, started: Instant, saved_ns: u64) {
+    let record = LogRecord {
+        unix_ns: unix_ns(),
+        family: key.family(),
+        argv: key.argv.clone(),
+        outcome,
+        run_ns: u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        saved_ns,
+    };
+    if let Err(e) = store.append_log(&record) {
+        eprintln!("dry: warning: {e}");
+    }
+}
+
+fn unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
+        .unwrap_or(0)
 }
 
 fn save_fingerprints(store: &Store, fps: &Fingerprints) {
     if fps.is_dirty() {
-        if let Err(e) = store.save_fingerprints(&fps.items()) {
+        if let Err(e) = store.save_fingerprints(&fps.to_entries()) {
             eprintln!("dry: warning: {e}");
         }
     }
@@ -105,8 +132,9 @@ fn replay(store: &Store, entry: &Entry, root: &Path) -> anyhow::Result<i32> {
     let stdout = store.read_object(&entry.stdout.hash)?;
     let stderr = store.read_object(&entry.stderr.hash)?;
     crate::restore::apply(&entry.effects, root, &StoreObjects(store))?;
-    crate::restore::write_all_fd(std::io::stdout().as_fd(), &stdout);
-    crate::restore::write_all_fd(std::io::stderr().as_fd(), &stderr);
+    // A closed stdout or stderr (EPIPE) is not dry's failure: the command would have met it too.
+    let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);
+    let _ = write_all_fd(std::io::stderr().as_fd(), &stderr);
     Ok(entry.exit.shell_code())
 }
 
@@ -148,6 +176,11 @@ fn run_and_record(
     };
     let started = Instant::now();
     let mut recorder = Recorder::new(fps);
+    // A regular file on standard input is an input whether or not the command reads it with
+    // read(2): cat, for one, copies it with copy_file_range, which is not traced.
+    if let Some(hash) = crate::check::LiveStdin::new().stdin_hash() {
+        recorder.observe(0, Observation::StdinFile { hash });
+    }
     let status = crate::trace::run(spawn, &mut recorder);
     let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let stdout = tee_out.join().unwrap_or_default();
@@ -166,10 +199,7 @@ fn run_and_record(
         stderr: Captured { hash: store.put_bytes(&stderr)?, size_bytes: stderr.len() as u64 },
         exit: status,
         run_ns,
-        recorded_unix_ns: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
-            .unwrap_or(0),
+        recorded_unix_ns: unix_ns(),
         uncacheable,
         unknown_syscalls: lowered.unknown_syscalls,
     };
@@ -195,14 +225,19 @@ fn tee(from: OwnedFd, to: Stream) -> Vec<u8> {
     let mut file = std::fs::File::from(from);
     let mut all = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
+    // Once dry's own stream is closed or failing, keep capturing but stop passing through.
+    let mut live = true;
     loop {
         match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 let chunk = &buf[..n];
-                match to {
-                    Stream::Out => crate::restore::write_all_fd(std::io::stdout().as_fd(), chunk),
-                    Stream::Err => crate::restore::write_all_fd(std::io::stderr().as_fd(), chunk),
+                if live {
+                    let written = match to {
+                        Stream::Out => write_all_fd(std::io::stdout().as_fd(), chunk),
+                        Stream::Err => write_all_fd(std::io::stderr().as_fd(), chunk),
+                    };
+                    live = matches!(written, Ok(Replayed::All));
                 }
                 all.extend_from_slice(chunk);
             }

@@ -33,7 +33,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
         return Ok(1);
     };
-    let mut fps = Fingerprints::from_items(store.load_fingerprints());
+    let mut fps = Fingerprints::from(store.load_fingerprints());
     let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();

@@ -62,11 +62,11 @@ impl Context {
         ignored: &[OsString],
         fingerprints: &mut Fingerprints,
     ) -> anyhow::Result<(CommandKey, PathBuf)> {
-        let argv0 = cmd.first().ok_or_else(|| super::exit::UsageError("no command given".into()))?;
+        let argv0 =
+            cmd.first().ok_or_else(|| super::exit::UsageError("no command given".into()))?;
         let exe = crate::key::resolve_exe(argv0, self.var("PATH").map(|p| p.as_os_str()), cwd)?;
-        let exe_hash = fingerprints
-            .hash_path(&exe)
-            .with_context(|| format!("hashing {}", exe.display()))?;
+        let exe_hash =
+            fingerprints.hash_path(&exe).with_context(|| format!("hashing {}", exe.display()))?;
         let key = crate::key::command_key(
             &exe,
             exe_hash,

@@ -15,8 +15,9 @@ pub enum Decision {
 }
 
 /// Checks one entry's predicates against the live filesystem.
-pub fn verdict(entry: &Entry, fingerprints: &mut Fingerprints) -> Verdict {
-    crate::check::check_entry(entry, fingerprints)
+pub fn verdict(entry: &Entry, family: &[Entry], fingerprints: &mut Fingerprints) -> Verdict {
+    let live = crate::check::LiveFs::new(fingerprints);
+    crate::check::check_entry(entry, family, &live, &crate::check::LiveStdin::new())
 }
 
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
@@ -42,7 +43,7 @@ pub fn decide(
             }
             continue;
         }
-        match verdict(entry, fingerprints) {
+        match verdict(entry, entries, fingerprints) {
             Verdict::Holds => return Decision::Replay(index),
             Verdict::Fails { index: i, observed } => {
                 if first_failure.is_none() {

@@ -2,6 +2,14 @@
 //! statuses. dry's own messages go to stderr prefixed `dry: `; during `build`, stdout belongs to
 //! the command.
 
+/// Prints a line on stdout; a closed stdout (`dry show | head`) is not an error worth a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod build;
 mod check;
 mod context;
@@ -20,7 +28,11 @@ use clap::{Parser, Subcommand};
 /// writes, and next time replays its outputs, stdout, stderr and exit status if nothing it
 /// depended on changed.
 #[derive(Parser, Debug)]
-#[command(name = "dry", version, after_help = "Example:\n  dry build -- cc -c main.c -o main.o\n  dry why")]
+#[command(
+    name = "dry",
+    version,
+    after_help = "Example:\n  dry build -- cc -c main.c -o main.o\n  dry why"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

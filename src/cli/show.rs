@@ -41,14 +41,14 @@ pub fn run(args: ShowArgs) -> anyhow::Result<i32> {
     let ctx = Context::from_process()?;
     let Some(store) = ctx.existing_store()? else {
         if args.json {
-            println!("{{\"entries\":[]}}");
+            out!("{{\"entries\":[]}}");
         }
         return Ok(0);
     };
     let families = if args.cmd.is_empty() {
         store.families()?
     } else {
-        let mut fps = Fingerprints::from_items(store.load_fingerprints());
+        let mut fps = Fingerprints::from(store.load_fingerprints());
         vec![ctx.key(&args.cmd, &[], &mut fps)?.0.family()]
     };
     let root = ctx.project.root.as_os_str().as_bytes();
@@ -61,7 +61,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<i32> {
             "entries",
             explain::json::Json::Arr(all.iter().map(explain::json::entry).collect()),
         )]);
-        println!("{}", doc.to_text());
+        out!("{}", doc.to_text());
         return Ok(0);
     }
     for e in &all {
@@ -73,37 +73,38 @@ pub fn run(args: ShowArgs) -> anyhow::Result<i32> {
 fn print_entry(e: &Entry, root: &[u8]) {
     let k = &e.key;
     let argv: Vec<String> = k.argv.iter().map(|a| explain::words::escape(a)).collect();
-    println!("entry {} (family {})", &k.id().to_hex()[..16], &k.family().to_hex()[..16]);
-    println!("  command: {}", argv.join(" "));
-    println!("  cwd: {}   exe: {}", explain::words::escape(&k.cwd), explain::words::escape(&k.exe));
+    out!("entry {} (family {})", &k.id().to_hex()[..16], &k.family().to_hex()[..16]);
+    out!("  command: {}", argv.join(" "));
+    out!("  cwd: {}   exe: {}", explain::words::escape(&k.cwd), explain::words::escape(&k.exe));
     if e.cacheable() {
-        println!("  cacheable: yes");
+        out!("  cacheable: yes");
     } else {
-        let why: Vec<String> = e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
-        println!("  cacheable: no: {}", why.join("; "));
+        let why: Vec<String> =
+            e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
+        out!("  cacheable: no: {}", why.join("; "));
     }
     let exit = match e.exit {
         ExitStatus::Code(c) => format!("exit {c}"),
         ExitStatus::Signal(s) => format!("killed by signal {s}"),
     };
-    println!(
+    out!(
         "  {exit}   stdout: {} bytes   stderr: {} bytes   ran: {:.1} ms   recorded: {} s",
         e.stdout.size_bytes,
         e.stderr.size_bytes,
         e.run_ns as f64 / 1e6,
         e.recorded_unix_ns / 1_000_000_000
     );
-    println!("  predicates ({}):", e.predicates.len());
+    out!("  predicates ({}):", e.predicates.len());
     for p in &e.predicates {
-        println!("    {}", explain::describe_predicate(p, root));
+        out!("    {}", explain::describe_predicate(p, root));
     }
-    println!("  effects ({}):", e.effects.len());
+    out!("  effects ({}):", e.effects.len());
     for x in &e.effects {
-        println!("    {}", explain::describe_effect(x, root));
+        out!("    {}", explain::describe_effect(x, root));
     }
     if !e.unknown_syscalls.is_empty() {
         let u: Vec<String> =
             e.unknown_syscalls.iter().map(|(nr, n)| format!("syscall {nr} x{n}")).collect();
-        println!("  not understood: {}", u.join(", "));
+        out!("  not understood: {}", u.join(", "));
     }
 }

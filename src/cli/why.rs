@@ -38,21 +38,21 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
         return Err(UsageError("give either PATH or -- CMD, not both".into()).into());
     }
     let Some(store) = ctx.existing_store()? else {
-        println!("nothing recorded in this project yet");
+        out!("nothing recorded in this project yet");
         return Ok(0);
     };
-    let mut fps = Fingerprints::from_items(store.load_fingerprints());
+    let mut fps = Fingerprints::from(store.load_fingerprints());
     if let Some(path) = &args.path {
         return why_path(&ctx, &store, &mut fps, path);
     }
     let (cmd, cwd) = if args.cmd.is_empty() {
         let Some(family) = store.last() else {
-            println!("no build recorded in this project yet");
+            out!("no build recorded in this project yet");
             return Ok(0);
         };
         let entries = super::show::load_family_or_warn(&store, &family);
         let Some(newest) = entries.last() else {
-            println!("the last build left no entry (it failed, or its entry was removed)");
+            out!("the last build left no entry (it failed, or its entry was removed)");
             return Ok(0);
         };
         let argv: Vec<OsString> =
@@ -67,12 +67,12 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     match decide(&entries, &key, root, &mut fps) {
         Decision::Replay(i) => {
-            println!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
+            out!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
         }
-        Decision::Run(reason) => println!("{}: would run: {reason}", shown.join(" ")),
+        Decision::Run(reason) => out!("{}: would run: {reason}", shown.join(" ")),
     }
     for e in entries.iter().rev() {
-        println!("  entry {}: {}", short(e), entry_status(e, &key, root, &mut fps));
+        out!("  entry {}: {}", short(e), entry_status(e, &entries, &key, root, &mut fps));
     }
     Ok(0)
 }
@@ -82,15 +82,22 @@ fn short(e: &Entry) -> String {
 }
 
 /// One entry's status against the requested key and the live filesystem.
-fn entry_status(e: &Entry, key: &CommandKey, root: &[u8], fps: &mut Fingerprints) -> String {
+fn entry_status(
+    e: &Entry,
+    family: &[Entry],
+    key: &CommandKey,
+    root: &[u8],
+    fps: &mut Fingerprints,
+) -> String {
     if let Some(d) = explain::key_difference(&e.key, key) {
         return d;
     }
     if !e.cacheable() {
-        let why: Vec<String> = e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
+        let why: Vec<String> =
+            e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
         return format!("not cached: {}", why.join("; "));
     }
-    match verdict(e, fps) {
+    match verdict(e, family, fps) {
         Verdict::Holds => "holds".to_string(),
         Verdict::Fails { index, observed } => match e.predicates.get(index) {
             Some(p) => explain::failure(p, &observed, root),
@@ -100,11 +107,14 @@ fn entry_status(e: &Entry, key: &CommandKey, root: &[u8], fps: &mut Fingerprints
 }
 
 /// `dry why PATH`: the newest recorded run whose effects set PATH.
-fn why_path(ctx: &Context, store: &Store, fps: &mut Fingerprints, path: &OsStr) -> anyhow::Result<i32> {
-    let abs = model::path::normalize(&model::path::join(
-        ctx.cwd.as_os_str().as_bytes(),
-        path.as_bytes(),
-    ));
+fn why_path(
+    ctx: &Context,
+    store: &Store,
+    fps: &mut Fingerprints,
+    path: &OsStr,
+) -> anyhow::Result<i32> {
+    let abs =
+        model::path::normalize(&model::path::join(ctx.cwd.as_os_str().as_bytes(), path.as_bytes()));
     let root = ctx.project.root.as_os_str().as_bytes();
     let mut best: Option<(Entry, Vec<Entry>)> = None;
     for family in store.families()? {
@@ -119,11 +129,11 @@ fn why_path(ctx: &Context, store: &Store, fps: &mut Fingerprints, path: &OsStr) 
     }
     let shown = explain::show_path(&abs, root);
     let Some((producer, family)) = best else {
-        println!("{shown}: not produced by any recorded command");
+        out!("{shown}: not produced by any recorded command");
         return Ok(1);
     };
     let argv: Vec<String> = producer.key.argv.iter().map(|a| explain::words::escape(a)).collect();
-    println!(
+    out!(
         "{shown}: produced by `{}` (in {})",
         argv.join(" "),
         explain::words::escape(&producer.key.cwd)
@@ -134,8 +144,8 @@ fn why_path(ctx: &Context, store: &Store, fps: &mut Fingerprints, path: &OsStr) 
         .hash_path(std::path::Path::new(OsStr::from_bytes(&producer.key.exe)))
         .unwrap_or(model::Hash([0; 32]));
     match decide(&family, &now, root, fps) {
-        Decision::Replay(_) => println!("  up to date"),
-        Decision::Run(reason) => println!("  out of date: {reason}"),
+        Decision::Replay(_) => out!("  up to date"),
+        Decision::Run(reason) => out!("  out of date: {reason}"),
     }
     Ok(0)
 }

@@ -192,7 +192,9 @@ pub fn effect(e: &Effect) -> Json {
             ("path", Json::bytes(path)),
             ("to", Json::bytes(to)),
         ]),
-        Effect::Absent { path } => Json::Obj(vec![("type", s("absent")), ("path", Json::bytes(path))]),
+        Effect::Absent { path } => {
+            Json::Obj(vec![("type", s("absent")), ("path", Json::bytes(path))])
+        }
     }
 }
 

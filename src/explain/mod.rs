@@ -5,4 +5,6 @@
 pub mod json;
 pub mod words;
 
-pub use words::{describe_effect, describe_predicate, failure, key_difference, show_path, uncacheable};
+pub use words::{
+    describe_effect, describe_predicate, failure, key_difference, show_path, uncacheable,
+};

@@ -129,7 +129,10 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (Predicate::Content { .. } | Predicate::Stdin { .. }, Observed::Hash(_)) => {
             "content changed".to_string()
         }
-        (Predicate::Metadata { kind, mode, size_bytes, .. }, Observed::Meta { kind: k, mode: m, size_bytes: s }) => {
+        (
+            Predicate::Metadata { kind, mode, size_bytes, .. },
+            Observed::Meta { kind: k, mode: m, size_bytes: s },
+        ) => {
             let mut parts = Vec::new();
             if k != kind {
                 parts.push(format!("now a {}, was a {}", k.word(), kind.word()));
@@ -171,7 +174,8 @@ pub fn key_difference(was: &CommandKey, now: &CommandKey) -> Option<String> {
         let a = was.env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         let b = now.env.iter().find(|(k, _)| k == name).map(|(_, v)| v);
         if a != b {
-            let show = |v: Option<&Vec<u8>>| v.map_or("unset".to_string(), |v| format!("'{}'", escape(v)));
+            let show =
+                |v: Option<&Vec<u8>>| v.map_or("unset".to_string(), |v| format!("'{}'", escape(v)));
             return Some(format!(
                 "environment variable {}: changed ({} -> {})",
                 escape(name),

@@ -70,6 +70,9 @@ fn every_subcommand_has_help_with_an_example() {
     for sub in ["build", "why", "check", "show", "log", "gc", "clean"] {
         let out = p.dry(&[sub, "--help"]);
         assert!(out.status.success(), "{sub} --help");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Example"), "{sub} --help has an example");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Example"),
+            "{sub} --help has an example"
+        );
     }
 }

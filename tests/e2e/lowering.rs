@@ -86,10 +86,16 @@ fn link_unlink_symlink_mkdir_rmdir_are_effects() {
         .assert_ran();
     let json = p.show_json();
     let path = |r: &str| p.path(r).display().to_string();
-    assert!(has(&json, &format!(r#""type":"hard_link","path":"{}""#, path("hard.txt")))
-        || has(&json, &format!(r#""type":"file","path":"{}""#, path("hard.txt"))), "{json}");
+    assert!(
+        has(&json, &format!(r#""type":"hard_link","path":"{}""#, path("hard.txt")))
+            || has(&json, &format!(r#""type":"file","path":"{}""#, path("hard.txt"))),
+        "{json}"
+    );
     assert!(has(&json, &format!(r#""type":"absent","path":"{}""#, path("gone.txt"))), "{json}");
-    assert!(has(&json, &format!(r#""type":"symlink","path":"{}","target":"src.txt""#, path("soft"))), "{json}");
+    assert!(
+        has(&json, &format!(r#""type":"symlink","path":"{}","target":"src.txt""#, path("soft"))),
+        "{json}"
+    );
     assert!(has(&json, &format!(r#""type":"dir","path":"{}""#, path("newdir"))), "{json}");
     assert!(has(&json, &format!(r#""type":"absent","path":"{}""#, path("olddir"))), "{json}");
 }
@@ -97,7 +103,8 @@ fn link_unlink_symlink_mkdir_rmdir_are_effects() {
 #[test]
 fn proc_sys_and_dev_are_not_predicates() {
     let p = Project::new();
-    p.bash("cat /proc/self/status > /dev/null; ls /sys > /dev/null; echo x > /dev/null").assert_ran();
+    p.bash("cat /proc/self/status > /dev/null; ls /sys > /dev/null; echo x > /dev/null")
+        .assert_ran();
     let json = p.show_json();
     for pseudo in ["\"/proc", "\"/sys", "\"/dev"] {
         assert!(!has(&json, &format!(r#""path":{pseudo}"#)), "{pseudo} in {json}");

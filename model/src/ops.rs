@@ -1,0 +1,414 @@
+//! The file syscalls a command uses, on a [`MemFs`], with the Linux kernel's errors.
+//!
+//! [`Os`] is one process: a filesystem and a current directory. Each method is one syscall (or
+//! the short sequence a program would issue for it, such as `open` + `read` + `close`), written
+//! from the kernel's own order of checks (`fs/namei.c`: `filename_parentat`, `filename_create`,
+//! `do_rmdir`, `do_unlinkat`, `do_renameat2`, `vfs_rename`), so that the model answers with the
+//! same errno as Linux. Path walks go through [`crate::resolve`], the resolution dry ships.
+//!
+//! Not modelled: permissions (`EACCES`, `EPERM` from modes), mount points (`EXDEV`, `EBUSY` on
+//! a mount), name length limits beyond `resolve`'s, and removing the current directory, which
+//! Linux allows and the model refuses with `EBUSY` (a process in a deleted directory has no path
+//! to report; see notes/model.md).
+
+use crate::fs::{FileKind, Fs, Meta};
+use crate::memfs::{Inode, MemFs};
+use crate::resolve::{resolve, ResolveFlags, Resolved, MAX_SYMLINKS};
+use crate::{Errno, Hash};
+use std::collections::BTreeMap;
+
+/// The last component of a path, as `filename_parentat` classifies it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Last {
+    /// An ordinary name; `slash` if one or more slashes followed it.
+    Norm {
+        /// The name.
+        name: Vec<u8>,
+        /// A trailing slash was present.
+        slash: bool,
+    },
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// The path is only slashes.
+    Root,
+}
+
+/// Splits `path` into the text of its parent (`.` when there is no slash) and its last
+/// component.
+pub fn split_last(path: &[u8]) -> (Vec<u8>, Last) {
+    let mut end = path.len();
+    while end > 0 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    if end == 0 {
+        return (b"/".to_vec(), Last::Root);
+    }
+    let slash = end < path.len();
+    let trimmed = &path[..end];
+    let (parent, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => (trimmed[..=i].to_vec(), &trimmed[i + 1..]),
+        None => (b".".to_vec(), trimmed),
+    };
+    let last = match name {
+        b"." => Last::Dot,
+        b".." => Last::DotDot,
+        n => Last::Norm { name: n.to_vec(), slash },
+    };
+    (parent, last)
+}
+
+/// Returns the kind of `node`.
+fn kind_of(fs: &MemFs, node: usize) -> FileKind {
+    fs.meta(&node).map(|m| m.kind).unwrap_or(FileKind::Other)
+}
+
+/// Resolves the parent of `path` from `base` as `filename_parentat` does.
+pub fn parent_of(fs: &MemFs, base: &[u8], path: &[u8]) -> Result<(usize, Last), Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let (parent, last) = split_last(path);
+    match resolve(fs, base, &parent, ResolveFlags::DIRECTORY)? {
+        Resolved::Node(dir) => Ok((dir, last)),
+        Resolved::Absent => Err(Errno::ENOENT),
+    }
+}
+
+/// Finds the directory entry a resolution ends at: the directory and the name in it, following
+/// a final symlink if `follow`, and the node there if any. `None` if the path does not resolve
+/// or ends in `.`, `..` or `/` (a directory, named by [`MemFs::dir_path`] instead).
+pub fn last_dentry(
+    fs: &MemFs,
+    base: &[u8],
+    path: &[u8],
+    follow: bool,
+) -> Option<(usize, Vec<u8>, Option<usize>)> {
+    let (mut base, mut text) = (base.to_vec(), path.to_vec());
+    for _ in 0..=MAX_SYMLINKS {
+        let (dir, last) = parent_of(fs, &base, &text).ok()?;
+        let Last::Norm { name, .. } = last else { return None };
+        let node = fs.lookup(&dir, &name).ok()?;
+        match node {
+            Some(n) if follow && kind_of(fs, n) == FileKind::Symlink => {
+                base = fs.dir_path(dir)?;
+                text = fs.read_link(&n).ok()?;
+            }
+            _ => return Some((dir, name, node)),
+        }
+    }
+    None
+}
+
+/// Returns the name the kernel gives the file `abs` reaches, following every symlink (what
+/// `/proc/PID/fd/N` reads after opening it): `None` if it does not resolve.
+pub fn realpath(fs: &MemFs, abs: &[u8]) -> Option<Vec<u8>> {
+    let node = match resolve(fs, b"/", abs, ResolveFlags::FOLLOW).ok()? {
+        Resolved::Node(n) => n,
+        Resolved::Absent => return None,
+    };
+    if kind_of(fs, node) == FileKind::Directory {
+        return fs.dir_path(node);
+    }
+    let (dir, name, _) = last_dentry(fs, b"/", abs, true)?;
+    Some(crate::path::join(&fs.dir_path(dir)?, &name))
+}
+
+/// The tracer's canonical name of the file an absolute path reaches (`probe::canonical` in
+/// `src/trace`): fully resolved if `follow`, otherwise the resolved parent plus the last name;
+/// the lexically normalised path when the parent does not resolve.
+pub fn canonical(fs: &MemFs, abs: &[u8], follow: bool) -> Vec<u8> {
+    let norm = crate::path::normalize(abs);
+    if follow {
+        return realpath(fs, abs).unwrap_or(norm);
+    }
+    let mut end = abs.len();
+    while end > 1 && abs[end - 1] == b'/' {
+        end -= 1;
+    }
+    let trimmed = &abs[..end];
+    let (parent, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&trimmed[..i.max(1)], &trimmed[i + 1..]),
+        None => return norm,
+    };
+    if name.is_empty() || name == b"." || name == b".." {
+        return realpath(fs, abs).unwrap_or(norm);
+    }
+    match realpath(fs, parent) {
+        Some(p) => crate::path::join(&p, name),
+        None => norm,
+    }
+}
+
+/// Returns the kind of file absolute `abs` reaches (`stat` if `follow`, else `lstat`).
+pub fn kind_at(fs: &MemFs, abs: &[u8], follow: bool) -> Result<FileKind, Errno> {
+    let flags = if follow { ResolveFlags::FOLLOW } else { ResolveFlags::NOFOLLOW };
+    crate::resolve::resolve_kind(fs, b"/", abs, flags)
+}
+
+/// Returns the content hash of the regular file absolute `abs` reaches.
+pub fn hash_at(fs: &MemFs, abs: &[u8]) -> Result<Hash, Errno> {
+    match resolve(fs, b"/", abs, ResolveFlags::FOLLOW)? {
+        Resolved::Node(n) => fs.content_hash(&n),
+        Resolved::Absent => Err(Errno::ENOENT),
+    }
+}
+
+/// One process: a filesystem and a current directory.
+#[derive(Clone, Debug)]
+pub struct Os {
+    /// The filesystem.
+    pub fs: MemFs,
+    cwd: usize,
+}
+
+impl Os {
+    /// Starts a process in directory `cwd` (absolute); `None` if it is not a directory.
+    pub fn new(fs: MemFs, cwd: &[u8]) -> Option<Os> {
+        match resolve(&fs, b"/", cwd, ResolveFlags::DIRECTORY) {
+            Ok(Resolved::Node(cwd)) => Some(Os { fs, cwd }),
+            _ => None,
+        }
+    }
+
+    /// Returns the absolute path of the current directory (`/proc/PID/cwd`).
+    pub fn cwd_path(&self) -> Vec<u8> {
+        self.fs.dir_path(self.cwd).unwrap_or_else(|| b"/".to_vec())
+    }
+
+    fn resolve(&self, path: &[u8], flags: ResolveFlags) -> Result<Resolved<usize>, Errno> {
+        resolve(&self.fs, &self.cwd_path(), path, flags)
+    }
+
+    fn parent_of(&self, path: &[u8]) -> Result<(usize, Last), Errno> {
+        parent_of(&self.fs, &self.cwd_path(), path)
+    }
+
+    fn lookup(&self, dir: usize, name: &[u8]) -> Option<usize> {
+        self.fs.lookup(&dir, name).ok().flatten()
+    }
+
+    fn is_dir(&self, node: usize) -> bool {
+        kind_of(&self.fs, node) == FileKind::Directory
+    }
+
+    /// `open(path, O_RDONLY)`: returns the node opened (a directory opens too).
+    pub fn open_read(&self, path: &[u8]) -> Result<usize, Errno> {
+        match self.resolve(path, ResolveFlags::FOLLOW)? {
+            Resolved::Node(n) => Ok(n),
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// `open(O_RDONLY)` + `read` to the end: a directory opens, then `read` fails `EISDIR`.
+    pub fn read(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let n = self.open_read(path)?;
+        match self.fs.inode(n) {
+            Some(Inode::File { content, .. }) => Ok(content.clone()),
+            _ => Err(Errno::EISDIR),
+        }
+    }
+
+    /// `open(O_WRONLY|O_CREAT|O_TRUNC, 0644)` (or with `O_APPEND` instead of `O_TRUNC` if
+    /// `append`) + `write(data)`. Returns the node written.
+    pub fn write(&mut self, path: &[u8], data: &[u8], append: bool) -> Result<usize, Errno> {
+        let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
+        let node = match self.resolve(path, flags)? {
+            Resolved::Node(n) => n,
+            Resolved::Absent => {
+                let base = self.cwd_path();
+                let (dir, name, _) =
+                    last_dentry(&self.fs, &base, path, true).ok_or(Errno::ENOENT)?;
+                let n = self.fs.alloc(Inode::File { content: Vec::new(), mode: 0o644 });
+                self.fs.link_entry(dir, &name, n);
+                n
+            }
+        };
+        match self.fs.inode_mut(node) {
+            Some(Inode::File { content, .. }) => {
+                if !append {
+                    content.clear();
+                }
+                content.extend_from_slice(data);
+                Ok(node)
+            }
+            _ => Err(Errno::EISDIR),
+        }
+    }
+
+    /// `stat` (`follow`) or `lstat`.
+    pub fn stat(&self, path: &[u8], follow: bool) -> Result<Meta, Errno> {
+        let flags = if follow { ResolveFlags::FOLLOW } else { ResolveFlags::NOFOLLOW };
+        match self.resolve(path, flags)? {
+            Resolved::Node(n) => self.fs.meta(&n),
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// `readlink`: `EINVAL` on anything but a symlink.
+    pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        match self.resolve(path, ResolveFlags::NOFOLLOW)? {
+            Resolved::Node(n) => self.fs.read_link(&n),
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// `opendir` + `readdir`: returns the directory node and its names, sorted.
+    pub fn list(&self, path: &[u8]) -> Result<(usize, Vec<Vec<u8>>), Errno> {
+        match self.resolve(path, ResolveFlags::DIRECTORY)? {
+            Resolved::Node(n) => Ok((n, self.fs.list(&n)?)),
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// The checks of `filename_create`: where a new entry would go.
+    fn create_spot(&self, path: &[u8], is_dir: bool) -> Result<(usize, Vec<u8>), Errno> {
+        let (dir, last) = self.parent_of(path)?;
+        let Last::Norm { name, slash } = last else { return Err(Errno::EEXIST) };
+        if self.lookup(dir, &name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if slash && !is_dir {
+            return Err(Errno::ENOENT);
+        }
+        Ok((dir, name))
+    }
+
+    /// `mkdir(path, 0755)`.
+    pub fn mkdir(&mut self, path: &[u8]) -> Result<(), Errno> {
+        let (dir, name) = self.create_spot(path, true)?;
+        let n = self.fs.alloc(Inode::Dir { entries: BTreeMap::new(), parent: dir, mode: 0o755 });
+        self.fs.link_entry(dir, &name, n);
+        Ok(())
+    }
+
+    /// `symlink(target, path)`.
+    pub fn symlink(&mut self, target: &[u8], path: &[u8]) -> Result<(), Errno> {
+        if target.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let (dir, name) = self.create_spot(path, false)?;
+        let n = self.fs.alloc(Inode::Symlink { target: target.to_vec() });
+        self.fs.link_entry(dir, &name, n);
+        Ok(())
+    }
+
+    /// `link(old, new)` (`linkat` without `AT_SYMLINK_FOLLOW`).
+    pub fn link(&mut self, old: &[u8], new: &[u8]) -> Result<(), Errno> {
+        let node = match self.resolve(old, ResolveFlags::NOFOLLOW)? {
+            Resolved::Node(n) => n,
+            Resolved::Absent => return Err(Errno::ENOENT),
+        };
+        let (dir, name) = self.create_spot(new, false)?;
+        if self.is_dir(node) {
+            return Err(Errno::EPERM);
+        }
+        self.fs.link_entry(dir, &name, node);
+        Ok(())
+    }
+
+    /// `rmdir(path)`.
+    pub fn rmdir(&mut self, path: &[u8]) -> Result<(), Errno> {
+        let (dir, last) = self.parent_of(path)?;
+        let name = match last {
+            Last::Norm { name, .. } => name,
+            Last::Dot => return Err(Errno::EINVAL),
+            Last::DotDot => return Err(Errno::ENOTEMPTY),
+            Last::Root => return Err(Errno(16)), // EBUSY
+        };
+        let node = self.lookup(dir, &name).ok_or(Errno::ENOENT)?;
+        if !self.is_dir(node) {
+            return Err(Errno::ENOTDIR);
+        }
+        if !self.fs.list(&node).unwrap_or_default().is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        if node == self.cwd {
+            return Err(Errno(16)); // EBUSY: the model keeps the cwd reachable
+        }
+        self.fs.unlink_entry(dir, &name);
+        Ok(())
+    }
+
+    /// `unlink(path)`: `EISDIR` for a directory (Linux's answer).
+    pub fn unlink(&mut self, path: &[u8]) -> Result<(), Errno> {
+        let (dir, last) = self.parent_of(path)?;
+        let Last::Norm { name, slash } = last else { return Err(Errno::EISDIR) };
+        let node = self.lookup(dir, &name).ok_or(Errno::ENOENT)?;
+        if self.is_dir(node) {
+            return Err(Errno::EISDIR);
+        }
+        if slash {
+            return Err(Errno::ENOTDIR);
+        }
+        self.fs.unlink_entry(dir, &name);
+        Ok(())
+    }
+
+    /// Reports whether directory `a` is `d` or one of its ancestors.
+    fn is_ancestor_or_self(&self, a: usize, d: usize) -> bool {
+        let mut cur = d;
+        loop {
+            if cur == a {
+                return true;
+            }
+            if cur == self.fs.root() {
+                return false;
+            }
+            cur = self.fs.parent(&cur);
+        }
+    }
+
+    /// `rename(old, new)`, in the order of checks of `do_renameat2` and `vfs_rename`.
+    pub fn rename(&mut self, old: &[u8], new: &[u8]) -> Result<(), Errno> {
+        let (od, ol) = self.parent_of(old)?;
+        let (nd, nl) = self.parent_of(new)?;
+        let (Last::Norm { name: on, slash: os }, Last::Norm { name: nn, slash: ns }) = (ol, nl)
+        else {
+            return Err(Errno(16)); // EBUSY
+        };
+        let o = self.lookup(od, &on).ok_or(Errno::ENOENT)?;
+        let n = self.lookup(nd, &nn);
+        let o_dir = self.is_dir(o);
+        if !o_dir && (os || ns) {
+            return Err(Errno::ENOTDIR);
+        }
+        if od != nd && o_dir && self.is_ancestor_or_self(o, nd) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(n) = n {
+            if od != nd && self.is_dir(n) && self.is_ancestor_or_self(n, od) {
+                return Err(Errno::ENOTEMPTY);
+            }
+            if n == o {
+                return Ok(());
+            }
+            match (o_dir, self.is_dir(n)) {
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (true, true) if !self.fs.list(&n).unwrap_or_default().is_empty() => {
+                    return Err(Errno::ENOTEMPTY)
+                }
+                _ => {}
+            }
+            if n == self.cwd {
+                return Err(Errno(16)); // EBUSY: the model keeps the cwd reachable
+            }
+        }
+        self.fs.unlink_entry(od, &on);
+        self.fs.link_entry(nd, &nn, o);
+        Ok(())
+    }
+
+    /// `chdir(path)`.
+    pub fn chdir(&mut self, path: &[u8]) -> Result<(), Errno> {
+        match self.resolve(path, ResolveFlags::DIRECTORY)? {
+            Resolved::Node(n) => {
+                self.cwd = n;
+                Ok(())
+            }
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+}

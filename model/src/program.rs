@@ -1,0 +1,301 @@
+//! A small deterministic program language that stands for a command.
+//!
+//! A [`Program`] is a list of [`Stmt`]s over the calls of [`crate::trace::Call`]. What it does
+//! next depends on what it observed: [`Stmt::If`] branches on whether a call succeeded ("if
+//! `a.h` resolves read it, else read `b.h`"), [`Stmt::ForEach`] runs its body for every listed
+//! name with a suffix ("list `src/`, read every `.c`"), and [`Data::Digest`] writes a function of
+//! everything observed so far ("write `out` = f(all it read)"). [`exec`] runs a program against a
+//! [`Traced`] process and returns its *transcript*: every call and what it returned, which is
+//! exactly what the program saw. Two runs that see the same transcript are indistinguishable to
+//! the program.
+
+use crate::trace::{Call, Outcome, Traced};
+use crate::Errno;
+use crate::Hash;
+
+/// The most calls a program makes in one run (loops over listings stay bounded).
+pub const MAX_CALLS: usize = 200;
+
+/// A path argument.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum PathExpr {
+    /// This path, as written.
+    Lit(Vec<u8>),
+    /// The element of the innermost [`Stmt::ForEach`] (`dir/name`), followed by these bytes
+    /// (`.` outside any loop).
+    Each(Vec<u8>),
+}
+
+/// The bytes a write or append puts in a file, or a symlink's target.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Data {
+    /// These bytes.
+    Lit(Vec<u8>),
+    /// A digest (16 hex digits) of the transcript so far: a function of everything observed.
+    Digest,
+}
+
+/// One operation of a program, with unevaluated arguments.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Op {
+    /// Read a file's content.
+    Read(PathExpr),
+    /// Create or truncate a file and write to it.
+    Write(PathExpr, Data),
+    /// Append to a file (created if absent).
+    Append(PathExpr, Data),
+    /// `stat`.
+    Stat(PathExpr),
+    /// `lstat`.
+    Lstat(PathExpr),
+    /// `readlink`.
+    Readlink(PathExpr),
+    /// List a directory.
+    List(PathExpr),
+    /// `mkdir`.
+    Mkdir(PathExpr),
+    /// `rmdir`.
+    Rmdir(PathExpr),
+    /// `unlink`.
+    Unlink(PathExpr),
+    /// `link(old, new)`.
+    Link(PathExpr, PathExpr),
+    /// `symlink(target, path)`.
+    Symlink(Data, PathExpr),
+    /// `rename(old, new)`.
+    Rename(PathExpr, PathExpr),
+    /// `chdir`.
+    Chdir(PathExpr),
+}
+
+/// One statement.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Stmt {
+    /// Perform the operation.
+    Do(Op),
+    /// Perform `op`; then run `then` if it succeeded, `otherwise` if it failed.
+    If {
+        /// The operation tested.
+        op: Op,
+        /// Run on success.
+        then: Vec<Stmt>,
+        /// Run on failure.
+        otherwise: Vec<Stmt>,
+    },
+    /// List `dir`; for every name ending with `suffix`, run `body` with [`PathExpr::Each`]
+    /// bound to `dir/name`.
+    ForEach {
+        /// The directory listed.
+        dir: PathExpr,
+        /// The suffix names must have (empty: every name).
+        suffix: Vec<u8>,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
+}
+
+/// A program: what a command does, as a function of what it observes.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Program {
+    /// Its statements, in order.
+    pub stmts: Vec<Stmt>,
+}
+
+/// The interpreter's state.
+struct Exec<'a> {
+    traced: &'a mut Traced,
+    transcript: Vec<u8>,
+    each: Vec<Vec<u8>>,
+    calls: usize,
+}
+
+impl Exec<'_> {
+    fn path(&self, e: &PathExpr) -> Vec<u8> {
+        match e {
+            PathExpr::Lit(p) => p.clone(),
+            PathExpr::Each(tail) => {
+                let mut p = self.each.last().cloned().unwrap_or_else(|| b".".to_vec());
+                p.extend_from_slice(tail);
+                p
+            }
+        }
+    }
+
+    fn data(&self, d: &Data) -> Vec<u8> {
+        match d {
+            Data::Lit(b) => b.clone(),
+            Data::Digest => Hash::of(&self.transcript).to_hex()[..16].as_bytes().to_vec(),
+        }
+    }
+
+    fn call(&mut self, op: &Op) -> Result<Outcome, Errno> {
+        let call = match op {
+            Op::Read(p) => Call::Read(self.path(p)),
+            Op::Write(p, d) => Call::Write(self.path(p), self.data(d)),
+            Op::Append(p, d) => Call::Append(self.path(p), self.data(d)),
+            Op::Stat(p) => Call::Stat(self.path(p)),
+            Op::Lstat(p) => Call::Lstat(self.path(p)),
+            Op::Readlink(p) => Call::Readlink(self.path(p)),
+            Op::List(p) => Call::List(self.path(p)),
+            Op::Mkdir(p) => Call::Mkdir(self.path(p)),
+            Op::Rmdir(p) => Call::Rmdir(self.path(p)),
+            Op::Unlink(p) => Call::Unlink(self.path(p)),
+            Op::Link(a, b) => Call::Link(self.path(a), self.path(b)),
+            Op::Symlink(t, p) => Call::Symlink(self.data(t), self.path(p)),
+            Op::Rename(a, b) => Call::Rename(self.path(a), self.path(b)),
+            Op::Chdir(p) => Call::Chdir(self.path(p)),
+        };
+        self.calls += 1;
+        let out = self.traced.call(&call);
+        let line = format!("{call} -> {}\n", show_outcome(&out));
+        self.transcript.extend_from_slice(line.as_bytes());
+        out
+    }
+
+    fn block(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            if self.calls >= MAX_CALLS {
+                return;
+            }
+            match s {
+                Stmt::Do(op) => {
+                    let _ = self.call(op);
+                }
+                Stmt::If { op, then, otherwise } => {
+                    let branch = if self.call(op).is_ok() { then } else { otherwise };
+                    self.block(branch);
+                }
+                Stmt::ForEach { dir, suffix, body } => {
+                    let d = self.path(dir);
+                    let Ok(Outcome::Names(names)) = self.call(&Op::List(dir.clone())) else {
+                        continue;
+                    };
+                    for name in names.iter().filter(|n| n.ends_with(suffix)) {
+                        let mut elem = d.clone();
+                        if !elem.ends_with(b"/") {
+                            elem.push(b'/');
+                        }
+                        elem.extend_from_slice(name);
+                        self.each.push(elem);
+                        self.block(body);
+                        self.each.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `program` in `traced`; returns the transcript (each call and what it returned).
+pub fn exec(program: &Program, traced: &mut Traced) -> Vec<u8> {
+    let mut e = Exec { traced, transcript: Vec::new(), each: Vec::new(), calls: 0 };
+    e.block(&program.stmts);
+    e.transcript
+}
+
+fn show(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+impl std::fmt::Display for PathExpr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathExpr::Lit(p) => f.write_str(&show(p)),
+            PathExpr::Each(tail) => write!(f, "$each{}", String::from_utf8_lossy(tail)),
+        }
+    }
+}
+
+impl std::fmt::Display for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Data::Lit(b) => f.write_str(&show(b)),
+            Data::Digest => f.write_str("digest"),
+        }
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Read(p) => write!(f, "read {p}"),
+            Op::Write(p, d) => write!(f, "write {p} {d}"),
+            Op::Append(p, d) => write!(f, "append {p} {d}"),
+            Op::Stat(p) => write!(f, "stat {p}"),
+            Op::Lstat(p) => write!(f, "lstat {p}"),
+            Op::Readlink(p) => write!(f, "readlink {p}"),
+            Op::List(p) => write!(f, "list {p}"),
+            Op::Mkdir(p) => write!(f, "mkdir {p}"),
+            Op::Rmdir(p) => write!(f, "rmdir {p}"),
+            Op::Unlink(p) => write!(f, "unlink {p}"),
+            Op::Link(a, b) => write!(f, "link {a} {b}"),
+            Op::Symlink(t, p) => write!(f, "symlink {t} {p}"),
+            Op::Rename(a, b) => write!(f, "rename {a} {b}"),
+            Op::Chdir(p) => write!(f, "chdir {p}"),
+        }
+    }
+}
+
+fn fmt_block(f: &mut std::fmt::Formatter<'_>, stmts: &[Stmt], indent: usize) -> std::fmt::Result {
+    let pad = "  ".repeat(indent);
+    for s in stmts {
+        match s {
+            Stmt::Do(op) => writeln!(f, "{pad}{op}")?,
+            Stmt::If { op, then, otherwise } => {
+                writeln!(f, "{pad}if {op} {{")?;
+                fmt_block(f, then, indent + 1)?;
+                writeln!(f, "{pad}}} else {{")?;
+                fmt_block(f, otherwise, indent + 1)?;
+                writeln!(f, "{pad}}}")?;
+            }
+            Stmt::ForEach { dir, suffix, body } => {
+                writeln!(f, "{pad}for $each in {dir}/*{} {{", String::from_utf8_lossy(suffix))?;
+                fmt_block(f, body, indent + 1)?;
+                writeln!(f, "{pad}}}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Prints a program one statement a line, paths as strings.
+impl std::fmt::Display for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fmt_block(f, &self.stmts, 0)
+    }
+}
+
+fn show_outcome(out: &Result<Outcome, Errno>) -> String {
+    match out {
+        Ok(Outcome::Done) => "ok".to_string(),
+        Ok(Outcome::Bytes(b)) => show(b),
+        Ok(Outcome::Meta(m)) => format!("{:?} {:o} {}", m.kind, m.mode, m.size_bytes),
+        Ok(Outcome::Names(n)) => {
+            let names: Vec<String> = n.iter().map(|n| show(n)).collect();
+            format!("[{}]", names.join(", "))
+        }
+        Err(e) => e.name(),
+    }
+}
+
+/// Prints a call as a command line, paths as strings.
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Call::Read(p)
+            | Call::Stat(p)
+            | Call::Lstat(p)
+            | Call::Readlink(p)
+            | Call::List(p)
+            | Call::Mkdir(p)
+            | Call::Rmdir(p)
+            | Call::Unlink(p)
+            | Call::Chdir(p) => write!(f, "{} {}", self.name(), show(p)),
+            Call::Write(a, b)
+            | Call::Append(a, b)
+            | Call::Link(a, b)
+            | Call::Symlink(a, b)
+            | Call::Rename(a, b) => write!(f, "{} {} {}", self.name(), show(a), show(b)),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! The tracer, modelled: each syscall of [`crate::ops`] together with the observations the real
+//! tracer (`src/trace`, table in `src/trace/mod.rs`) emits for it.
+//!
+//! [`Traced::call`] takes what the tracer takes at syscall entry (the kind and canonical name of
+//! a path about to change, the content of a file about to be appended to), performs the call on
+//! the [`Os`], and emits what the tracer emits at exit, in the same order and with the same
+//! paths. Any difference between this file and `src/trace/entry.rs` + `src/trace/exit.rs` is a
+//! bug in one of them.
+
+use crate::entry::Uncacheable;
+use crate::fs::{FileKind, Meta};
+use crate::observe::{At, Observation};
+use crate::ops::{canonical, hash_at, kind_at, realpath, Os};
+use crate::resolve::ResolveFlags;
+use crate::{Errno, Hash};
+
+/// One call a program makes, with its arguments evaluated.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Call {
+    /// Open for reading and read the whole content.
+    Read(Vec<u8>),
+    /// Create or truncate, then write.
+    Write(Vec<u8>, Vec<u8>),
+    /// Open with `O_APPEND|O_CREAT`, then write.
+    Append(Vec<u8>, Vec<u8>),
+    /// `stat`.
+    Stat(Vec<u8>),
+    /// `lstat`.
+    Lstat(Vec<u8>),
+    /// `readlink`.
+    Readlink(Vec<u8>),
+    /// `opendir` + `getdents`.
+    List(Vec<u8>),
+    /// `mkdir`.
+    Mkdir(Vec<u8>),
+    /// `rmdir`.
+    Rmdir(Vec<u8>),
+    /// `unlink`.
+    Unlink(Vec<u8>),
+    /// `link(old, new)`.
+    Link(Vec<u8>, Vec<u8>),
+    /// `symlink(target, path)`.
+    Symlink(Vec<u8>, Vec<u8>),
+    /// `rename(old, new)`.
+    Rename(Vec<u8>, Vec<u8>),
+    /// `chdir`.
+    Chdir(Vec<u8>),
+}
+
+impl Call {
+    /// Returns the syscall's name, used to tag its observations.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Read(_) => "read",
+            Call::Write(..) => "write",
+            Call::Append(..) => "append",
+            Call::Stat(_) => "stat",
+            Call::Lstat(_) => "lstat",
+            Call::Readlink(_) => "readlink",
+            Call::List(_) => "list",
+            Call::Mkdir(_) => "mkdir",
+            Call::Rmdir(_) => "rmdir",
+            Call::Unlink(_) => "unlink",
+            Call::Link(..) => "link",
+            Call::Symlink(..) => "symlink",
+            Call::Rename(..) => "rename",
+            Call::Chdir(_) => "chdir",
+        }
+    }
+}
+
+/// What a call returned to the program.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Outcome {
+    /// It succeeded and returned nothing more.
+    Done,
+    /// File content or a symlink target.
+    Bytes(Vec<u8>),
+    /// Metadata as dry observes it (size only for regular files: notes/0003-metadata.md).
+    Meta(Meta),
+    /// Names listed.
+    Names(Vec<Vec<u8>>),
+}
+
+/// Mirrors `is_path_errno` of `src/trace/observe.rs`.
+fn is_path_errno(e: Errno) -> bool {
+    matches!(e.0, 2 | 20 | 40 | 13 | 17 | 21 | 36 | 1 | 30 | 26)
+}
+
+/// A traced process: an [`Os`] and what the tracer reported so far.
+#[derive(Clone, Debug)]
+pub struct Traced {
+    /// The process.
+    pub os: Os,
+    /// The observations, in order.
+    pub obs: Vec<Observation>,
+    /// For each observation, the name of the call that produced it.
+    pub origin: Vec<&'static str>,
+    /// Also emit the observations of the proposed tracer fixes ([`crate::fixes`]).
+    pub proposed: bool,
+    current: &'static str,
+}
+
+impl Traced {
+    /// Starts tracing `os`.
+    pub fn new(os: Os) -> Traced {
+        Traced { os, obs: Vec::new(), origin: Vec::new(), proposed: false, current: "" }
+    }
+
+    /// Records one observation (tagged with the current call).
+    pub fn emit(&mut self, o: Observation) {
+        self.obs.push(o);
+        self.origin.push(self.current);
+    }
+
+    /// Pairs `path` with the current directory.
+    pub fn at(&self, path: &[u8]) -> At {
+        At::new(&self.os.cwd_path(), path)
+    }
+
+    /// The path the tracer probes for `at` (`Cx::host`).
+    fn host(at: &At) -> Vec<u8> {
+        crate::path::join(&at.base, &at.path)
+    }
+
+    fn resolve(&mut self, at: &At, flags: ResolveFlags, outcome: Result<FileKind, Errno>) {
+        self.resolve_open(at, flags, outcome, false);
+    }
+
+    fn resolve_open(
+        &mut self,
+        at: &At,
+        flags: ResolveFlags,
+        out: Result<FileKind, Errno>,
+        rd: bool,
+    ) {
+        self.emit(Observation::Resolve {
+            at: at.clone(),
+            flags,
+            outcome: out,
+            opened_for_read: rd,
+        });
+    }
+
+    fn resolve_failed(&mut self, at: &At, flags: ResolveFlags, e: Errno) {
+        if is_path_errno(e) {
+            self.resolve(at, flags, Err(e));
+        }
+    }
+
+    fn kind(&self, host: &[u8], follow: bool) -> Option<FileKind> {
+        kind_at(&self.os.fs, host, follow).ok()
+    }
+
+    fn canon(&self, host: &[u8], follow: bool) -> Vec<u8> {
+        canonical(&self.os.fs, host, follow)
+    }
+
+    /// Performs `call` and emits its observations; returns what the program sees.
+    pub fn call(&mut self, call: &Call) -> Result<Outcome, Errno> {
+        self.current = call.name();
+        if self.proposed {
+            crate::fixes::before_call(self, call);
+        }
+        let fixed_append = self.proposed && matches!(call, Call::Append(..));
+        let before_append = fixed_append.then(|| crate::fixes::absent_before_append(self, call));
+        let out = self.perform(call);
+        if let Some(Some(obs)) = before_append {
+            if out.is_ok() {
+                self.emit(obs);
+            }
+        }
+        out
+    }
+
+    fn perform(&mut self, call: &Call) -> Result<Outcome, Errno> {
+        match call {
+            Call::Read(p) => self.read(p),
+            Call::Write(p, d) => self.write(p, d, false),
+            Call::Append(p, d) => self.write(p, d, true),
+            Call::Stat(p) => self.stat(p, true),
+            Call::Lstat(p) => self.stat(p, false),
+            Call::Readlink(p) => self.readlink(p),
+            Call::List(p) => self.list(p),
+            Call::Mkdir(p) => self.create(p, None),
+            Call::Symlink(t, p) => self.create(p, Some(t)),
+            Call::Rmdir(p) => self.unlink(p, true),
+            Call::Unlink(p) => self.unlink(p, false),
+            Call::Link(o, n) => self.pair(o, n, false),
+            Call::Rename(o, n) => self.pair(o, n, true),
+            Call::Chdir(p) => self.chdir(p),
+        }
+    }
+
+    fn read(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let node = match self.os.open_read(path) {
+            Ok(n) => n,
+            Err(e) => {
+                self.resolve_failed(&at, ResolveFlags::FOLLOW, e);
+                return Err(e);
+            }
+        };
+        let kind = crate::fs::Fs::meta(&self.os.fs, &node).map(|m| m.kind)?;
+        self.resolve_open(&at, ResolveFlags::FOLLOW, Ok(kind), true);
+        let host = Self::host(&at);
+        if kind == FileKind::Regular {
+            if let Some(canon) = realpath(&self.os.fs, &host) {
+                let hash = hash_at(&self.os.fs, &canon)?;
+                self.emit(Observation::Read { path: canon, hash });
+            }
+        }
+        self.os.read(path).map(Outcome::Bytes)
+    }
+
+    fn write(&mut self, path: &[u8], data: &[u8], append: bool) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
+        let host = Self::host(&at);
+        let before = self.kind(&host, true);
+        let prior: Option<Hash> = (append && before == Some(FileKind::Regular))
+            .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
+            .flatten();
+        if let Err(e) = self.os.write(path, data, append) {
+            self.resolve_failed(&at, flags, e);
+            return Err(e);
+        }
+        self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
+        let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
+        if let Some(hash) = prior {
+            self.emit(Observation::Read { path: canon.clone(), hash });
+        }
+        self.emit(Observation::Touch { path: canon, before });
+        Ok(Outcome::Done)
+    }
+
+    fn stat(&mut self, path: &[u8], follow: bool) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let flags = if follow { ResolveFlags::FOLLOW } else { ResolveFlags::NOFOLLOW };
+        let meta = match self.os.stat(path, follow) {
+            Ok(m) => m,
+            Err(e) => {
+                self.resolve_failed(&at, flags, e);
+                return Err(e);
+            }
+        };
+        self.resolve(&at, flags, Ok(meta.kind));
+        if follow || meta.kind != FileKind::Symlink {
+            let path = self.canon(&Self::host(&at), false);
+            self.emit(Observation::Stat { path, meta });
+        }
+        let size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
+        Ok(Outcome::Meta(Meta { size_bytes, ..meta }))
+    }
+
+    fn readlink(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let flags = ResolveFlags::NOFOLLOW;
+        match self.os.readlink(path) {
+            Ok(target) => {
+                self.resolve(&at, flags, Ok(FileKind::Symlink));
+                let path = self.canon(&host, false);
+                self.emit(Observation::ReadLink { path, target: target.clone() });
+                Ok(Outcome::Bytes(target))
+            }
+            Err(e) => {
+                if e == Errno::EINVAL {
+                    if let Some(kind) = self.kind(&host, false) {
+                        self.resolve(&at, flags, Ok(kind));
+                    }
+                } else {
+                    self.resolve_failed(&at, flags, e);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn list(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        match self.os.list(path) {
+            Ok((node, names)) => {
+                self.resolve_open(&at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory), true);
+                if let Some(dir) = self.os.fs.dir_path(node) {
+                    self.emit(Observation::List { dir, names: names.clone() });
+                }
+                Ok(Outcome::Names(names))
+            }
+            Err(e) => {
+                self.resolve_failed(&at, ResolveFlags::DIRECTORY, e);
+                Err(e)
+            }
+        }
+    }
+
+    /// `mkdir` (no target) and `symlink`.
+    fn create(&mut self, path: &[u8], target: Option<&Vec<u8>>) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let canon = self.canon(&host, false);
+        let ret = match target {
+            None => self.os.mkdir(path),
+            Some(t) => self.os.symlink(t, path),
+        };
+        let flags = ResolveFlags::NOFOLLOW;
+        match ret {
+            Ok(()) => {
+                self.resolve(&at, flags, Err(Errno::ENOENT));
+                self.emit(Observation::Touch { path: canon, before: None });
+            }
+            Err(Errno::EEXIST) => {
+                if let Some(kind) = self.kind(&host, false) {
+                    self.resolve(&at, flags, Ok(kind));
+                }
+            }
+            Err(e) => self.resolve_failed(&at, flags, e),
+        }
+        ret.map(|()| Outcome::Done)
+    }
+
+    /// `unlink` and `rmdir` (`dir`).
+    fn unlink(&mut self, path: &[u8], dir: bool) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let before = self.kind(&host, false);
+        let canon = self.canon(&host, false);
+        let ret = if dir { self.os.rmdir(path) } else { self.os.unlink(path) };
+        let flags = ResolveFlags::NOFOLLOW;
+        match (ret, before) {
+            (Ok(()), before) => {
+                if let Some(kind) = before {
+                    self.resolve(&at, flags, Ok(kind));
+                }
+                self.emit(Observation::Touch { path: canon, before });
+            }
+            (Err(Errno::ENOTEMPTY), _) => self.resolve(&at, flags, Ok(FileKind::Directory)),
+            (Err(Errno::EISDIR | Errno::ENOTDIR | Errno::EPERM), Some(kind)) => {
+                self.resolve(&at, flags, Ok(kind));
+            }
+            (Err(e), _) => self.resolve_failed(&at, flags, e),
+        }
+        ret.map(|()| Outcome::Done)
+    }
+
+    fn chdir(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        match self.os.chdir(path) {
+            Ok(()) => {
+                self.resolve(&at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
+                Ok(Outcome::Done)
+            }
+            Err(e) => {
+                self.resolve_failed(&at, ResolveFlags::DIRECTORY, e);
+                Err(e)
+            }
+        }
+    }
+
+    /// `link` and `rename`: `PendingPair` at entry, then `link`/`rename`/`pair_failed` at exit.
+    fn pair(&mut self, old: &[u8], new: &[u8], rename: bool) -> Result<Outcome, Errno> {
+        let (old_at, new_at) = (self.at(old), self.at(new));
+        let (old_host, new_host) = (Self::host(&old_at), Self::host(&new_at));
+        let old_kind = self.kind(&old_host, false);
+        let old_canon = self.canon(&old_host, false);
+        let old_hash = (old_kind == Some(FileKind::Regular))
+            .then(|| hash_at(&self.os.fs, &old_canon).ok())
+            .flatten();
+        let new_kind = self.kind(&new_host, false);
+        let new_canon = self.canon(&new_host, false);
+        let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
+        let nofollow = ResolveFlags::NOFOLLOW;
+        let Err(e) = ret else {
+            if let Some(kind) = old_kind {
+                self.resolve(&old_at, nofollow, Ok(kind));
+            } else if rename {
+                // It vanished between entry and exit (never in the model; mirrors the tracer).
+                let path = old_canon;
+                self.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
+                return Ok(Outcome::Done);
+            }
+            if let Some(hash) = old_hash {
+                self.emit(Observation::Read { path: old_canon.clone(), hash });
+            }
+            if let (true, Some(kind)) = (rename, old_kind) {
+                self.emit(Observation::Touch { path: old_canon.clone(), before: Some(kind) });
+                self.emit(Observation::Touch { path: new_canon.clone(), before: new_kind });
+                if kind == FileKind::Directory {
+                    self.emit(Observation::TouchTree { from: old_canon, path: new_canon });
+                }
+            } else {
+                self.resolve(&new_at, nofollow, Err(Errno::ENOENT));
+                self.emit(Observation::Touch { path: new_canon, before: None });
+            }
+            return Ok(Outcome::Done);
+        };
+        match old_kind {
+            None => self.resolve_failed(&old_at, nofollow, e),
+            Some(_) if !is_path_errno(e) && e != Errno::ENOTEMPTY => {}
+            Some(kind) => {
+                self.resolve(&old_at, nofollow, Ok(kind));
+                match self.kind(&new_host, false) {
+                    Some(k) => self.resolve(&new_at, nofollow, Ok(k)),
+                    None => self.resolve_failed(&new_at, nofollow, e),
+                }
+            }
+        }
+        Err(e)
+    }
+}

@@ -1,0 +1,75 @@
+//! x86_64 register conventions: where the syscall number, its arguments and its return value
+//! live, and how the flags of a `clone`/`clone3` in progress are found.
+//!
+//! Reads registers only through a [`Stopped`] guard. The seccomp filter lets every other
+//! architecture (i386 compat calls, x32) run unobserved, and the tracer ignores them too.
+
+use crate::trace::mem;
+use crate::trace::stop::Stopped;
+use crate::trace::TraceError;
+use nix::libc;
+
+/// `AUDIT_ARCH_X86_64`: `EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`.
+pub(crate) const AUDIT_ARCH: u32 = 0xC000_003E;
+
+/// A syscall as the registers show it: number and the six raw arguments.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct RawSyscall {
+    /// The syscall number (`orig_rax`).
+    pub nr: u64,
+    /// `rdi, rsi, rdx, r10, r8, r9`.
+    pub args: [u64; 6],
+}
+
+/// Decodes the syscall a tracee is stopped in (entry, seccomp or exit stop).
+pub(crate) fn read_syscall(stop: &Stopped) -> Result<RawSyscall, TraceError> {
+    let r = stop.regs()?;
+    Ok(RawSyscall { nr: r.orig_rax, args: [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9] })
+}
+
+/// Returns the result of the syscall at its exit stop: `Ok(value)` or `Err(errno)`.
+pub(crate) fn read_return(stop: &Stopped) -> Result<Result<u64, i32>, TraceError> {
+    let r = stop.regs()?;
+    Ok(decode_return(r.rax))
+}
+
+/// Splits a raw `rax` into a value or an errno (the kernel returns `-errno` in -4095..-1).
+pub(crate) fn decode_return(rax: u64) -> Result<u64, i32> {
+    let signed = rax as i64;
+    if (-4095..0).contains(&signed) {
+        Err(i32::try_from(-signed).unwrap_or(i32::MAX))
+    } else {
+        Ok(rax)
+    }
+}
+
+/// `CLONE_VM | CLONE_VFORK`: what `vfork` means as clone flags.
+const VFORK_FLAGS: u64 = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+
+/// Returns the clone flags of the `fork`/`vfork`/`clone`/`clone3` the tracee is stopped in (at
+/// its `PTRACE_EVENT_FORK/VFORK/CLONE` stop). `None` if the flags cannot be read.
+pub(crate) fn read_clone_flags(stop: &Stopped) -> Result<Option<u64>, TraceError> {
+    let r = stop.regs()?;
+    let nr = r.orig_rax as libc::c_long;
+    Ok(match nr {
+        libc::SYS_clone => Some(r.rdi),
+        // struct clone_args starts with `__u64 flags`.
+        libc::SYS_clone3 => mem::read_u64(stop, r.rdi),
+        libc::SYS_fork => Some(0),
+        libc::SYS_vfork => Some(VFORK_FLAGS),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_small_values_are_errnos() {
+        assert_eq!(decode_return((-2i64) as u64), Err(2));
+        assert_eq!(decode_return((-4095i64) as u64), Err(4095));
+        assert_eq!(decode_return(3), Ok(3));
+        assert_eq!(decode_return((-4096i64) as u64), Ok((-4096i64) as u64));
+    }
+}

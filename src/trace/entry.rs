@@ -1,0 +1,427 @@
+//! Syscall entry: reads a traced syscall's arguments from the stopped tracee, takes what must
+//! be seen before the kernel acts (the kind and content of a path about to be overwritten,
+//! removed or renamed), and returns the [`Pending`] work for the syscall's exit.
+//!
+//! Syscalls that need no result (`getdents`, `read` of fd 0, `close`) are observed entirely
+//! here. Argument memory is read only through the [`Stopped`] guard in [`Cx`]; a path that
+//! cannot be read is reported as an unknown syscall and the call is not observed further.
+
+use super::mem;
+use super::observe::{follow_flags, Sink, StdinClass, StdinRef};
+use super::probe;
+use super::procs::Task;
+use super::stop::Stopped;
+use super::syscall::{Addr, Dirfd, OpenFlags, StatBuf, Syscall};
+use model::entry::Uncacheable;
+use model::fs::FileKind;
+use model::observe::{At, Observation};
+use model::path;
+use model::resolve::ResolveFlags;
+use model::Hash;
+use nix::libc;
+
+/// Everything a syscall's entry or exit handler may use, for one stop.
+pub(crate) struct Cx<'a> {
+    /// The stopped tracee.
+    pub(crate) stop: &'a Stopped,
+    /// Its state.
+    pub(crate) task: &'a mut Task,
+    /// Where observations go.
+    pub(crate) sink: Sink<'a>,
+    /// The command's standard input.
+    pub(crate) stdin: Option<StdinRef>,
+    /// The syscall number (for unknown-syscall reports).
+    pub(crate) nr: u64,
+}
+
+/// What `open` flags mean for resolution and for the observations of a successful open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OpenIntent {
+    /// The lookup flags.
+    pub(crate) flags: ResolveFlags,
+    /// Opened to change the file: write access, `O_CREAT` or `O_TRUNC`.
+    pub(crate) write: bool,
+    /// Opened for reading (not `O_WRONLY`, not `O_PATH`).
+    pub(crate) readable: bool,
+    /// `O_RDWR` or `O_APPEND` without `O_TRUNC`: the prior content matters.
+    pub(crate) keeps_content: bool,
+    /// `O_CLOEXEC`.
+    pub(crate) cloexec: bool,
+    /// `O_TMPFILE`: the path is a directory, the file created has no name.
+    pub(crate) tmpfile: bool,
+}
+
+/// Interprets open flags (as `open`, `openat` and `struct open_how` carry them).
+pub(crate) fn open_intent(raw: u64) -> OpenIntent {
+    let mut f = raw as u32 as i32;
+    let path_only = f & libc::O_PATH != 0;
+    if path_only {
+        // The kernel ignores every other flag with O_PATH.
+        f &= libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    }
+    let has = |bit: i32| f & bit != 0;
+    let acc = f & libc::O_ACCMODE;
+    let tmpfile = f & libc::O_TMPFILE == libc::O_TMPFILE;
+    let (creat, trunc, nofollow) = (has(libc::O_CREAT), has(libc::O_TRUNC), has(libc::O_NOFOLLOW));
+    let flags = ResolveFlags {
+        follow: !nofollow,
+        reject_symlink: nofollow && !path_only,
+        directory: has(libc::O_DIRECTORY),
+        create: creat,
+        exclusive: creat && has(libc::O_EXCL),
+        write: acc != libc::O_RDONLY || trunc,
+    };
+    OpenIntent {
+        flags,
+        write: acc == libc::O_WRONLY || acc == libc::O_RDWR || creat || trunc,
+        readable: acc != libc::O_WRONLY && !path_only,
+        keeps_content: (acc == libc::O_RDWR || has(libc::O_APPEND)) && !trunc,
+        cloexec: has(libc::O_CLOEXEC),
+        tmpfile,
+    }
+}
+
+/// An `open` waiting for its result.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingOpen {
+    /// The path opened.
+    pub(crate) at: At,
+    /// What the flags mean.
+    pub(crate) intent: OpenIntent,
+    /// Kind of the path before a write-intent open; `None` if absent.
+    pub(crate) before: Option<FileKind>,
+    /// Content before the open, for opens that keep it.
+    pub(crate) prior: Option<Result<Hash, ()>>,
+}
+
+/// A path-pair syscall (`link`, `rename`) waiting for its result.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingPair {
+    /// The existing path; `None` for `linkat(AT_EMPTY_PATH)` of an fd.
+    pub(crate) old: Option<At>,
+    /// The path created or replaced.
+    pub(crate) new: At,
+    /// How the old path is resolved (`linkat(AT_SYMLINK_FOLLOW)` follows).
+    pub(crate) old_flags: ResolveFlags,
+    /// Kind of the old path before the call; `None` if absent.
+    pub(crate) old_kind: Option<FileKind>,
+    /// Kind of the new path before the call; `None` if absent.
+    pub(crate) new_kind: Option<FileKind>,
+    /// Content of the old path, if it is a regular file.
+    pub(crate) old_hash: Option<Result<Hash, ()>>,
+    /// Canonical name of the old path, taken before the call.
+    pub(crate) old_canon: Vec<u8>,
+    /// Canonical name of the new path, taken before the call.
+    pub(crate) new_canon: Vec<u8>,
+    /// The tracer's path to the new name, to look at it after a failure.
+    pub(crate) new_host: Vec<u8>,
+}
+
+/// The work left for a syscall's exit stop.
+///
+/// `host` fields are the tracer's own path to what `at` names (see [`Cx::host`]); `canon`
+/// fields are canonical names taken at entry, before the kernel changes anything.
+#[derive(Clone, Debug)]
+pub(crate) enum Pending {
+    /// `open`, `openat`, `creat`, `openat2`.
+    Open(PendingOpen),
+    /// The stat family; the kernel writes the metadata to `buf`.
+    Stat { at: At, follow: bool, buf: StatBuf, host: Vec<u8> },
+    /// The access family.
+    Access { at: At, follow: bool, host: Vec<u8> },
+    /// `readlink(at)`; the target is written to `buf`.
+    Readlink { at: At, buf: Addr, host: Vec<u8> },
+    /// `execve(at)`: `at` is `None` for `execveat(AT_EMPTY_PATH)`; `canon` is the file.
+    Exec { at: Option<At>, follow: bool, canon: Vec<u8> },
+    /// `chdir`; `at` is `None` for `fchdir`.
+    Chdir { at: Option<At> },
+    /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed.
+    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8> },
+    /// `mkdir`, `mknod`, `symlink` (and their `at` forms).
+    Create { at: At, canon: Vec<u8>, host: Vec<u8> },
+    /// `link`, `linkat`.
+    Link(Box<PendingPair>),
+    /// `rename`, `renameat`, `renameat2` with its flags.
+    Rename(Box<PendingPair>, u32),
+    /// `truncate`.
+    Truncate { at: At, before: Option<FileKind>, canon: Vec<u8> },
+    /// `chmod`, `fchmodat`.
+    Chmod { at: At, canon: Vec<u8>, host: Vec<u8> },
+    /// A `dup` of `fd`: the new fd is the result.
+    Dup { fd: i32, cloexec: bool },
+    /// `fcntl(F_SETFD)`.
+    SetCloexec { fd: i32, cloexec: bool },
+    /// `connect` to the sockaddr at `addr`.
+    Connect { addr: Addr },
+}
+
+impl Cx<'_> {
+    /// Returns the absolute directory `dir` names for this tracee.
+    fn base(&mut self, dir: Dirfd) -> Option<Vec<u8>> {
+        match dir {
+            Dirfd::Cwd => Some(self.task.cwd.borrow().clone()),
+            Dirfd::Fd(fd) => self.fd_spelled(fd),
+        }
+    }
+
+    /// Returns the path the tracee's `fd` was opened as (canonical if unknown).
+    pub(crate) fn fd_spelled(&mut self, fd: i32) -> Option<Vec<u8>> {
+        if let Some(e) = self.task.fds.borrow().get(fd) {
+            return Some(e.spelled.clone());
+        }
+        probe::fd_path(self.stop.pid(), fd)
+    }
+
+    /// Returns the canonical path of the tracee's `fd` (from the table, or from `/proc`).
+    pub(crate) fn fd_path(&mut self, fd: i32) -> Option<Vec<u8>> {
+        if let Some(e) = self.task.fds.borrow().get(fd) {
+            return Some(e.path.clone());
+        }
+        probe::fd_path(self.stop.pid(), fd)
+    }
+
+    /// Reads the path at `addr` and pairs it with its base; reports an unknown syscall if
+    /// either cannot be had.
+    fn at(&mut self, dir: Dirfd, addr: Addr) -> Option<At> {
+        let at = mem::read_cstr(self.stop, addr).and_then(|p| {
+            let base = if p.first() == Some(&b'/') { b"/".to_vec() } else { self.base(dir)? };
+            Some(At::new(&base, &p))
+        });
+        if at.is_none() {
+            self.sink.unknown(self.nr);
+        }
+        at
+    }
+
+    /// The path the tracer itself uses to look at what `at` names.
+    pub(crate) fn host(&self, at: &At) -> Vec<u8> {
+        probe::for_tracee(self.stop.pid(), path::join(&at.base, &at.path))
+    }
+
+    /// Reports whether the path argument at `addr` is empty (or NULL, which newer kernels
+    /// accept with `AT_EMPTY_PATH`).
+    fn empty_path(&self, addr: Addr) -> bool {
+        addr == 0 || mem::read_cstr(self.stop, addr).is_some_and(|p| p.is_empty())
+    }
+}
+
+/// Handles a syscall's entry; returns the work for its exit, if any.
+pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
+    match call {
+        Syscall::Open { dir, path, flags } => open(cx, dir, path, flags),
+        Syscall::Stat { empty_path: true, path, .. } if cx.empty_path(path) => None,
+        Syscall::Stat { dir, path, follow, buf, .. } => {
+            let at = cx.at(dir, path)?;
+            Some(Pending::Stat { host: cx.host(&at), at, follow, buf })
+        }
+        Syscall::Access { empty_path: true, path, .. } if cx.empty_path(path) => None,
+        Syscall::Access { dir, path, follow, .. } => {
+            let at = cx.at(dir, path)?;
+            Some(Pending::Access { host: cx.host(&at), at, follow })
+        }
+        Syscall::Readlink { dir, path, buf } => {
+            let at = cx.at(dir, path)?;
+            Some(Pending::Readlink { host: cx.host(&at), at, buf })
+        }
+        Syscall::Exec { dir, path, follow, empty_path } => exec(cx, dir, path, follow, empty_path),
+        Syscall::Chdir { path } => Some(Pending::Chdir { at: Some(cx.at(Dirfd::Cwd, path)?) }),
+        Syscall::Fchdir { .. } => Some(Pending::Chdir { at: None }),
+        Syscall::Getdents { fd } => {
+            list(cx, fd);
+            None
+        }
+        Syscall::Unlink { dir, path, .. } => {
+            let at = cx.at(dir, path)?;
+            let host = cx.host(&at);
+            let before = probe::kind(&host, false).ok();
+            Some(Pending::Unlink { at, before, canon: probe::canonical(&host, false) })
+        }
+        Syscall::Create { dir, path } => {
+            let at = cx.at(dir, path)?;
+            let host = cx.host(&at);
+            Some(Pending::Create { at, canon: probe::canonical(&host, false), host })
+        }
+        Syscall::Link { old_dir, old, new_dir, new, follow, empty } => {
+            let old = if empty && cx.empty_path(old) { None } else { Some((old_dir, old)) };
+            Some(Pending::Link(Box::new(pair(cx, old, (new_dir, new), follow)?)))
+        }
+        Syscall::Rename { old_dir, old, new_dir, new, flags } => {
+            let pair = pair(cx, Some((old_dir, old)), (new_dir, new), false)?;
+            Some(Pending::Rename(Box::new(pair), flags))
+        }
+        _ => enter_rest(cx, call),
+    }
+}
+
+/// The entries that concern the fd table, standard input, sockets and metadata changes.
+fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
+    match call {
+        Syscall::Truncate { path } => {
+            let at = cx.at(Dirfd::Cwd, path)?;
+            let host = cx.host(&at);
+            let before = probe::kind(&host, true).ok();
+            Some(Pending::Truncate { at, before, canon: probe::canonical(&host, true) })
+        }
+        Syscall::Chmod { dir, path } => {
+            let at = cx.at(dir, path)?;
+            let host = cx.host(&at);
+            Some(Pending::Chmod { at, canon: probe::canonical(&host, true), host })
+        }
+        Syscall::Close { fd } => {
+            cx.task.fds.borrow_mut().remove(fd);
+            None
+        }
+        Syscall::Dup { fd, cloexec } => Some(Pending::Dup { fd, cloexec }),
+        Syscall::SetCloexec { fd, cloexec } => Some(Pending::SetCloexec { fd, cloexec }),
+        Syscall::Connect { addr } => Some(Pending::Connect { addr }),
+        Syscall::ReadStdin => {
+            stdin(cx);
+            None
+        }
+        _ => None,
+    }
+}
+
+fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pending> {
+    let raw = match flags {
+        OpenFlags::Given(f) => Some(f),
+        // struct open_how starts with `__u64 flags`.
+        OpenFlags::How(addr) => mem::read_u64(cx.stop, addr),
+    };
+    let Some(raw) = raw else {
+        cx.sink.unknown(cx.nr);
+        return None;
+    };
+    let intent = open_intent(raw);
+    let at = cx.at(dir, path)?;
+    let (mut before, mut prior) = (None, None);
+    if intent.write && !intent.tmpfile {
+        let host = cx.host(&at);
+        before = probe::kind(&host, intent.flags.follow).ok();
+        if intent.keeps_content && before == Some(FileKind::Regular) {
+            prior = Some(cx.sink.hash(&probe::canonical(&host, true)));
+        }
+    }
+    Some(Pending::Open(PendingOpen { at, intent, before, prior }))
+}
+
+fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {
+    if empty && cx.empty_path(path) {
+        let Dirfd::Fd(fd) = dir else { return None };
+        let canon = cx.fd_path(fd)?;
+        return Some(Pending::Exec { at: None, follow, canon });
+    }
+    let at = cx.at(dir, path)?;
+    let canon = probe::canonical(&cx.host(&at), true);
+    Some(Pending::Exec { at: Some(at), follow, canon })
+}
+
+/// Reads both paths of a `link` or `rename` and what they are before the kernel acts.
+fn pair(
+    cx: &mut Cx<'_>,
+    old: Option<(Dirfd, Addr)>,
+    new: (Dirfd, Addr),
+    follow: bool,
+) -> Option<PendingPair> {
+    let (old, old_host) = match old {
+        Some((dir, addr)) => {
+            let at = cx.at(dir, addr)?;
+            let host = cx.host(&at);
+            (Some(at), Some(host))
+        }
+        None => (None, None),
+    };
+    let new = cx.at(new.0, new.1)?;
+    let new_host = cx.host(&new);
+    let old_kind = old_host.as_ref().and_then(|h| probe::kind(h, follow).ok());
+    let old_canon = old_host.as_ref().map(|h| probe::canonical(h, follow)).unwrap_or_default();
+    let old_hash = (old_kind == Some(FileKind::Regular)).then(|| cx.sink.hash(&old_canon));
+    Some(PendingPair {
+        old,
+        old_flags: follow_flags(follow),
+        old_kind,
+        new_kind: probe::kind(&new_host, false).ok(),
+        old_hash,
+        old_canon,
+        new_canon: probe::canonical(&new_host, false),
+        new: new.clone(),
+        new_host,
+    })
+}
+
+/// `getdents`: reports the listing of the directory behind `fd`, once per open fd.
+fn list(cx: &mut Cx<'_>, fd: i32) {
+    let known = cx.task.fds.borrow().get(fd).is_some();
+    if !known {
+        let Some(path) = probe::fd_path(cx.stop.pid(), fd) else { return };
+        cx.task.fds.borrow_mut().insert(fd, path, false);
+    }
+    if !cx.task.fds.borrow_mut().first_listing(fd) {
+        return;
+    }
+    let (Some(canon), Some(dir)) = (cx.fd_path(fd), cx.fd_spelled(fd)) else { return };
+    match probe::list(&canon) {
+        Some(names) => cx.sink.emit(Observation::List { dir, names }),
+        None => cx.sink.unknown(cx.nr),
+    }
+}
+
+/// `read(0, ...)`: classifies standard input once per process until its fd 0 changes.
+fn stdin(cx: &mut Cx<'_>) {
+    if !cx.task.fds.borrow_mut().first_stdin_read() {
+        return;
+    }
+    let Some(reference) = cx.stdin else { return };
+    let fd0 = probe::proc_path(cx.stop.pid(), "fd/0");
+    match probe::identity(&fd0) {
+        Some((id, _)) if id == reference.id => {}
+        _ => return,
+    }
+    match reference.class {
+        StdinClass::File => match cx.sink.hash(&fd0) {
+            Ok(hash) => cx.sink.emit(Observation::StdinFile { hash }),
+            Err(()) => {
+                let path = probe::readlink(&fd0).unwrap_or(fd0);
+                cx.sink.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
+            }
+        },
+        StdinClass::Interactive => {
+            cx.sink.emit(Observation::Uncacheable(Uncacheable::InteractiveStdin));
+        }
+        StdinClass::Harmless => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intent(f: i32) -> OpenIntent {
+        open_intent(f as u64)
+    }
+
+    #[test]
+    fn open_flags_map_to_resolve_flags_and_intent() {
+        let ro = intent(libc::O_RDONLY | libc::O_CLOEXEC);
+        assert_eq!(ro.flags, ResolveFlags::FOLLOW);
+        assert!(ro.readable && !ro.write && ro.cloexec);
+        let w = intent(libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC);
+        assert!(w.write && !w.readable && !w.keeps_content);
+        assert!(w.flags.create && w.flags.write && !w.flags.exclusive);
+        let excl = intent(libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW);
+        assert!(excl.flags.exclusive && excl.flags.reject_symlink && !excl.flags.follow);
+        let append = intent(libc::O_WRONLY | libc::O_APPEND);
+        assert!(append.write && append.keeps_content && !append.readable);
+        let rdwr = intent(libc::O_RDWR);
+        assert!(rdwr.write && rdwr.readable && rdwr.keeps_content && rdwr.flags.write);
+    }
+
+    #[test]
+    fn o_path_ignores_everything_but_directory_and_nofollow() {
+        let p = intent(libc::O_PATH | libc::O_NOFOLLOW | libc::O_CREAT | libc::O_RDWR);
+        assert!(!p.write && !p.readable && !p.flags.create);
+        assert!(!p.flags.follow && !p.flags.reject_symlink);
+        let t = intent(libc::O_TMPFILE | libc::O_WRONLY);
+        assert!(t.tmpfile && t.flags.directory);
+    }
+}

@@ -1,0 +1,335 @@
+//! Syscall exit: turns a [`Pending`] and the syscall's result into observations, and keeps the
+//! tracee's fd table and current directory in step with what the kernel did.
+//!
+//! Also handles the successful `exec` (reported by `PTRACE_EVENT_EXEC`, before the exit stop).
+//! Reads tracee memory (a `struct stat`, a readlink buffer, a sockaddr) only through the guard
+//! in [`Cx`].
+
+use super::entry::{Cx, Pending, PendingOpen, PendingPair};
+use super::mem;
+use super::observe::follow_flags;
+use super::probe;
+use super::syscall::{Addr, StatBuf};
+use model::entry::Uncacheable;
+use model::fs::{FileKind, Meta};
+use model::observe::{At, Observation};
+use model::resolve::ResolveFlags;
+use nix::libc;
+
+/// Handles the exit of a syscall whose entry left `pending`; `ret` is its value or errno.
+pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
+    match pending {
+        Pending::Open(p) => open(cx, p, ret),
+        Pending::Stat { at, follow, buf, host } => stat(cx, &at, follow, buf, &host, ret),
+        Pending::Access { at, follow, host } => access(cx, &at, follow, &host, ret),
+        Pending::Readlink { at, buf, host } => readlink(cx, &at, buf, &host, ret),
+        Pending::Exec { at: Some(at), follow, .. } => {
+            if let Err(e) = ret {
+                cx.sink.resolve_failed(&at, follow_flags(follow), e);
+            }
+        }
+        Pending::Exec { at: None, .. } => {}
+        Pending::Chdir { at } => chdir(cx, at.as_ref(), ret),
+        Pending::Unlink { at, before, canon } => unlink(cx, &at, before, canon, ret),
+        Pending::Create { at, canon, host } => match ret {
+            Ok(_) => {
+                cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
+                cx.sink.touch(canon, None);
+            }
+            Err(libc::EEXIST) => {
+                if let Ok(kind) = probe::kind(&host, false) {
+                    cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind));
+                }
+            }
+            Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e),
+        },
+        Pending::Link(p) => link(cx, &p, ret),
+        Pending::Rename(p, flags) => rename(cx, &p, flags, ret),
+        Pending::Truncate { at, before, canon } => match ret {
+            Ok(_) => {
+                let kind = before.unwrap_or(FileKind::Regular);
+                cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
+                cx.sink.touch(canon, before);
+            }
+            Err(libc::EISDIR) if before.is_some() => {
+                cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(FileKind::Directory));
+            }
+            Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
+        },
+        Pending::Chmod { at, canon, host } => match ret {
+            Ok(_) => {
+                let Ok(kind) = probe::kind(&host, true) else { return };
+                cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
+                cx.sink.touch(canon, Some(kind));
+            }
+            Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
+        },
+        Pending::Dup { fd, cloexec } => {
+            if let Ok(new) = ret {
+                dup(cx, fd, new as i32, cloexec);
+            }
+        }
+        Pending::SetCloexec { fd, cloexec } => {
+            if ret.is_ok() {
+                cx.task.fds.borrow_mut().set_cloexec(fd, cloexec);
+            }
+        }
+        Pending::Connect { addr } => connect(cx, addr, ret),
+    }
+}
+
+/// Handles a successful `exec` at its `PTRACE_EVENT_EXEC` stop.
+pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
+    let Pending::Exec { at, follow, canon } = pending else { return };
+    if let Some(at) = &at {
+        cx.sink.resolve(at, follow_flags(follow), Ok(FileKind::Regular));
+    }
+    let hash = cx.sink.hash(&canon);
+    cx.sink.read(at.as_ref().map(spelled).unwrap_or_else(|| canon.clone()), hash);
+    if let Some(exe) = probe::readlink(&probe::proc_path(cx.stop.pid(), "exe")) {
+        if exe != canon {
+            cx.sink.read_now(exe);
+        }
+    }
+}
+
+fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
+    let PendingOpen { at, intent, before, prior } = p;
+    let fd = match ret {
+        Ok(fd) => fd as i32,
+        Err(e) => return cx.sink.resolve_failed(&at, intent.flags, e),
+    };
+    if intent.tmpfile {
+        cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
+        cx.task.fds.borrow_mut().remove(fd);
+        return;
+    }
+    let pid = cx.stop.pid();
+    let Ok(kind) = probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true) else {
+        return cx.sink.unknown(cx.nr);
+    };
+    cx.sink.resolve_open(&at, intent.flags, Ok(kind), intent.readable);
+    let Some(canon) = probe::fd_path(pid, fd) else {
+        cx.task.fds.borrow_mut().remove(fd);
+        return;
+    };
+    // Inputs are named as spelled (resolved again at check time, symlinks included); outputs
+    // by the canonical path of the file actually written.
+    let spelled = spelled(&at);
+    if kind == FileKind::Regular {
+        match prior {
+            // The content before this open could change it (read-write, append).
+            Some(hash) => cx.sink.read(spelled.clone(), hash),
+            // A write-intent open without a prior hash created or truncated the file: what
+            // it can read now is its own doing, not an input.
+            None if intent.readable && !intent.write => {
+                let hash = cx.sink.hash(&canon);
+                cx.sink.read(spelled.clone(), hash);
+            }
+            None => {}
+        }
+    }
+    if intent.write {
+        cx.sink.touch(canon.clone(), before);
+    }
+    cx.task.fds.borrow_mut().insert_spelled(fd, canon, spelled, intent.cloexec);
+}
+
+/// Reads the kind, permission bits and size from the stat buffer the kernel filled.
+fn read_meta(cx: &Cx<'_>, buf: StatBuf) -> Option<Meta> {
+    let (mode, size_bytes) = match buf {
+        // struct stat: st_mode (u32) at 24, st_size (i64) at 48.
+        StatBuf::Stat(addr) => {
+            (mem::read_u32(cx.stop, addr + 24)?, mem::read_u64(cx.stop, addr + 48)?)
+        }
+        // struct statx: stx_mode (u16) at 0x1c, stx_size (u64) at 0x28.
+        StatBuf::Statx(addr) => {
+            (u32::from(mem::read_u16(cx.stop, addr + 0x1c)?), mem::read_u64(cx.stop, addr + 0x28)?)
+        }
+    };
+    Some(Meta { kind: probe::kind_of_mode(mode), mode: mode & 0o7777, size_bytes })
+}
+
+fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: Result<u64, i32>) {
+    let flags = follow_flags(follow);
+    if let Err(e) = ret {
+        return cx.sink.resolve_failed(at, flags, e);
+    }
+    let Some(meta) = read_meta(cx, buf) else {
+        return cx.sink.unknown(cx.nr);
+    };
+    cx.sink.resolve(at, flags, Ok(meta.kind));
+    if follow || meta.kind != FileKind::Symlink {
+        let _ = host;
+        cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+    }
+}
+
+fn access(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8], ret: Result<u64, i32>) {
+    let flags = follow_flags(follow);
+    match ret {
+        Ok(_) => {
+            if let Ok(kind) = probe::kind(host, follow) {
+                cx.sink.resolve(at, flags, Ok(kind));
+            }
+        }
+        Err(e @ (libc::EACCES | libc::EROFS | libc::ETXTBSY)) => match probe::meta(host, follow) {
+            // The path resolves; the answer depends on its permission bits.
+            Ok(meta) => {
+                cx.sink.resolve(at, flags, Ok(meta.kind));
+                cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+            }
+            Err(_) => cx.sink.resolve(at, flags, Err(e)),
+        },
+        Err(e @ (libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG)) => {
+            cx.sink.resolve(at, flags, Err(e));
+        }
+        Err(_) => {}
+    }
+}
+
+fn readlink(cx: &mut Cx<'_>, at: &At, buf: Addr, host: &[u8], ret: Result<u64, i32>) {
+    let flags = ResolveFlags::NOFOLLOW;
+    match ret {
+        Ok(n) => {
+            let target = usize::try_from(n).ok().and_then(|n| mem::read_bytes(cx.stop, buf, n));
+            let Some(target) = target else {
+                return cx.sink.unknown(cx.nr);
+            };
+            cx.sink.resolve(at, flags, Ok(FileKind::Symlink));
+            cx.sink.emit(Observation::ReadLink { path: spelled(at), target });
+        }
+        Err(libc::EINVAL) => {
+            if let Ok(kind) = probe::kind(host, false) {
+                cx.sink.resolve(at, flags, Ok(kind));
+            }
+        }
+        Err(e) => cx.sink.resolve_failed(at, flags, e),
+    }
+}
+
+fn chdir(cx: &mut Cx<'_>, at: Option<&At>, ret: Result<u64, i32>) {
+    match (ret, at) {
+        (Ok(_), at) => {
+            if let Some(at) = at {
+                cx.sink.resolve(at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
+            }
+            if let Some(cwd) = probe::cwd(cx.stop.pid()) {
+                *cx.task.cwd.borrow_mut() = cwd;
+            }
+        }
+        (Err(e), Some(at)) => cx.sink.resolve_failed(at, ResolveFlags::DIRECTORY, e),
+        (Err(_), None) => {}
+    }
+}
+
+fn unlink(
+    cx: &mut Cx<'_>,
+    at: &At,
+    before: Option<FileKind>,
+    canon: Vec<u8>,
+    ret: Result<u64, i32>,
+) {
+    let flags = ResolveFlags::NOFOLLOW;
+    match (ret, before) {
+        (Ok(_), before) => {
+            if let Some(kind) = before {
+                cx.sink.resolve(at, flags, Ok(kind));
+            }
+            cx.sink.touch(canon, before);
+        }
+        (Err(libc::ENOTEMPTY), _) => cx.sink.resolve(at, flags, Ok(FileKind::Directory)),
+        // The path resolved, but to the wrong kind of file for this call.
+        (Err(libc::EISDIR | libc::ENOTDIR | libc::EPERM), Some(kind)) => {
+            cx.sink.resolve(at, flags, Ok(kind));
+        }
+        (Err(e), _) => cx.sink.resolve_failed(at, flags, e),
+    }
+}
+
+/// A failed `link` or `rename`: which of the two paths it says something about.
+fn pair_failed(cx: &mut Cx<'_>, p: &PendingPair, errno: i32) {
+    let Some(old) = &p.old else { return };
+    let Some(kind) = p.old_kind else {
+        return cx.sink.resolve_failed(old, p.old_flags, errno);
+    };
+    if !super::observe::is_path_errno(errno) && errno != libc::ENOTEMPTY {
+        return;
+    }
+    cx.sink.resolve(old, p.old_flags, Ok(kind));
+    match probe::kind(&p.new_host, false) {
+        Ok(k) => cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Ok(k)),
+        Err(_) => cx.sink.resolve_failed(&p.new, ResolveFlags::NOFOLLOW, errno),
+    }
+}
+
+fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
+    if let Err(e) = ret {
+        return pair_failed(cx, p, e);
+    }
+    if let (Some(old), Some(kind)) = (&p.old, p.old_kind) {
+        cx.sink.resolve(old, p.old_flags, Ok(kind));
+    }
+    if let Some(hash) = p.old_hash {
+        cx.sink.read(p.old_canon.clone(), hash);
+    }
+    cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
+    cx.sink.touch(p.new_canon.clone(), None);
+}
+
+fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
+    if let Err(e) = ret {
+        return pair_failed(cx, p, e);
+    }
+    if flags & libc::RENAME_EXCHANGE != 0 {
+        let what = "exchanged two paths (renameat2 RENAME_EXCHANGE)".to_string();
+        return cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
+    }
+    let (Some(old), Some(kind)) = (&p.old, p.old_kind) else {
+        // It vanished between entry and exit: nothing reliable to say about its content.
+        let path = p.old_canon.clone();
+        return cx.sink.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
+    };
+    cx.sink.resolve(old, ResolveFlags::NOFOLLOW, Ok(kind));
+    if flags & libc::RENAME_NOREPLACE != 0 {
+        cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
+    }
+    if let Some(hash) = p.old_hash {
+        cx.sink.read(p.old_canon.clone(), hash);
+    }
+    cx.sink.touch(p.old_canon.clone(), Some(kind));
+    cx.sink.touch(p.new_canon.clone(), p.new_kind);
+    if kind == FileKind::Directory {
+        let (from, path) = (p.old_canon.clone(), p.new_canon.clone());
+        cx.sink.emit(Observation::TouchTree { from, path });
+    }
+}
+
+fn dup(cx: &mut Cx<'_>, old: i32, new: i32, cloexec: bool) {
+    let known = cx.task.fds.borrow().get(old).map(|e| (e.path.clone(), e.spelled.clone()));
+    let path = known.or_else(|| probe::fd_path(cx.stop.pid(), new).map(|p| (p.clone(), p)));
+    let mut fds = cx.task.fds.borrow_mut();
+    match path {
+        Some((path, spelled)) => fds.insert_spelled(new, path, spelled, cloexec),
+        None => fds.remove(new),
+    }
+}
+
+/// The path as the command spelled it, joined to its base without normalising, so that the
+/// check resolves `..` and symlinks as the kernel did.
+fn spelled(at: &At) -> Vec<u8> {
+    model::path::join(&at.base, &at.path)
+}
+
+fn connect(cx: &mut Cx<'_>, addr: Addr, ret: Result<u64, i32>) {
+    if !matches!(ret, Ok(_) | Err(libc::EINPROGRESS)) {
+        return;
+    }
+    let Some(family) = mem::read_u16(cx.stop, addr) else {
+        return cx.sink.unknown(cx.nr);
+    };
+    let family = i32::from(family);
+    if family == libc::AF_INET || family == libc::AF_INET6 || family == libc::AF_UNIX {
+        cx.sink.emit(Observation::Uncacheable(Uncacheable::Network));
+    }
+}

@@ -1,0 +1,176 @@
+//! Where a stop's observations go: the [`Sink`] that tags them with the tracee's pid, hashes
+//! files for them, and spells the recurring ones (a resolution, a read, a touch); the
+//! [`StdinRef`] that says what the command's standard input is; the errno sets that decide
+//! whether a failed syscall says something about a path.
+//!
+//! The sink never reads tracee state itself; it only forwards to the [`Observer`].
+
+use super::probe;
+use super::Observer;
+use model::entry::Uncacheable;
+use model::fs::FileKind;
+use model::observe::{At, Observation};
+use model::resolve::ResolveFlags;
+use model::{Errno, Hash};
+use nix::libc;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, AsRawFd};
+
+/// Reports whether a syscall failing with `errno` tells something about the path it was given
+/// (and so is worth a [`Observation::Resolve`]); `EINTR`, `EMFILE`, `EFAULT`... are not.
+pub(crate) fn is_path_errno(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ENOENT
+            | libc::ENOTDIR
+            | libc::ELOOP
+            | libc::EACCES
+            | libc::EEXIST
+            | libc::EISDIR
+            | libc::ENAMETOOLONG
+            | libc::EPERM
+            | libc::EROFS
+            | libc::ETXTBSY
+    )
+}
+
+/// The resolve flags of a lookup that follows a last symlink or not.
+pub(crate) fn follow_flags(follow: bool) -> ResolveFlags {
+    if follow {
+        ResolveFlags::FOLLOW
+    } else {
+        ResolveFlags::NOFOLLOW
+    }
+}
+
+/// What the command's standard input is, as classified when tracing started.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StdinClass {
+    /// A regular file: its content is an input.
+    File,
+    /// A pipe, socket or terminal: reading it makes the run uncacheable.
+    Interactive,
+    /// `/dev/null` or another device: harmless.
+    Harmless,
+}
+
+/// The command's standard input: the object the tracer's fd 0 (inherited by the command)
+/// refers to, so that a tracee reading its fd 0 can be recognised as reading it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct StdinRef {
+    /// `(st_dev, st_ino)`.
+    pub(crate) id: (u64, u64),
+    /// What it is.
+    pub(crate) class: StdinClass,
+}
+
+impl StdinRef {
+    /// Classifies `fd` (the fd the command gets as its standard input); `None` if it is closed.
+    pub(crate) fn of(fd: impl AsFd) -> Option<StdinRef> {
+        let raw = fd.as_fd().as_raw_fd();
+        let (id, kind) = probe::identity(format!("/proc/self/fd/{raw}").as_bytes())?;
+        let class = if kind.is_file() {
+            StdinClass::File
+        } else if probe::is_stream(&kind) || nix::unistd::isatty(fd.as_fd()).unwrap_or(false) {
+            StdinClass::Interactive
+        } else {
+            StdinClass::Harmless
+        };
+        Some(StdinRef { id, class })
+    }
+}
+
+/// The observer, bound to the tracee of the current stop.
+pub(crate) struct Sink<'a> {
+    observer: &'a mut dyn Observer,
+    pid: Pid,
+}
+
+impl<'a> Sink<'a> {
+    /// Binds `observer` to tracee `pid`.
+    pub(crate) fn new(observer: &'a mut dyn Observer, pid: Pid) -> Sink<'a> {
+        Sink { observer, pid }
+    }
+
+    /// Emits one observation.
+    pub(crate) fn emit(&mut self, obs: Observation) {
+        self.observer.observe(self.pid.as_raw(), obs);
+    }
+
+    /// Emits that the syscall `nr` stopped the tracee but could not be understood.
+    pub(crate) fn unknown(&mut self, nr: u64) {
+        self.emit(Observation::UnknownSyscall { nr });
+    }
+
+    /// Hashes the regular file at `path`.
+    pub(crate) fn hash(&mut self, path: &[u8]) -> Result<Hash, ()> {
+        self.observer.hash_file(probe::os(path)).map_err(drop)
+    }
+
+    /// Emits a [`Observation::Read`] of `path`, or, if it could not be hashed, that the run
+    /// raced with a change of it.
+    pub(crate) fn read(&mut self, path: Vec<u8>, hash: Result<Hash, ()>) {
+        match hash {
+            Ok(hash) => self.emit(Observation::Read { path, hash }),
+            Err(()) => self.emit(Observation::Uncacheable(Uncacheable::InputRaced { path })),
+        }
+    }
+
+    /// Hashes `path` now and emits the read.
+    pub(crate) fn read_now(&mut self, path: Vec<u8>) {
+        let hash = self.hash(&path);
+        self.read(path, hash);
+    }
+
+    /// Emits a resolution that does not open the file for reading.
+    pub(crate) fn resolve(&mut self, at: &At, flags: ResolveFlags, outcome: Result<FileKind, i32>) {
+        self.resolve_open(at, flags, outcome, false);
+    }
+
+    /// Emits a resolution, saying whether the syscall opened the file for reading.
+    pub(crate) fn resolve_open(
+        &mut self,
+        at: &At,
+        flags: ResolveFlags,
+        outcome: Result<FileKind, i32>,
+        opened_for_read: bool,
+    ) {
+        let outcome = outcome.map_err(Errno);
+        self.emit(Observation::Resolve { at: at.clone(), flags, outcome, opened_for_read });
+    }
+
+    /// Emits a resolution that failed with `errno`, if that errno is about the path.
+    pub(crate) fn resolve_failed(&mut self, at: &At, flags: ResolveFlags, errno: i32) {
+        if is_path_errno(errno) {
+            self.resolve(at, flags, Err(errno));
+        }
+    }
+
+    /// Emits that `path` is about to change (or just changed); `before` is its kind before.
+    pub(crate) fn touch(&mut self, path: Vec<u8>, before: Option<FileKind>) {
+        self.emit(Observation::Touch { path, before });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_path_errnos_are_resolutions() {
+        assert!(is_path_errno(libc::ENOENT));
+        assert!(is_path_errno(libc::ETXTBSY));
+        assert!(!is_path_errno(libc::EINTR));
+        assert!(!is_path_errno(libc::EMFILE));
+    }
+
+    #[test]
+    fn a_regular_file_as_stdin_is_a_file_and_dev_null_is_harmless() {
+        let f = tempfile::tempfile().expect("tempfile");
+        assert_eq!(StdinRef::of(&f).map(|s| s.class), Some(StdinClass::File));
+        let null = std::fs::File::open("/dev/null").expect("/dev/null");
+        assert_eq!(StdinRef::of(&null).map(|s| s.class), Some(StdinClass::Harmless));
+        let (r, _w) = std::io::pipe().expect("pipe");
+        assert_eq!(StdinRef::of(&r).map(|s| s.class), Some(StdinClass::Interactive));
+    }
+}

@@ -1,0 +1,243 @@
+//! Starting the command: checks its executable, forks, and in the child sets up fds, the
+//! working directory, `PTRACE_TRACEME`, a stop for the tracer, `PR_SET_NO_NEW_PRIVS`, the
+//! seccomp filter and finally `execve`.
+//!
+//! Everything the child needs (C strings, pointer arrays, the filter) is built before `fork`:
+//! the tracer may have other threads, so between `fork` and `execve` the child makes only
+//! async-signal-safe calls and never allocates. A failure in the child before `execve` is
+//! written as `(step, errno)` to a close-on-exec pipe and the child exits 125; a failed
+//! `execve` exits 127 (`ENOENT`) or 126 like a shell. This module ends when the child sits in
+//! its first stop with the tracer's options set; [`super::tracer`] takes over from there.
+
+use super::seccomp;
+use super::stop::{Resume, Stopped};
+use super::{Spawn, TraceError};
+use nix::errno::Errno;
+use nix::libc;
+use nix::sys::ptrace::Options;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{access, AccessFlags, ForkResult, Pid};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The steps of the child's setup, as reported through the error pipe.
+const STEPS: [&str; 8] = [
+    "dup2 (stdin)",
+    "dup2 (stdout)",
+    "dup2 (stderr)",
+    "chdir",
+    "PTRACE_TRACEME",
+    "raise(SIGSTOP)",
+    "PR_SET_NO_NEW_PRIVS",
+    "seccomp filter",
+];
+
+/// The options every tracee gets (inherited by its children).
+fn options() -> Options {
+    Options::PTRACE_O_TRACESECCOMP
+        | Options::PTRACE_O_TRACEFORK
+        | Options::PTRACE_O_TRACEVFORK
+        | Options::PTRACE_O_TRACECLONE
+        | Options::PTRACE_O_TRACEEXEC
+        | Options::PTRACE_O_TRACESYSGOOD
+        | Options::PTRACE_O_EXITKILL
+}
+
+/// Everything the child uses, prepared before `fork`.
+struct Prepared {
+    exe: CString,
+    cwd: CString,
+    _argv: Vec<CString>,
+    _env: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    env_ptrs: Vec<*const libc::c_char>,
+    filter: Option<Vec<libc::sock_filter>>,
+    stdin: Option<RawFd>,
+    stdout: RawFd,
+    stderr: RawFd,
+    report: RawFd,
+    no_signals: SigSet,
+}
+
+fn cstring(bytes: &[u8], what: &'static str) -> Result<CString, TraceError> {
+    CString::new(bytes).map_err(|_| TraceError::Sys { what, source: Errno::EINVAL })
+}
+
+fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+}
+
+/// Checks that `exe` exists and may be executed.
+fn check_exe(exe: &Path) -> Result<(), TraceError> {
+    match std::fs::metadata(exe) {
+        Err(_) => Err(TraceError::NotFound(exe.to_path_buf())),
+        Ok(m) if m.is_dir() => Err(TraceError::NotExecutable(exe.to_path_buf())),
+        Ok(_) => match access(exe, AccessFlags::X_OK) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(TraceError::NotExecutable(exe.to_path_buf())),
+        },
+    }
+}
+
+/// A started command: its pid, its first stop, and its setup-error report.
+pub(crate) struct Started {
+    /// The command's pid.
+    pub(crate) pid: Pid,
+    /// Its first stop (`SIGSTOP` before `execve`), options set.
+    pub(crate) first: Stopped,
+    /// Where the child reports a failed setup step.
+    pub(crate) report: Report,
+}
+
+/// The read end of the child's setup-error pipe.
+pub(crate) struct Report(File);
+
+impl Report {
+    /// After the run: the setup step that failed in the child, if one did (non-blocking; the
+    /// child has exited or exec-ed, so the pipe is at EOF or holds the report).
+    pub(crate) fn setup_error(mut self) -> Option<TraceError> {
+        let mut buf = [0u8; 8];
+        let n = self.0.read(&mut buf).ok()?;
+        if n != 8 {
+            return None;
+        }
+        let step = usize::try_from(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])).ok()?;
+        let errno = i32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+        Some(TraceError::Sys { what: STEPS.get(step)?, source: Errno::from_raw(errno) })
+    }
+}
+
+/// Forks and starts `spawn` under the tracer; `stdin` replaces the inherited fd 0 if given.
+pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Started, TraceError> {
+    check_exe(&spawn.exe)?;
+    let argv: Vec<CString> =
+        (spawn.argv.iter().map(|a| cstring(a.as_bytes(), "argv"))).collect::<Result<_, _>>()?;
+    let env: Vec<CString> = (spawn.env.iter())
+        .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat(), "environment"))
+        .collect::<Result<_, _>>()?;
+    let (report_r, report_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|source| TraceError::Sys { what: "pipe2", source })?;
+    nix::fcntl::fcntl(&report_r, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
+        .map_err(|source| TraceError::Sys { what: "fcntl", source })?;
+    let prepared = Prepared {
+        exe: cstring(spawn.exe.as_os_str().as_bytes(), "executable path")?,
+        cwd: cstring(spawn.cwd.as_os_str().as_bytes(), "working directory")?,
+        argv_ptrs: pointers(&argv),
+        env_ptrs: pointers(&env),
+        _argv: argv,
+        _env: env,
+        filter: spawn.seccomp.then(seccomp::filter),
+        stdin: stdin.map(|fd| fd.as_raw_fd()),
+        stdout: spawn.stdout.as_raw_fd(),
+        stderr: spawn.stderr.as_raw_fd(),
+        report: report_w.as_raw_fd(),
+        no_signals: SigSet::empty(),
+    };
+    // SAFETY: the child runs only `child`, which makes async-signal-safe calls on data
+    // prepared above and never returns (it execs or `_exit`s).
+    let fork = unsafe { nix::unistd::fork() };
+    match fork.map_err(|source| TraceError::Sys { what: "fork", source })? {
+        ForkResult::Child => child(&prepared),
+        ForkResult::Parent { child } => {
+            drop(report_w);
+            first_stop(child, Report(File::from(report_r)))
+        }
+    }
+}
+
+/// Waits for the child's `SIGSTOP` and sets the tracer's options.
+fn first_stop(pid: Pid, report: Report) -> Result<Started, TraceError> {
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::__WALL)) {
+            Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => break,
+            Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) => {
+                let err = report.setup_error();
+                return Err(err.unwrap_or(TraceError::Sys { what: "start", source: Errno::ECHILD }));
+            }
+            // A signal before the SIGSTOP (the child is already traced): deliver it.
+            Ok(WaitStatus::Stopped(_, sig)) => Stopped::new(pid).resume(Resume::Cont, Some(sig))?,
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(source) => return Err(TraceError::Sys { what: "waitpid", source }),
+        }
+    }
+    let first = Stopped::new(pid);
+    first.set_options(options())?;
+    Ok(Started { pid, first, report })
+}
+
+/// Reports the failed setup `step` with the current errno and exits 125.
+fn fail(p: &Prepared, step: u32) -> ! {
+    let errno = Errno::last_raw();
+    let mut buf = [0u8; 8];
+    buf[..4].copy_from_slice(&step.to_le_bytes());
+    buf[4..].copy_from_slice(&errno.to_le_bytes());
+    // SAFETY: `buf` is a live 8-byte buffer; write(2) is async-signal-safe.
+    let _ = unsafe { libc::write(p.report, buf.as_ptr().cast(), buf.len()) };
+    // SAFETY: _exit(2) is async-signal-safe and ends the child without running destructors.
+    unsafe { libc::_exit(125) }
+}
+
+/// Makes `fd` the child's `target` fd (clearing close-on-exec even when they are equal).
+fn install_fd(p: &Prepared, fd: RawFd, target: RawFd, step: u32) {
+    let rc = if fd == target {
+        // SAFETY: fcntl(F_SETFD) on an fd number only changes its flags; async-signal-safe.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }
+    } else {
+        // SAFETY: dup2(2) on fd numbers is async-signal-safe and touches no memory.
+        unsafe { libc::dup2(fd, target) }
+    };
+    if rc < 0 {
+        fail(p, step);
+    }
+}
+
+/// The child between `fork` and `execve`: async-signal-safe calls only.
+fn child(p: &Prepared) -> ! {
+    if let Some(fd) = p.stdin {
+        install_fd(p, fd, 0, 0);
+    }
+    install_fd(p, p.stdout, 1, 1);
+    install_fd(p, p.stderr, 2, 2);
+    // SAFETY: `cwd` is a NUL-terminated string that outlives the call.
+    if unsafe { libc::chdir(p.cwd.as_ptr()) } < 0 {
+        fail(p, 3);
+    }
+    // SAFETY: resets one signal disposition to the default (Rust ignores SIGPIPE).
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // SAFETY: `no_signals` is an initialised, empty sigset_t.
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, p.no_signals.as_ref(), std::ptr::null_mut()) };
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: PTRACE_TRACEME takes no pointers.
+    if unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, null, null) } < 0 {
+        fail(p, 4);
+    }
+    // SAFETY: raise(3) is async-signal-safe; the tracer resumes us after this stop.
+    if unsafe { libc::raise(libc::SIGSTOP) } != 0 {
+        fail(p, 5);
+    }
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
+        fail(p, 6);
+    }
+    if let Some(filter) = &p.filter {
+        let len = u16::try_from(filter.len()).unwrap_or(u16::MAX);
+        let prog = libc::sock_fprog { len, filter: filter.as_ptr().cast_mut() };
+        let prog_ptr: *const libc::sock_fprog = &prog;
+        let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
+        // SAFETY: `prog` points at `len` valid instructions that outlive the call; the kernel
+        // copies the program.
+        if unsafe { libc::prctl(libc::PR_SET_SECCOMP, mode, prog_ptr) } < 0 {
+            fail(p, 7);
+        }
+    }
+    // SAFETY: `exe` and both NULL-terminated pointer arrays point at live C strings.
+    unsafe { libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.env_ptrs.as_ptr()) };
+    let code = if Errno::last() == Errno::ENOENT { 127 } else { 126 };
+    // SAFETY: _exit(2) is async-signal-safe; the exec failed and the child must end here.
+    unsafe { libc::_exit(code) }
+}

@@ -1,0 +1,262 @@
+//! Decoding: a [`RawSyscall`] (number and six registers) into a typed [`Syscall`].
+//!
+//! Pure: no tracee memory is read here, pointers stay addresses ([`Addr`]). Only the syscalls
+//! the seccomp filter traces are decoded; anything else is `None`. The numbers and flag values
+//! are the x86_64 ones.
+
+use super::arch::x86_64::RawSyscall;
+use nix::libc;
+
+/// A pointer into the tracee's memory.
+pub(crate) type Addr = u64;
+
+/// The directory a relative path starts from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Dirfd {
+    /// `AT_FDCWD` (or a syscall without a dirfd): the current directory.
+    Cwd,
+    /// An open directory.
+    Fd(i32),
+}
+
+/// Where the open flags are.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum OpenFlags {
+    /// In a register.
+    Given(u64),
+    /// In a `struct open_how` at this address (`openat2`).
+    How(Addr),
+}
+
+/// Where the kernel writes the metadata of a stat-family call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StatBuf {
+    /// A `struct stat`.
+    Stat(Addr),
+    /// A `struct statx`.
+    Statx(Addr),
+}
+
+/// A traced syscall with its arguments decoded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Syscall {
+    /// `open`, `openat`, `creat`, `openat2`.
+    Open { dir: Dirfd, path: Addr, flags: OpenFlags },
+    /// `stat`, `lstat`, `newfstatat`, `statx`.
+    Stat { dir: Dirfd, path: Addr, follow: bool, empty_path: bool, buf: StatBuf },
+    /// `access`, `faccessat`, `faccessat2`.
+    Access { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
+    /// `readlink`, `readlinkat`.
+    Readlink { dir: Dirfd, path: Addr, buf: Addr },
+    /// `execve`, `execveat`.
+    Exec { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
+    /// `chdir`.
+    Chdir { path: Addr },
+    /// `fchdir`.
+    Fchdir { fd: i32 },
+    /// `getdents`, `getdents64`.
+    Getdents { fd: i32 },
+    /// `unlink`, `unlinkat`, `rmdir`.
+    Unlink { dir: Dirfd, path: Addr, rmdir: bool },
+    /// `mkdir(at)`, `mknod(at)`, `symlink(at)`: the path created.
+    Create { dir: Dirfd, path: Addr },
+    /// `link`, `linkat`.
+    Link { old_dir: Dirfd, old: Addr, new_dir: Dirfd, new: Addr, follow: bool, empty: bool },
+    /// `rename`, `renameat`, `renameat2`.
+    Rename { old_dir: Dirfd, old: Addr, new_dir: Dirfd, new: Addr, flags: u32 },
+    /// `truncate`.
+    Truncate { path: Addr },
+    /// `chmod`, `fchmodat`.
+    Chmod { dir: Dirfd, path: Addr },
+    /// `close`.
+    Close { fd: i32 },
+    /// `dup`, `dup2`, `dup3`, `fcntl(F_DUPFD*)`: the new fd is the return value.
+    Dup { fd: i32, cloexec: bool },
+    /// `fcntl(F_SETFD)`.
+    SetCloexec { fd: i32, cloexec: bool },
+    /// `connect`.
+    Connect { addr: Addr },
+    /// `read` of fd 0.
+    ReadStdin,
+}
+
+/// The low 32 bits of a register, as the kernel reads an `int` argument.
+fn int(arg: u64) -> i32 {
+    arg as u32 as i32
+}
+
+fn dirfd(arg: u64) -> Dirfd {
+    match int(arg) {
+        libc::AT_FDCWD => Dirfd::Cwd,
+        fd => Dirfd::Fd(fd),
+    }
+}
+
+fn has(flags: u64, bit: libc::c_int) -> bool {
+    flags & bit as u64 != 0
+}
+
+/// Decodes a traced syscall; `None` for anything the filter does not trace (or `read` of an
+/// fd other than 0, or an `fcntl` command that does not touch the fd table).
+pub(crate) fn decode(raw: &RawSyscall) -> Option<Syscall> {
+    let a = raw.args;
+    let cwd = Dirfd::Cwd;
+    let nr = libc::c_long::try_from(raw.nr).ok()?;
+    Some(match nr {
+        libc::SYS_open => Syscall::Open { dir: cwd, path: a[0], flags: OpenFlags::Given(a[1]) },
+        libc::SYS_openat => {
+            Syscall::Open { dir: dirfd(a[0]), path: a[1], flags: OpenFlags::Given(a[2]) }
+        }
+        libc::SYS_creat => {
+            let flags = (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64;
+            Syscall::Open { dir: cwd, path: a[0], flags: OpenFlags::Given(flags) }
+        }
+        libc::SYS_openat2 => {
+            Syscall::Open { dir: dirfd(a[0]), path: a[1], flags: OpenFlags::How(a[2]) }
+        }
+        libc::SYS_stat | libc::SYS_lstat => Syscall::Stat {
+            dir: cwd,
+            path: a[0],
+            follow: nr == libc::SYS_stat,
+            empty_path: false,
+            buf: StatBuf::Stat(a[1]),
+        },
+        libc::SYS_newfstatat => at_stat(dirfd(a[0]), a[1], a[3], StatBuf::Stat(a[2])),
+        libc::SYS_statx => at_stat(dirfd(a[0]), a[1], a[2], StatBuf::Statx(a[4])),
+        libc::SYS_access => {
+            Syscall::Access { dir: cwd, path: a[0], follow: true, empty_path: false }
+        }
+        libc::SYS_faccessat => {
+            Syscall::Access { dir: dirfd(a[0]), path: a[1], follow: true, empty_path: false }
+        }
+        libc::SYS_faccessat2 => Syscall::Access {
+            dir: dirfd(a[0]),
+            path: a[1],
+            follow: !has(a[3], libc::AT_SYMLINK_NOFOLLOW),
+            empty_path: has(a[3], libc::AT_EMPTY_PATH),
+        },
+        libc::SYS_readlink => Syscall::Readlink { dir: cwd, path: a[0], buf: a[1] },
+        libc::SYS_readlinkat => Syscall::Readlink { dir: dirfd(a[0]), path: a[1], buf: a[2] },
+        libc::SYS_execve => Syscall::Exec { dir: cwd, path: a[0], follow: true, empty_path: false },
+        libc::SYS_execveat => Syscall::Exec {
+            dir: dirfd(a[0]),
+            path: a[1],
+            follow: !has(a[4], libc::AT_SYMLINK_NOFOLLOW),
+            empty_path: has(a[4], libc::AT_EMPTY_PATH),
+        },
+        libc::SYS_chdir => Syscall::Chdir { path: a[0] },
+        libc::SYS_fchdir => Syscall::Fchdir { fd: int(a[0]) },
+        libc::SYS_getdents | libc::SYS_getdents64 => Syscall::Getdents { fd: int(a[0]) },
+        _ => return decode_changes(nr, &a),
+    })
+}
+
+fn at_stat(dir: Dirfd, path: Addr, flags: u64, buf: StatBuf) -> Syscall {
+    let follow = !has(flags, libc::AT_SYMLINK_NOFOLLOW);
+    Syscall::Stat { dir, path, follow, empty_path: has(flags, libc::AT_EMPTY_PATH), buf }
+}
+
+/// Decodes the syscalls that change the filesystem or the fd table.
+fn decode_changes(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
+    let cwd = Dirfd::Cwd;
+    Some(match nr {
+        libc::SYS_unlink => Syscall::Unlink { dir: cwd, path: a[0], rmdir: false },
+        libc::SYS_rmdir => Syscall::Unlink { dir: cwd, path: a[0], rmdir: true },
+        libc::SYS_unlinkat => {
+            Syscall::Unlink { dir: dirfd(a[0]), path: a[1], rmdir: has(a[2], libc::AT_REMOVEDIR) }
+        }
+        libc::SYS_mkdir | libc::SYS_mknod => Syscall::Create { dir: cwd, path: a[0] },
+        libc::SYS_mkdirat | libc::SYS_mknodat => Syscall::Create { dir: dirfd(a[0]), path: a[1] },
+        libc::SYS_symlink => Syscall::Create { dir: cwd, path: a[1] },
+        libc::SYS_symlinkat => Syscall::Create { dir: dirfd(a[1]), path: a[2] },
+        libc::SYS_link => Syscall::Link {
+            old_dir: cwd,
+            old: a[0],
+            new_dir: cwd,
+            new: a[1],
+            follow: false,
+            empty: false,
+        },
+        libc::SYS_linkat => Syscall::Link {
+            old_dir: dirfd(a[0]),
+            old: a[1],
+            new_dir: dirfd(a[2]),
+            new: a[3],
+            follow: has(a[4], libc::AT_SYMLINK_FOLLOW),
+            empty: has(a[4], libc::AT_EMPTY_PATH),
+        },
+        libc::SYS_rename => {
+            Syscall::Rename { old_dir: cwd, old: a[0], new_dir: cwd, new: a[1], flags: 0 }
+        }
+        libc::SYS_renameat | libc::SYS_renameat2 => Syscall::Rename {
+            old_dir: dirfd(a[0]),
+            old: a[1],
+            new_dir: dirfd(a[2]),
+            new: a[3],
+            flags: if nr == libc::SYS_renameat2 { a[4] as u32 } else { 0 },
+        },
+        libc::SYS_truncate => Syscall::Truncate { path: a[0] },
+        libc::SYS_chmod => Syscall::Chmod { dir: cwd, path: a[0] },
+        libc::SYS_fchmodat => Syscall::Chmod { dir: dirfd(a[0]), path: a[1] },
+        libc::SYS_close => Syscall::Close { fd: int(a[0]) },
+        libc::SYS_dup | libc::SYS_dup2 => Syscall::Dup { fd: int(a[0]), cloexec: false },
+        libc::SYS_dup3 => Syscall::Dup { fd: int(a[0]), cloexec: has(a[2], libc::O_CLOEXEC) },
+        libc::SYS_fcntl => match int(a[1]) {
+            libc::F_DUPFD => Syscall::Dup { fd: int(a[0]), cloexec: false },
+            libc::F_DUPFD_CLOEXEC => Syscall::Dup { fd: int(a[0]), cloexec: true },
+            libc::F_SETFD => {
+                Syscall::SetCloexec { fd: int(a[0]), cloexec: has(a[2], libc::FD_CLOEXEC) }
+            }
+            _ => return None,
+        },
+        libc::SYS_connect => Syscall::Connect { addr: a[1] },
+        libc::SYS_read if int(a[0]) == 0 => Syscall::ReadStdin,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(nr: libc::c_long, args: [u64; 6]) -> RawSyscall {
+        RawSyscall { nr: nr as u64, args }
+    }
+
+    #[test]
+    fn at_fdcwd_is_the_current_directory_and_flags_are_split() {
+        let fdcwd = libc::AT_FDCWD as u32 as u64;
+        let flags = libc::AT_SYMLINK_NOFOLLOW as u64;
+        let got = decode(&raw(libc::SYS_newfstatat, [fdcwd, 0x10, 0x20, flags, 0, 0]));
+        let want = Syscall::Stat {
+            dir: Dirfd::Cwd,
+            path: 0x10,
+            follow: false,
+            empty_path: false,
+            buf: StatBuf::Stat(0x20),
+        };
+        assert_eq!(got, Some(want));
+        let got = decode(&raw(libc::SYS_unlinkat, [7, 0x10, libc::AT_REMOVEDIR as u64, 0, 0, 0]));
+        assert_eq!(got, Some(Syscall::Unlink { dir: Dirfd::Fd(7), path: 0x10, rmdir: true }));
+    }
+
+    #[test]
+    fn read_is_decoded_only_for_fd_0_and_fcntl_only_for_fd_commands() {
+        assert_eq!(decode(&raw(libc::SYS_read, [0; 6])), Some(Syscall::ReadStdin));
+        assert_eq!(decode(&raw(libc::SYS_read, [3, 0, 0, 0, 0, 0])), None);
+        let getfl = [3, libc::F_GETFL as u64, 0, 0, 0, 0];
+        assert_eq!(decode(&raw(libc::SYS_fcntl, getfl)), None);
+        let dupfd = [3, libc::F_DUPFD_CLOEXEC as u64, 10, 0, 0, 0];
+        assert_eq!(
+            decode(&raw(libc::SYS_fcntl, dupfd)),
+            Some(Syscall::Dup { fd: 3, cloexec: true })
+        );
+        assert_eq!(decode(&raw(libc::SYS_write, [1, 0, 0, 0, 0, 0])), None);
+    }
+
+    #[test]
+    fn symlink_observes_the_new_path() {
+        let got = decode(&raw(libc::SYS_symlinkat, [0x10, 5, 0x20, 0, 0, 0]));
+        assert_eq!(got, Some(Syscall::Create { dir: Dirfd::Fd(5), path: 0x20 }));
+    }
+}

@@ -1,0 +1,219 @@
+//! The test harness: runs a command under the real tracer and collects what it reports, with
+//! helpers that normalise temporary paths and pick observations out of a run.
+
+use crate::trace::{run, run_with_stdin, Observer, Spawn, TraceError};
+use model::entry::ExitStatus;
+use model::fs::FileKind;
+use model::observe::Observation;
+use model::resolve::ResolveFlags;
+use model::{Errno, Hash};
+use std::ffi::OsString;
+use std::io::{Read, Seek};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// The Python interpreter used by the tests (the real binary, not a shim script).
+pub(super) const PYTHON: &str = "/usr/bin/python3";
+
+/// An observer that keeps everything and hashes with blake3.
+#[derive(Default)]
+pub(super) struct Collect {
+    pub(super) obs: Vec<(i32, Observation)>,
+}
+
+impl Observer for Collect {
+    fn observe(&mut self, pid: i32, obs: Observation) {
+        self.obs.push((pid, obs));
+    }
+
+    fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash> {
+        Ok(Hash::of(&std::fs::read(path)?))
+    }
+}
+
+/// A finished traced run.
+pub(super) struct Run {
+    pub(super) status: ExitStatus,
+    pub(super) obs: Vec<(i32, Observation)>,
+    /// The canonical temporary directory, as bytes.
+    root: Vec<u8>,
+    pub(super) stdout: Vec<u8>,
+    pub(super) seccomp: bool,
+}
+
+/// A temporary work directory and its canonical path (`/tmp` may be a symlink).
+pub(super) fn workdir() -> (TempDir, PathBuf) {
+    let dir = TempDir::new().expect("tempdir");
+    let f = std::fs::File::open(dir.path()).expect("open tempdir");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+    let real = std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("readlink tempdir");
+    (dir, real)
+}
+
+/// Writes `content` to `dir/name`, creating parent directories.
+pub(super) fn write(dir: &Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir -p");
+    }
+    std::fs::write(p, content).expect("write fixture");
+}
+
+fn spawn(dir: &Path, exe: &str, argv: &[&str], seccomp: bool) -> (Spawn, std::fs::File) {
+    let out = tempfile::tempfile().expect("stdout file");
+    let err = out.try_clone().expect("stderr file");
+    let path = format!("{}/bin1:/usr/bin:/bin", dir.display());
+    let spawn = Spawn {
+        exe: PathBuf::from(exe),
+        argv: argv.iter().map(OsString::from).collect(),
+        env: vec![
+            ("PATH".into(), path.into()),
+            ("LC_ALL".into(), "C".into()),
+            ("HOME".into(), dir.as_os_str().to_owned()),
+        ],
+        cwd: dir.to_path_buf(),
+        stdout: OwnedFd::from(out.try_clone().expect("stdout fd")),
+        stderr: OwnedFd::from(err),
+        seccomp,
+    };
+    (spawn, out)
+}
+
+/// How long a traced test command may take before the test fails (a hung tracer).
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `exe argv...` in `dir`; `stdin` replaces the inherited standard input if given. The
+/// tracer runs on its own thread so that a hang fails the test instead of blocking it.
+pub(super) fn trace(
+    dir: &Path,
+    exe: &str,
+    argv: &[&str],
+    seccomp: bool,
+    stdin: Option<OwnedFd>,
+) -> Result<Run, TraceError> {
+    let (spawn, mut out) = spawn(dir, exe, argv, seccomp);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut c = Collect::default();
+        let status = match stdin {
+            Some(fd) => run_with_stdin(spawn, fd, &mut c),
+            None => run(spawn, &mut c),
+        };
+        let _ = tx.send(status.map(|s| (s, c.obs)));
+    });
+    let (status, obs) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
+    let mut stdout = Vec::new();
+    out.rewind().expect("rewind stdout");
+    out.read_to_end(&mut stdout).expect("read stdout");
+    let root = dir.as_os_str().as_bytes().to_vec();
+    Ok(Run { status, obs, root, stdout, seccomp })
+}
+
+/// Runs `sh -c script` in `dir`.
+pub(super) fn sh(dir: &Path, script: &str, seccomp: bool) -> Run {
+    trace(dir, "/bin/sh", &["sh", "-c", script], seccomp, None).expect("trace sh")
+}
+
+/// Runs `python3 -c code` in `dir`.
+pub(super) fn python(dir: &Path, code: &str, seccomp: bool) -> Run {
+    trace(dir, PYTHON, &["python3", "-c", code], seccomp, None).expect("trace python3")
+}
+
+impl Run {
+    /// Replaces the temporary directory in a path by `$T`.
+    pub(super) fn norm(&self, p: &[u8]) -> String {
+        let s = String::from_utf8_lossy(p).into_owned();
+        let root = String::from_utf8_lossy(&self.root).into_owned();
+        s.replace(&root, "$T")
+    }
+
+    /// Every observation, with pids.
+    pub(super) fn all(&self) -> impl Iterator<Item = &Observation> {
+        self.obs.iter().map(|(_, o)| o)
+    }
+
+    /// `(path, hash)` of every `Read`.
+    pub(super) fn reads(&self) -> Vec<(String, Hash)> {
+        (self.all())
+            .filter_map(|o| match o {
+                Observation::Read { path, hash } => Some((self.norm(path), *hash)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `(path, before)` of every `Touch`.
+    pub(super) fn touches(&self) -> Vec<(String, Option<FileKind>)> {
+        (self.all())
+            .filter_map(|o| match o {
+                Observation::Touch { path, before } => Some((self.norm(path), *before)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `(absolute path, flags, outcome)` of every `Resolve`.
+    pub(super) fn resolves(&self) -> Vec<(String, ResolveFlags, Result<FileKind, Errno>)> {
+        (self.all())
+            .filter_map(|o| match o {
+                Observation::Resolve { at, flags, outcome, .. } => {
+                    Some((self.norm(&at.absolute()), *flags, *outcome))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Reports whether some `Resolve` of `path` had `outcome`.
+    pub(super) fn resolved(&self, path: &str, outcome: Result<FileKind, Errno>) -> bool {
+        self.resolves().iter().any(|(p, _, o)| p == path && *o == outcome)
+    }
+
+    /// Reports whether `obs` was observed.
+    pub(super) fn saw(&self, obs: &Observation) -> bool {
+        self.all().any(|o| o == obs)
+    }
+
+    /// A label for assertion messages: the mode and the observations.
+    pub(super) fn ctx(&self) -> String {
+        let lines: Vec<String> = self.all().map(|o| self.show(o)).collect();
+        format!("seccomp={} status={:?}\n{}", self.seccomp, self.status, lines.join("\n"))
+    }
+}
+
+impl Run {
+    /// One observation in words, paths as text.
+    fn show(&self, o: &Observation) -> String {
+        let n = |p: &[u8]| self.norm(p);
+        match o {
+            Observation::Resolve { at, flags, outcome, opened_for_read } => format!(
+                "Resolve {} (base {}) {flags:?} {outcome:?} read={opened_for_read}",
+                n(&at.path),
+                n(&at.base)
+            ),
+            Observation::Stat { path, meta } => format!("Stat {} {meta:?}", n(path)),
+            Observation::Read { path, .. } => format!("Read {}", n(path)),
+            Observation::ReadLink { path, target } => {
+                format!("ReadLink {} -> {}", n(path), n(target))
+            }
+            Observation::List { dir, names } => {
+                let names: Vec<String> = names.iter().map(|x| n(x)).collect();
+                format!("List {} {names:?}", n(dir))
+            }
+            Observation::Touch { path, before } => format!("Touch {} {before:?}", n(path)),
+            Observation::TouchTree { from, path } => {
+                format!("TouchTree {} -> {}", n(from), n(path))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+/// The hash of `content`.
+pub(super) fn h(content: &str) -> Hash {
+    Hash::of(content.as_bytes())
+}

@@ -10,6 +10,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod decide;
 pub mod explain;
 pub mod key;
 pub mod project;

@@ -52,7 +52,7 @@ pub struct CommandKey {
     pub exe: Vec<u8>,
     /// Content hash of that executable.
     pub exe_hash: Hash,
-    /// The argument vector, argv[0] included.
+    /// The argument vector, `argv[0]` included.
     pub argv: Vec<Vec<u8>>,
     /// Working directory relative to the project root (`.` for the root itself).
     pub cwd: Vec<u8>,

@@ -17,6 +17,7 @@ pub mod effect;
 pub mod entry;
 pub mod errno;
 pub mod fingerprint;
+pub mod fixes;
 pub mod fs;
 pub mod hash;
 pub mod key;

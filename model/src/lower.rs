@@ -235,6 +235,38 @@ impl Lowering {
         }
     }
 
+    /// Takes in a child command that was skipped in place (SPEC §6): its predicates become
+    /// this run's inputs, except those about paths this run had already changed, and its effect
+    /// paths become this run's changes, with `before` their state just before the replay.
+    pub fn absorb(&mut self, predicates: &[Predicate], changes: &[(Vec<u8>, Option<FileKind>)]) {
+        for p in predicates {
+            let subject = path::normalize(&p.subject());
+            let fresh = match p {
+                Predicate::Stdin { .. } => !std::mem::replace(&mut self.stdin_seen, true),
+                Predicate::Resolves { path, base, flags, .. }
+                | Predicate::DoesNotResolve { path, base, flags, .. } => {
+                    classify(&subject) == PathClass::Ordinary
+                        && !self.is_own(&subject)
+                        && self.seen_resolves.insert((base.clone(), path.clone(), *flags))
+                }
+                Predicate::Metadata { .. } => self.wants(0, &subject),
+                Predicate::Content { .. } => self.wants(1, &subject),
+                Predicate::Readlink { .. } => self.wants(2, &subject),
+                Predicate::Listing { .. } => {
+                    classify(&subject) == PathClass::Ordinary
+                        && !self.is_own(&subject)
+                        && self.seen_paths.insert((3, subject.clone()))
+                }
+            };
+            if fresh {
+                self.predicates.push(p.clone());
+            }
+        }
+        for (path, before) in changes {
+            self.observe(Observation::Touch { path: path.clone(), before: *before });
+        }
+    }
+
     /// Returns the paths the run changed, in path order.
     pub fn changed(&self) -> impl Iterator<Item = &Changed> {
         self.changed.values()

@@ -124,7 +124,7 @@ impl Exec<'_> {
     fn data(&self, d: &Data) -> Vec<u8> {
         match d {
             Data::Lit(b) => b.clone(),
-            Data::Digest => Hash::of(&self.transcript).to_hex()[..16].as_bytes().to_vec(),
+            Data::Digest => Hash::of(&self.transcript).to_hex().as_bytes()[..16].to_vec(),
         }
     }
 

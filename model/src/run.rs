@@ -35,11 +35,19 @@ pub struct Run {
     pub fs: MemFs,
     /// The content of every regular file in `fs`, by hash.
     pub objects: BTreeMap<Hash, Vec<u8>>,
+    /// A resolution followed a symlink into the run's own output (gap G6; proposed runs only).
+    pub gap_g6: bool,
 }
 
-/// Runs `program` on a copy of `fs`, starting in directory `cwd`. A `cwd` that is not a
-/// directory runs nothing.
+/// Runs `program` on a copy of `fs`, starting in directory `cwd`, under the tracer as shipped.
+/// A `cwd` that is not a directory runs nothing.
 pub fn run(program: &Program, fs: &MemFs, cwd: &[u8]) -> Run {
+    run_traced(program, fs, cwd, false)
+}
+
+/// Runs `program` like [`run`]; with `proposed`, the tracer also emits the observations of the
+/// proposed fixes ([`crate::fixes`]).
+pub fn run_traced(program: &Program, fs: &MemFs, cwd: &[u8], proposed: bool) -> Run {
     let Some(os) = Os::new(fs.clone(), cwd) else {
         let objects = objects_of(fs);
         return Run {
@@ -48,13 +56,16 @@ pub fn run(program: &Program, fs: &MemFs, cwd: &[u8]) -> Run {
             transcript: Vec::new(),
             fs: fs.clone(),
             objects,
+            gap_g6: false,
         };
     };
     let mut traced = crate::trace::Traced::new(os);
+    traced.proposed = proposed;
     let transcript = exec(program, &mut traced);
     let fs = traced.os.fs;
     let objects = objects_of(&fs);
-    Run { obs: traced.obs, origin: traced.origin, transcript, fs, objects }
+    let gap_g6 = traced.gap_g6;
+    Run { obs: traced.obs, origin: traced.origin, transcript, fs, objects, gap_g6 }
 }
 
 fn objects_of(fs: &MemFs) -> BTreeMap<Hash, Vec<u8>> {

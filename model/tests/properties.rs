@@ -1,73 +1,257 @@
-//! Theorems 1, 2 and 5 of notes/model.md as proptest properties over decoded scenarios.
+//! Theorems 1, 2 and 5 of notes/model.md: soundness and precision as proptest properties over
+//! decoded scenarios, one minimal counterexample per known gap of the shipped tracer, and the
+//! proof that the properties can fail (deliberately broken lowerings are caught).
+//!
+//! `PROPTEST_CASES` sets the number of cases (256 by default; CI's deep run uses thousands).
 
-use model::scenario::{precision, shipped, soundness, Case, Scenario};
+use model::memfs::MemFs;
+use model::program::{Data, Op, PathExpr, Program, Stmt};
+use model::run::Run;
+use model::scenario::{
+    precision, proposed, show_entry, soundness, Case, Edit, Pipeline, Scenario, PROPOSED, SHIPPED,
+};
+use model::Predicate;
 use proptest::prelude::*;
+use proptest::test_runner::{Config, TestError, TestRunner};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
 }
 
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..160)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
+    /// Theorem 1 with the proposed tracer fixes (G1–G5, G7); G6/G8 runs are classified.
     #[test]
-    fn soundness_holds(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
-        let sc = Scenario::decode(&bytes);
-        if let Err(e) = soundness(&sc, &shipped) {
-            prop_assert!(false, "{e}\nscenario: {sc:#?}");
+    fn soundness_holds_with_the_proposed_fixes(b in bytes()) {
+        let sc = Scenario::decode(&b);
+        if let Err(e) = soundness(&sc, PROPOSED) {
+            prop_assert!(false, "{e}\n{sc}");
         }
     }
 
+    /// Theorem 2 (given that the entry checks on the state it was recorded on).
     #[test]
-    fn precision_holds(bytes in proptest::collection::vec(any::<u8>(), 0..160)) {
-        let sc = Scenario::decode(&bytes);
-        if let Err(e) = precision(&sc) {
-            prop_assert!(false, "{e}\nscenario: {sc:#?}");
+    fn precision_holds(b in bytes()) {
+        let sc = Scenario::decode(&b);
+        if let Err(e) = precision(&sc, PROPOSED) {
+            prop_assert!(false, "{e}\n{sc}");
+        }
+        if let Err(e) = precision(&sc, SHIPPED) {
+            prop_assert!(false, "{e}\n{sc}");
         }
     }
 }
 
+fn lit(p: &str) -> PathExpr {
+    PathExpr::Lit(p.as_bytes().to_vec())
+}
+
+fn fs(entries: &[(&str, Option<&str>, Option<&str>)]) -> MemFs {
+    let mut fs = MemFs::new();
+    fs.mkdir_p(b"/p");
+    for (p, content, link) in entries {
+        match (content, link) {
+            (Some(c), _) => fs.write(p.as_bytes(), c.as_bytes()),
+            (None, Some(t)) => fs.symlink(p.as_bytes(), t.as_bytes()),
+            (None, None) => fs.mkdir_p(p.as_bytes()),
+        }
+    }
+    fs
+}
+
+fn program(ops: Vec<Op>) -> Program {
+    Program { stmts: ops.into_iter().map(Stmt::Do).collect() }
+}
+
+/// Asserts that `sc` is a counterexample to soundness of the shipped pipeline and that the
+/// proposed fixes close it (or, for a gap without a fix, classify it).
+fn gap(sc: Scenario, fixed: Case) {
+    let shipped = soundness(&sc, SHIPPED);
+    assert!(shipped.is_err(), "no longer a counterexample (gap fixed?): {shipped:?}\n{sc}");
+    assert_eq!(soundness(&sc, PROPOSED), Ok(fixed), "{sc}");
+}
+
+/// G1 (fixed in the tracer by naming inputs as spelled): `read l` with `l -> a` recorded
+/// `Content /p/a`, still true after pointing `l` at `b`. Now `Content /p/l` follows `l`.
+#[test]
+fn g1_a_retargeted_symlink_is_noticed() {
+    let s0 = fs(&[("/p/a", Some("1"), None), ("/p/b", Some("2"), None), ("/p/l", None, Some("a"))]);
+    let p = program(vec![Op::Read(lit("l")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Symlink(b"/p/l".to_vec(), b"b".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
+    assert_eq!(soundness(&sc, PROPOSED), Ok(Case::Vacuous), "{sc}");
+}
+
+/// G9: appending through a hard link changes the file's other name, which is no effect.
+#[test]
+fn g9_writing_through_a_hard_link() {
+    let s0 = fs(&[("/p/b", Some("1"), None)]);
+    let p =
+        program(vec![Op::Link(lit("b"), lit("a")), Op::Append(lit("a"), Data::Lit(b"2".to_vec()))]);
+    let edits = vec![Edit::Write(b"/p/x".to_vec(), b"".to_vec())];
+    gap(Scenario { s0, program: p, edits }, Case::Uncacheable);
+}
+
+/// G2: `mkdir x/y` failing with ENOENT records `DoesNotResolve x/y`, still true once `x`
+/// exists, when the mkdir succeeds.
+#[test]
+fn g2_the_parent_of_a_created_name_is_not_an_input() {
+    let p = program(vec![Op::Mkdir(lit("x/y"))]);
+    let edits = vec![Edit::Mkdir(b"/p/x".to_vec())];
+    gap(Scenario { s0: fs(&[]), program: p, edits }, Case::Vacuous);
+}
+
+/// G3: a successful `rmdir d` records only that `d` is a directory, not that it is empty.
+#[test]
+fn g3_rmdir_depends_on_emptiness() {
+    let p = program(vec![Op::Rmdir(lit("d"))]);
+    let edits = vec![Edit::Write(b"/p/d/f".to_vec(), b"".to_vec())];
+    gap(Scenario { s0: fs(&[("/p/d", None, None)]), program: p, edits }, Case::Vacuous);
+}
+
+/// G4: a file created and removed leaves no effect and no predicate of its absence; on a tree
+/// where it exists, running removes it and replaying keeps it.
+#[test]
+fn g4_created_and_removed_depends_on_absence() {
+    let p = program(vec![Op::Write(lit("t"), Data::Lit(b"1".to_vec())), Op::Unlink(lit("t"))]);
+    let edits = vec![Edit::Write(b"/p/t".to_vec(), b"0".to_vec())];
+    gap(Scenario { s0: fs(&[]), program: p, edits }, Case::Vacuous);
+}
+
+/// G5: `append log` on a missing file records `Resolves log` in create mode, true whether or
+/// not `log` exists; replay then drops the old content.
+#[test]
+fn g5_append_creating_depends_on_absence() {
+    let p = program(vec![Op::Append(lit("log"), Data::Lit(b"x".to_vec()))]);
+    let edits = vec![Edit::Write(b"/p/log".to_vec(), b"old".to_vec())];
+    gap(Scenario { s0: fs(&[]), program: p, edits }, Case::Vacuous);
+}
+
+/// G7: `write y` creating `y` records `Resolves y` in create mode, also true when `y` is a
+/// dangling symlink, through which the write creates another file.
+#[test]
+fn g7_create_through_a_dangling_symlink() {
+    let p = program(vec![Op::Write(lit("y"), Data::Lit(b"1".to_vec()))]);
+    let edits = vec![Edit::Symlink(b"/p/y".to_vec(), b"a".to_vec())];
+    gap(Scenario { s0: fs(&[]), program: p, edits }, Case::Vacuous);
+}
+
+/// G6: a symlink of the input tree that leads into the run's own output (here `d -> x.c`,
+/// created by the run) changes a resolution's outcome mid-run; no predicate about the state
+/// before the run can say so. Unfixed; classified.
+#[test]
+fn g6_a_symlink_into_the_runs_output() {
+    let p = program(vec![Op::Append(lit("x.c"), Data::Digest), Op::List(lit("d"))]);
+    let edits = vec![Edit::Symlink(b"/p/d".to_vec(), b"x.c".to_vec())];
+    let sc = Scenario { s0: fs(&[]), program: p, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::KnownGap), "{sc}");
+    assert_eq!(soundness(&sc, PROPOSED), Ok(Case::KnownGap), "{sc}");
+}
+
+/// P1 (precision): `link` of a directory to a missing name fails with EPERM, and the tracer
+/// records `DoesNotResolve new EPERM`, which no tree satisfies: the entry never checks.
+#[test]
+fn p1_a_misattributed_errno_is_never_true() {
+    let p = program(vec![Op::Link(lit("d"), lit("n"))]);
+    let sc = Scenario { s0: fs(&[("/p/d", None, None)]), program: p, edits: vec![] };
+    assert_eq!(precision(&sc, SHIPPED), Ok(Case::Unreplayable));
+}
+
+/// The properties can fail: each broken lowering is caught by theorem 1.
+fn caught(name: &str, lower: &dyn Fn(&Run) -> model::Entry) {
+    let mut runner =
+        TestRunner::new(Config { cases: 20_000, failure_persistence: None, ..Config::default() });
+    let pipe = Pipeline { fixes: true, lower };
+    let result = runner.run(&bytes(), |b| {
+        let sc = Scenario::decode(&b);
+        soundness(&sc, pipe).map(drop).map_err(TestCaseError::fail)
+    });
+    match result {
+        Err(TestError::Fail(why, b)) => {
+            eprintln!("{name}: caught\n{}\n{why}", Scenario::decode(&b));
+        }
+        other => panic!("{name}: the broken lowering was not caught: {other:?}"),
+    }
+}
+
+fn without(run: &Run, drop: impl Fn(&'static str, &model::observe::Observation) -> bool) -> Run {
+    let mut r = run.clone();
+    let keep: Vec<bool> = r.obs.iter().zip(&r.origin).map(|(o, c)| !drop(c, o)).collect();
+    let mut k = keep.iter();
+    r.obs.retain(|_| *k.next().unwrap_or(&true));
+    let mut k = keep.iter();
+    r.origin.retain(|_| *k.next().unwrap_or(&true));
+    r
+}
+
+#[test]
+fn broken_lowerings_are_caught() {
+    caught("drop DoesNotResolve", &|r| {
+        let mut e = proposed(r);
+        e.predicates.retain(|p| !matches!(p, Predicate::DoesNotResolve { .. }));
+        e
+    });
+    caught("ignore listings", &|r| {
+        let mut e = proposed(r);
+        e.predicates.retain(|p| !matches!(p, Predicate::Listing { .. }));
+        e
+    });
+    caught("O_APPEND as a pure output", &|r| {
+        proposed(&without(r, |call, o| {
+            call == "append" && matches!(o, model::observe::Observation::Read { .. })
+        }))
+    });
+}
+
+/// The decoder reaches every outcome, with and without a changed tree.
 #[test]
 fn scenarios_reach_every_case() {
-    let _ = Case::Proved;
-}
-
-#[test]
-fn stats() {
-    let mut seed = 0x12345678u64;
-    let mut counts = std::collections::BTreeMap::new();
-    let mut fails = 0;
-    for _ in 0..3000 {
-        let mut bytes = vec![];
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let n = (seed % 160) as usize;
-        for _ in 0..n {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..2000 {
+        let mut b = Vec::new();
+        for _ in 0..(seed % 150) {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            bytes.push((seed >> 24) as u8);
+            b.push((seed >> 32) as u8);
         }
-        let sc = Scenario::decode(&bytes);
-        match soundness(&sc, &shipped) {
-            Ok(c) => *counts.entry(format!("{c:?}")).or_insert(0) += 1,
-            Err(e) => {
-                fails += 1;
-                if fails <= 40 {
-                    eprintln!("FAIL {e}\n{sc}");
-                }
-            }
-        }
-        match precision(&sc) {
-            Ok(c) => *counts.entry(format!("p{c:?}")).or_insert(0) += 1,
-            Err(e) => {
-                fails += 1;
-                if fails <= 40 {
-                    eprintln!("PFAIL {e}\n{sc}");
-                }
-            }
+        let sc = Scenario::decode(&b);
+        let changed = sc.s1().snapshot() != sc.s0.snapshot();
+        if let Ok(c) = soundness(&sc, PROPOSED) {
+            seen.insert(format!("{c:?}/{changed}"));
         }
     }
-    eprintln!("{counts:?} fails {fails}");
+    for want in ["Proved/true", "Proved/false", "Vacuous/true", "Uncacheable/false"] {
+        assert!(seen.contains(want), "{want} never reached: {seen:?}");
+    }
+    let _ = show_entry;
+}
+
+/// The example of notes/model.md, kept compiling and true.
+#[test]
+fn the_notes_example_holds() {
+    let mut s0 = MemFs::new();
+    s0.write(b"/p/inc2/a.h", b"2");
+    s0.mkdir_p(b"/p/inc1");
+    let program = Program {
+        stmts: vec![
+            Stmt::If {
+                op: Op::Read(lit("inc1/a.h")),
+                then: vec![],
+                otherwise: vec![Stmt::Do(Op::Read(lit("inc2/a.h")))],
+            },
+            Stmt::Do(Op::Write(lit("out"), Data::Digest)),
+        ],
+    };
+    let edits = vec![Edit::Write(b"/p/inc1/a.h".to_vec(), b"1".to_vec())];
+    let sc = Scenario { s0, program, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
+    assert_eq!(precision(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
 }

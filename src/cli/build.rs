@@ -1,9 +1,9 @@
 //! `dry build`: run a command under the tracer and record it, or replay a recorded run.
 
 use super::context::Context;
-use super::decide::{decide, Decision};
 use crate::check::Fingerprints;
-use crate::record::Recorder;
+use crate::decide::{decide, Decision};
+use crate::record::{Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
 use crate::trace::Observer as _;
@@ -60,7 +60,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let decision = if args.force {
         Decision::Run("--force".to_string())
     } else {
-        decide(&entries, &key, &root, &mut fps)
+        decide(&entries, &key, &root, &mut fps, &crate::check::LiveStdin::new())
     };
     let _ = store.set_last(&key.family());
     if let Decision::Replay(i) = &decision {
@@ -139,7 +139,7 @@ fn replay(store: &Store, entry: &Entry, root: &Path) -> anyhow::Result<i32> {
 }
 
 /// The store as the restorer's object source.
-struct StoreObjects<'a>(&'a Store);
+pub(super) struct StoreObjects<'a>(pub(super) &'a Store);
 
 impl crate::restore::Objects for StoreObjects<'_> {
     fn copy_object(&self, hash: &model::Hash, dest: &mut std::fs::File) -> Result<u64, String> {
@@ -173,13 +173,26 @@ fn run_and_record(
         stdout: out_w,
         stderr: err_w,
         seccomp: ctx.var("DRY_NO_SECCOMP").is_none(),
+        nested: !args.no_nested,
+    };
+    let nested = if args.no_nested {
+        None
+    } else {
+        let dry_exe = std::env::current_exe().context("locating dry's own executable")?;
+        Some(Nested {
+            store: store.clone(),
+            root: ctx.project.root.as_os_str().as_bytes().to_vec(),
+            dry_dir: ctx.project.dry_dir.as_os_str().as_bytes().to_vec(),
+            dry_exe: dry_exe.as_os_str().as_bytes().to_vec(),
+            ignored_env: args.env_ignore.iter().map(|n| n.as_bytes().to_vec()).collect(),
+        })
     };
     let started = Instant::now();
-    let mut recorder = Recorder::new(fps);
+    let mut recorder = Recorder::new(fps, nested);
     // A regular file on standard input is an input whether or not the command reads it with
     // read(2): cat, for one, copies it with copy_file_range, which is not traced.
     if let Some(hash) = crate::check::LiveStdin::new().stdin_hash() {
-        recorder.observe(0, Observation::StdinFile { hash });
+        recorder.observe(&[0], Observation::StdinFile { hash });
     }
     let status = crate::trace::run(spawn, &mut recorder);
     let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -187,6 +200,12 @@ fn run_and_record(
     let stderr = tee_err.join().unwrap_or_default();
     let status = status?;
     let lowered = recorder.finish(&ctx.project.root, store)?;
+    for w in recorder.warnings() {
+        eprintln!("dry: warning: {w}");
+    }
+    if args.verbose {
+        report_steps(recorder.steps());
+    }
     let mut uncacheable = lowered.uncacheable;
     if !status.success() && !args.cache_failures {
         uncacheable.push(Uncacheable::Failed);
@@ -246,4 +265,19 @@ fn tee(from: OwnedFd, to: Stream) -> Vec<u8> {
         }
     }
     all
+}
+
+/// Prints what happened to each step of the top-level command (`-v`): the nested commands it
+/// exec'd itself, not the commands those ran within them.
+fn report_steps(steps: &[Step]) {
+    for step in steps.iter().filter(|s| s.depth == 0) {
+        let argv: Vec<String> =
+            step.argv.iter().map(|a| crate::explain::words::escape(a)).collect();
+        match &step.outcome {
+            StepOutcome::Replayed => eprintln!("dry: nested: replayed `{}`", argv.join(" ")),
+            StepOutcome::Ran(reason) => {
+                eprintln!("dry: nested: ran `{}`: {reason}", argv.join(" "))
+            }
+        }
+    }
 }

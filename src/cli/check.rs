@@ -2,8 +2,8 @@
 //! Writes nothing at all: no store is created, no cache updated.
 
 use super::context::Context;
-use super::decide::{decide, Decision};
 use crate::check::Fingerprints;
+use crate::decide::{decide, Decision};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -37,7 +37,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();
-    match decide(&entries, &key, root, &mut fps) {
+    match decide(&entries, &key, root, &mut fps, &crate::check::LiveStdin::new()) {
         Decision::Replay(_) => {
             if args.verbose {
                 eprintln!("dry: would replay: nothing changed");

@@ -1,4 +1,4 @@
-//! The command line: one file per subcommand, [`exit`] the only map from errors to exit
+//! The command line: one file per subcommand, `exit.rs` the only map from errors to exit
 //! statuses. dry's own messages go to stderr prefixed `dry: `; during `build`, stdout belongs to
 //! the command.
 
@@ -13,10 +13,10 @@ macro_rules! out {
 mod build;
 mod check;
 mod context;
-mod decide;
 mod exit;
 mod gc;
 mod log;
+mod replay;
 mod show;
 mod why;
 
@@ -47,6 +47,8 @@ enum Command {
     Log(log::LogArgs),
     Gc(gc::GcArgs),
     Clean(gc::CleanArgs),
+    #[command(name = "__replay", hide = true)]
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs dry with the process's arguments and returns its exit status.
@@ -66,6 +68,7 @@ pub fn main() -> std::process::ExitCode {
         Command::Log(a) => log::run(a),
         Command::Gc(a) => gc::run_gc(a),
         Command::Clean(a) => gc::run_clean(a),
+        Command::Replay(a) => replay::run(a),
     };
     exit::finish(result)
 }

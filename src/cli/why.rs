@@ -2,9 +2,9 @@
 //! produced a file and whether it is up to date.
 
 use super::context::Context;
-use super::decide::{decide, verdict, Decision};
 use super::exit::UsageError;
 use crate::check::Fingerprints;
+use crate::decide::{decide, verdict, Decision};
 use crate::explain;
 use crate::store::Store;
 use model::verdict::Verdict;
@@ -65,7 +65,7 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    match decide(&entries, &key, root, &mut fps) {
+    match decide(&entries, &key, root, &mut fps, &crate::check::LiveStdin::new()) {
         Decision::Replay(i) => {
             out!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
         }
@@ -97,7 +97,7 @@ fn entry_status(
             e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
         return format!("not cached: {}", why.join("; "));
     }
-    match verdict(e, family, fps) {
+    match verdict(e, family, fps, &crate::check::LiveStdin::new()) {
         Verdict::Holds => "holds".to_string(),
         Verdict::Fails { index, observed } => match e.predicates.get(index) {
             Some(p) => explain::failure(p, &observed, root),
@@ -143,7 +143,7 @@ fn why_path(
     now.exe_hash = fps
         .hash_path(std::path::Path::new(OsStr::from_bytes(&producer.key.exe)))
         .unwrap_or(model::Hash([0; 32]));
-    match decide(&family, &now, root, fps) {
+    match decide(&family, &now, root, fps, &crate::check::LiveStdin::new()) {
         Decision::Replay(_) => out!("  up to date"),
         Decision::Run(reason) => out!("  out of date: {reason}"),
     }

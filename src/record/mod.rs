@@ -1,101 +1,139 @@
-//! Recording: feeds the tracer's observations into the model's lowering, then reads the final
-//! state of every path the run changed (storing the content of output files as objects) and
-//! turns the run into a [`model::lower::Lowered`]. Reads user files; never writes them.
+//! Recording: receives what the traced tree does, one [`model::lower::Lowering`] per command
+//! instance (the top-level command and, in nested mode, every exec'd command), decides at each
+//! nested exec whether the command can be skipped in place (notes/0006-nested.md), records the
+//! entries of nested commands when they end, and finally lowers the top-level run. Reads user
+//! files and `lstat`s outputs; never writes user files.
 #![forbid(unsafe_code)]
+
+mod finals;
+mod nested;
+
+pub use finals::{finish, kind_now};
+pub use nested::{Nested, Step, StepOutcome};
 
 use crate::check::Fingerprints;
 use crate::store::{Store, StoreError};
-use crate::trace::Observer;
-use model::lower::{Final, Lowered, Lowering};
+use crate::trace::{CmdId, ExecDecision, ExecRequest, Observer};
+use model::entry::ExitStatus;
+use model::lower::{Lowered, Lowering};
 use model::observe::Observation;
-use model::Hash;
+use model::{CommandKey, Hash};
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+use std::time::Instant;
+
+/// One command instance being recorded.
+struct Instance {
+    lowering: Lowering,
+    /// The key of a nested command; `None` for the top-level command (the CLI knows its key).
+    key: Option<CommandKey>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    started: Instant,
+}
+
+impl Instance {
+    fn new(key: Option<CommandKey>) -> Instance {
+        Instance {
+            lowering: Lowering::new(),
+            key,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+}
 
 /// Collects a run's observations; the tracer's [`Observer`].
 pub struct Recorder<'a> {
-    lowering: Lowering,
     fingerprints: &'a mut Fingerprints,
+    instances: HashMap<CmdId, Instance>,
+    nested: Option<Nested>,
+    /// Keys (and the reason to run) decided at an exec stop, awaiting the exec's success.
+    pending: HashMap<i32, (CommandKey, String)>,
+    steps: Vec<Step>,
+    warnings: Vec<String>,
 }
 
 impl<'a> Recorder<'a> {
-    /// Starts recording a run, hashing inputs through `fingerprints`.
-    pub fn new(fingerprints: &'a mut Fingerprints) -> Recorder<'a> {
-        Recorder { lowering: Lowering::new(), fingerprints }
+    /// Starts recording a run, hashing inputs through `fingerprints`. With `nested`, exec'd
+    /// commands are recorded and skipped in place.
+    pub fn new(fingerprints: &'a mut Fingerprints, nested: Option<Nested>) -> Recorder<'a> {
+        let mut instances = HashMap::new();
+        instances.insert(0, Instance::new(None));
+        Recorder {
+            fingerprints,
+            instances,
+            nested,
+            pending: HashMap::new(),
+            steps: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
-    /// Ends the run: reads the final state of every changed path within `root`, stores output
-    /// files as objects, and lowers the run.
-    pub fn finish(mut self, root: &Path, store: &Store) -> Result<Lowered, StoreError> {
-        let root = root.as_os_str().as_bytes();
-        let trees: Vec<Vec<u8>> =
-            self.lowering.changed().filter(|c| c.tree).map(|c| c.path.clone()).collect();
-        for tree in trees {
-            let mut below = Vec::new();
-            walk(&tree, &mut below);
-            for p in below {
-                self.lowering.add_changed(p, None);
-            }
-        }
-        let mut finals = HashMap::new();
-        for c in self.lowering.changed() {
-            let inside = model::path::is_within(&c.path, root);
-            finals.insert(c.path.clone(), final_state(&c.path, inside, store)?);
-        }
-        Ok(self.lowering.finish(root, &finals))
+    /// The nested steps so far: what ran and why, what was replayed.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Problems met while recording nested commands (reported as warnings by the caller).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Ends the run: lowers the top-level command's observations.
+    pub fn finish(&mut self, root: &Path, store: &Store) -> Result<Lowered, StoreError> {
+        use std::os::unix::ffi::OsStrExt;
+        let top = self.instances.remove(&0).map(|i| i.lowering).unwrap_or_default();
+        finish(top, root.as_os_str().as_bytes(), store)
     }
 }
 
 impl Observer for Recorder<'_> {
-    fn observe(&mut self, _pid: i32, obs: Observation) {
-        self.lowering.observe(obs);
+    fn observe(&mut self, chain: &[CmdId], obs: Observation) {
+        let known: Vec<CmdId> =
+            chain.iter().copied().filter(|id| self.instances.contains_key(id)).collect();
+        let mut ids = known.iter().peekable();
+        while let Some(id) = ids.next() {
+            let Some(inst) = self.instances.get_mut(id) else { continue };
+            if ids.peek().is_some() {
+                inst.lowering.observe(obs.clone());
+            } else {
+                inst.lowering.observe(obs);
+                break;
+            }
+        }
     }
 
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash> {
         self.fingerprints.hash_path(path)
     }
-}
 
-/// Reads the state a changed path was left in. Outside the project root only presence matters
-/// (the run is uncacheable if something remains there), so nothing is hashed.
-fn final_state(path: &[u8], inside_root: bool, store: &Store) -> Result<Final, StoreError> {
-    let p = Path::new(OsStr::from_bytes(path));
-    let Ok(meta) = std::fs::symlink_metadata(p) else {
-        return Ok(Final::Absent);
-    };
-    if !inside_root {
-        return Ok(Final::Other);
+    fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {
+        nested::exec_requested(self, req)
     }
-    let mode = meta.permissions().mode() & 0o7777;
-    let ft = meta.file_type();
-    Ok(if ft.is_file() {
-        let (hash, _) = store.put_file(p)?;
-        let shared_inode = (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
-        Final::File { hash, mode, shared_inode }
-    } else if ft.is_dir() {
-        Final::Dir { mode }
-    } else if ft.is_symlink() {
-        match std::fs::read_link(p) {
-            Ok(t) => Final::Symlink { target: t.as_os_str().as_bytes().to_vec() },
-            Err(_) => Final::Absent,
-        }
-    } else {
-        Final::Other
-    })
-}
 
-/// Collects every path below directory `dir` (not following symlinks).
-fn walk(dir: &[u8], out: &mut Vec<Vec<u8>>) {
-    let Ok(rd) = std::fs::read_dir(OsStr::from_bytes(dir)) else { return };
-    for ent in rd.flatten() {
-        let p = ent.path().as_os_str().as_bytes().to_vec();
-        let is_dir = ent.file_type().map(|t| t.is_dir()).unwrap_or(false);
-        out.push(p.clone());
-        if is_dir {
-            walk(&p, out);
+    fn command_started(&mut self, id: CmdId, req: &ExecRequest<'_>) {
+        nested::command_started(self, id, req);
+    }
+
+    fn output(&mut self, id: CmdId, fd: i32, bytes: &[u8]) {
+        if let Some(inst) = self.instances.get_mut(&id) {
+            match fd {
+                1 => inst.stdout.extend_from_slice(bytes),
+                _ => inst.stderr.extend_from_slice(bytes),
+            }
+        }
+    }
+
+    fn command_ended(&mut self, id: CmdId, status: ExitStatus) {
+        if id == 0 {
+            return;
+        }
+        if let Some(inst) = self.instances.remove(&id) {
+            if let Err(e) = nested::record_instance(self, inst, status) {
+                self.warnings.push(e.to_string());
+            }
         }
     }
 }

@@ -7,7 +7,9 @@
 //! cannot be read is reported as an unknown syscall and the call is not observed further.
 
 use super::mem;
+use super::nested::NestedExec;
 use super::observe::{follow_flags, Sink, StdinClass, StdinRef};
+use super::output::Output;
 use super::probe;
 use super::procs::Task;
 use super::stop::Stopped;
@@ -30,6 +32,8 @@ pub(crate) struct Cx<'a> {
     pub(crate) sink: Sink<'a>,
     /// The command's standard input.
     pub(crate) stdin: Option<StdinRef>,
+    /// The nested instances' streams (nested mode only).
+    pub(crate) streams: Option<&'a super::output::Streams>,
     /// The syscall number (for unknown-syscall reports).
     pub(crate) nr: u64,
 }
@@ -41,6 +45,8 @@ pub(crate) struct OpenIntent {
     pub(crate) flags: ResolveFlags,
     /// Opened to change the file: write access, `O_CREAT` or `O_TRUNC`.
     pub(crate) write: bool,
+    /// Opened with write access (`O_WRONLY` or `O_RDWR`, not `O_PATH`).
+    pub(crate) writable: bool,
     /// Opened for reading (not `O_WRONLY`, not `O_PATH`).
     pub(crate) readable: bool,
     /// `O_RDWR` or `O_APPEND` without `O_TRUNC`: the prior content matters.
@@ -74,6 +80,7 @@ pub(crate) fn open_intent(raw: u64) -> OpenIntent {
     OpenIntent {
         flags,
         write: acc == libc::O_WRONLY || acc == libc::O_RDWR || creat || trunc,
+        writable: (acc == libc::O_WRONLY || acc == libc::O_RDWR) && !path_only,
         readable: acc != libc::O_WRONLY && !path_only,
         keeps_content: (acc == libc::O_RDWR || has(libc::O_APPEND)) && !trunc,
         cloexec: has(libc::O_CLOEXEC),
@@ -131,8 +138,9 @@ pub(crate) enum Pending {
     Access { at: At, follow: bool, host: Vec<u8> },
     /// `readlink(at)`; the target is written to `buf`.
     Readlink { at: At, buf: Addr, host: Vec<u8> },
-    /// `execve(at)`: `at` is `None` for `execveat(AT_EMPTY_PATH)`; `canon` is the file.
-    Exec { at: Option<At>, follow: bool, canon: Vec<u8> },
+    /// `execve(at)`: `at` is `None` for `execveat(AT_EMPTY_PATH)`; `canon` is the file;
+    /// `nested` is what nested mode read and decided at the entry.
+    Exec { at: Option<At>, follow: bool, canon: Vec<u8>, nested: Option<Box<NestedExec>> },
     /// `chdir`; `at` is `None` for `fchdir`.
     Chdir { at: Option<At> },
     /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed.
@@ -153,6 +161,8 @@ pub(crate) enum Pending {
     SetCloexec { fd: i32, cloexec: bool },
     /// `connect` to the sockaddr at `addr`.
     Connect { addr: Addr },
+    /// A write to fd 1 or 2 that counts as output of a command instance (nested mode).
+    Output(Output),
 }
 
 impl Cx<'_> {
@@ -223,7 +233,9 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let at = cx.at(dir, path)?;
             Some(Pending::Readlink { host: cx.host(&at), at, buf })
         }
-        Syscall::Exec { dir, path, follow, empty_path } => exec(cx, dir, path, follow, empty_path),
+        Syscall::Exec { dir, path, follow, empty_path, .. } => {
+            exec(cx, dir, path, follow, empty_path)
+        }
         Syscall::Chdir { path } => Some(Pending::Chdir { at: Some(cx.at(Dirfd::Cwd, path)?) }),
         Syscall::Fchdir { .. } => Some(Pending::Chdir { at: None }),
         Syscall::Getdents { fd } => {
@@ -309,11 +321,11 @@ fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> O
     if empty && cx.empty_path(path) {
         let Dirfd::Fd(fd) = dir else { return None };
         let canon = cx.fd_path(fd)?;
-        return Some(Pending::Exec { at: None, follow, canon });
+        return Some(Pending::Exec { at: None, follow, canon, nested: None });
     }
     let at = cx.at(dir, path)?;
     let canon = probe::canonical(&cx.host(&at), true);
-    Some(Pending::Exec { at: Some(at), follow, canon })
+    Some(Pending::Exec { at: Some(at), follow, canon, nested: None })
 }
 
 /// Reads both paths of a `link` or `rename` and what they are before the kernel acts.
@@ -371,11 +383,18 @@ fn stdin(cx: &mut Cx<'_>) {
     if !cx.task.fds.borrow_mut().first_stdin_read() {
         return;
     }
-    let Some(reference) = cx.stdin else { return };
     let fd0 = probe::proc_path(cx.stop.pid(), "fd/0");
-    match probe::identity(&fd0) {
-        Some((id, _)) if id == reference.id => {}
-        _ => return,
+    let Some((file, _)) = probe::identity(&fd0) else { return };
+    // A nested command reading the pipe or terminal it got as its stdin cannot be replayed.
+    if let Some(streams) = cx.streams {
+        let readers = streams.stdin_readers(cx.sink.chain(), file);
+        if !readers.is_empty() {
+            cx.sink.emit_to(&readers, Observation::Uncacheable(Uncacheable::InteractiveStdin));
+        }
+    }
+    let Some(reference) = cx.stdin else { return };
+    if file != reference.id {
+        return;
     }
     match reference.class {
         StdinClass::File => match cx.sink.hash(&fd0) {

@@ -9,6 +9,7 @@ use super::entry::{Cx, Pending, PendingOpen, PendingPair};
 use super::mem;
 use super::observe::follow_flags;
 use super::probe;
+use super::procs::{FdEntry, Replay};
 use super::syscall::{Addr, StatBuf};
 use model::entry::Uncacheable;
 use model::fs::{FileKind, Meta};
@@ -23,6 +24,15 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         Pending::Stat { at, follow, buf, host } => stat(cx, &at, follow, buf, &host, ret),
         Pending::Access { at, follow, host } => access(cx, &at, follow, &host, ret),
         Pending::Readlink { at, buf, host } => readlink(cx, &at, buf, &host, ret),
+        Pending::Exec { nested: Some(n), .. } if n.rewritten => {
+            // The exec was rewritten to replay a skipped command and the replay program could
+            // not be exec'd: the process goes on after a failed exec it never asked for.
+            if ret.is_err() {
+                cx.task.replay = Replay::No;
+                let what = "could not start the replay of a skipped command".to_string();
+                cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
+            }
+        }
         Pending::Exec { at: Some(at), follow, .. } => {
             if let Err(e) = ret {
                 cx.sink.resolve_failed(&at, follow_flags(follow), e);
@@ -75,12 +85,14 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
             }
         }
         Pending::Connect { addr } => connect(cx, addr, ret),
+        // Handled by the tracer, which owns the instances' streams.
+        Pending::Output(_) => {}
     }
 }
 
 /// Handles a successful `exec` at its `PTRACE_EVENT_EXEC` stop.
 pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
-    let Pending::Exec { at, follow, canon } = pending else { return };
+    let Pending::Exec { at, follow, canon, .. } = pending else { return };
     if let Some(at) = &at {
         cx.sink.resolve(at, follow_flags(follow), Ok(FileKind::Regular));
     }
@@ -132,7 +144,14 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
     if intent.write {
         cx.sink.touch(canon.clone(), before);
     }
-    cx.task.fds.borrow_mut().insert_spelled(fd, canon, spelled, intent.cloexec);
+    let entry = FdEntry {
+        path: canon,
+        spelled,
+        cloexec: intent.cloexec,
+        listed: false,
+        writable: intent.writable,
+    };
+    cx.task.fds.borrow_mut().insert_entry(fd, entry);
 }
 
 /// Reads the kind, permission bits and size from the stat buffer the kernel filled.
@@ -306,11 +325,15 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
 }
 
 fn dup(cx: &mut Cx<'_>, old: i32, new: i32, cloexec: bool) {
-    let known = cx.task.fds.borrow().get(old).map(|e| (e.path.clone(), e.spelled.clone()));
-    let path = known.or_else(|| probe::fd_path(cx.stop.pid(), new).map(|p| (p.clone(), p)));
+    let known = cx.task.fds.borrow().get(old).cloned();
+    let entry = known.or_else(|| {
+        let path = probe::fd_path(cx.stop.pid(), new)?;
+        let (spelled, cloexec, listed, writable) = (path.clone(), false, false, false);
+        Some(FdEntry { path, spelled, cloexec, listed, writable })
+    });
     let mut fds = cx.task.fds.borrow_mut();
-    match path {
-        Some((path, spelled)) => fds.insert_spelled(new, path, spelled, cloexec),
+    match entry {
+        Some(e) => fds.insert_entry(new, FdEntry { cloexec, listed: false, ..e }),
         None => fds.remove(new),
     }
 }

@@ -1,12 +1,13 @@
-//! Reading tracee memory with `process_vm_readv`, only while holding a [`Stopped`] guard.
+//! Reading and writing tracee memory with `process_vm_readv`/`process_vm_writev`, only while
+//! holding a [`Stopped`] guard.
 //!
 //! Every read is bounded and fallible: a bad pointer, an unmapped page or a string longer than
-//! `PATH_MAX` yields `None`, which callers count as a syscall they could not understand. Nothing
-//! here writes to a tracee.
+//! `PATH_MAX` (or the limit given) yields `None`, which callers count as a syscall they could not
+//! understand. The only write ([`write_bytes`]) serves the exec rewrite of nested mode.
 
 use super::stop::Stopped;
-use nix::sys::uio::{process_vm_readv, RemoteIoVec};
-use std::io::IoSliceMut;
+use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
+use std::io::{IoSlice, IoSliceMut};
 
 /// Page size on x86_64: reads never cross a page boundary within one chunk, so a string that
 /// ends just before an unmapped page is still read.
@@ -60,25 +61,79 @@ pub(crate) fn read_u16(stop: &Stopped, addr: u64) -> Option<u16> {
 /// Reads a NUL-terminated string at `addr` (without the NUL), in page-bounded chunks, up to
 /// `PATH_MAX` bytes.
 pub(crate) fn read_cstr(stop: &Stopped, addr: u64) -> Option<Vec<u8>> {
+    read_cstr_max(stop, addr, PATH_MAX_BYTES)
+}
+
+/// Reads a NUL-terminated string at `addr` (without the NUL) of at most `max` bytes, NUL
+/// included.
+pub(crate) fn read_cstr_max(stop: &Stopped, addr: u64, max: usize) -> Option<Vec<u8>> {
     if addr == 0 {
         return None;
     }
     let mut out = Vec::new();
     let mut at = addr;
-    while out.len() < PATH_MAX_BYTES {
+    let mut chunk = [0u8; PAGE_BYTES as usize];
+    while out.len() < max {
         let to_page_end = PAGE_BYTES - at % PAGE_BYTES;
-        let want = usize::try_from(to_page_end).ok()?.min(PATH_MAX_BYTES - out.len());
-        let mut chunk = vec![0u8; want];
-        let n = read_into(stop, at, &mut chunk)?;
+        let want = usize::try_from(to_page_end).ok()?.min(max - out.len());
+        let buf = &mut chunk[..want];
+        let n = read_into(stop, at, buf)?;
         if n == 0 {
             return None;
         }
-        if let Some(nul) = chunk[..n].iter().position(|&b| b == 0) {
-            out.extend_from_slice(&chunk[..nul]);
+        if let Some(nul) = buf[..n].iter().position(|&b| b == 0) {
+            out.extend_from_slice(&buf[..nul]);
             return Some(out);
         }
-        out.extend_from_slice(&chunk[..n]);
+        out.extend_from_slice(&buf[..n]);
         at = at.checked_add(n as u64)?;
     }
     None
+}
+
+/// Reads a NULL-terminated array of pointers at `addr` (an `argv` or `envp`), at most `max`
+/// pointers before the NULL. A NULL `addr` is an empty array, as the kernel takes it.
+pub(crate) fn read_ptrs(stop: &Stopped, addr: u64, max: usize) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Some(out);
+    }
+    let mut at = addr;
+    let mut chunk = [0u8; PAGE_BYTES as usize];
+    loop {
+        // Page-bounded, so that an array ending just before an unmapped page is still read.
+        let to_page_end = usize::try_from(PAGE_BYTES - at % PAGE_BYTES).ok()?;
+        let want = to_page_end.max(8).min(chunk.len());
+        let n = read_into(stop, at, &mut chunk[..want])?;
+        if n < 8 {
+            return None;
+        }
+        for word in chunk[..n - n % 8].chunks_exact(8) {
+            let p = u64::from_le_bytes(word.try_into().ok()?);
+            if p == 0 {
+                return Some(out);
+            }
+            if out.len() == max {
+                return None;
+            }
+            out.push(p);
+        }
+        at = at.checked_add((n - n % 8) as u64)?;
+    }
+}
+
+/// Writes all of `bytes` at `addr` in the tracee.
+pub(crate) fn write_bytes(stop: &Stopped, addr: u64, bytes: &[u8]) -> Option<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let base = usize::try_from(addr.checked_add(done as u64)?).ok()?;
+        let remote = [RemoteIoVec { base, len: bytes.len() - done }];
+        let local = [IoSlice::new(&bytes[done..])];
+        let n = process_vm_writev(stop.pid(), &local, &remote).ok()?;
+        if n == 0 {
+            return None;
+        }
+        done += n;
+    }
+    Some(())
 }

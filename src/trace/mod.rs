@@ -40,14 +40,40 @@
 //! A filtered syscall that cannot be decoded, or whose path cannot be read from the tracee,
 //! is reported as `UnknownSyscall`. A file that cannot be hashed is reported as
 //! `Uncacheable(InputRaced)`.
+//!
+//! # Nested mode ([`Spawn::nested`], notes/0006-nested.md)
+//!
+//! Every successful exec after the top-level command's own starts a command instance
+//! ([`CmdId`]); each process carries its chain of instances (`fork`/`clone` copy it, an exec
+//! pushes the new id), and every observation is made with the chain of the process that made
+//! it (`[0]` for everything without nested mode). `nested` handles execs and exits, `rewrite`
+//! the replacement of an exec, `output` the instances' stdout and stderr.
+//!
+//! | event | what the observer is told |
+//! |---|---|
+//! | `execve(at)` entry of a process that is not replaying, program resolves to a regular file, argv/envp readable (≤ 64 Ki entries each, ≤ 4 MiB) | [`Observer::exec_requested`] with the request and the paths open for writing in the whole tree; `Replace` → the path and argv are written on the tracee's stack and the syscall's arguments pointed at them; the process is about to replay |
+//! | exec success (`PTRACE_EVENT_EXEC`) of a process about to replay | nothing: it now replays, unobserved with all its descendants (no observations, no requests) |
+//! | exec success of any other process with a readable request (a replaying one included: the replay fell back to the original command) | [`Observer::command_started`] with a new id, pushed on its chain; the identities of its fds 1 and 2 are kept; then the exec's observations, with the new chain |
+//! | failed exec of a process about to replay | `Uncacheable(Unsupported)` with its chain; it is no longer about to replay |
+//! | exit of a process (its leader, or its last thread) | [`Observer::command_ended`] for each instance it started, innermost first, with its status |
+//! | `write` `writev` to fd 1 or 2 (result n > 0) | [`Observer::output`] of the first n bytes, for each instance of the writer's chain (not 0) whose fd 1 or 2 (at its exec) is the same file (dev, inode) as the writer's fd: reported as that stream, the writer's own fd number first. Replaying processes count |
+//! | `sendfile` `splice` `copy_file_range` `pwrite64` `pwritev(2)` into fd 1 or 2 (result > 0) | `Uncacheable(Unsupported { "wrote standard output with copy_file_range" })`, observed with a chain of only the instances whose stream it is (never 0) |
+//!
+//! The seccomp filter stops the write family only in nested mode, and only for fds 1 and 2. The
+//! identity of a writer's fd is cached in its fd table until fd 1 or 2 changes (`dup*`, `close`,
+//! `open`, exec); fds replaced by calls the tracer does not follow (`close_range` then `pipe`)
+//! keep a stale identity.
 
 mod arch;
 mod entry;
 mod exit;
 mod mem;
+mod nested;
 mod observe;
+mod output;
 mod probe;
 mod procs;
+mod rewrite;
 mod seccomp;
 mod spawn;
 mod stop;
@@ -82,14 +108,81 @@ pub struct Spawn {
     pub stderr: OwnedFd,
     /// Install the seccomp filter so that only path syscalls stop (off only for testing).
     pub seccomp: bool,
+    /// Nested mode (notes/0006-nested.md): every exec after the top-level command's own starts
+    /// a command instance, execs may be replaced ([`Observer::exec_requested`]) and writes to
+    /// fds 1 and 2 are captured as the instances' output.
+    pub nested: bool,
+}
+
+/// Identifies one command instance: one successful exec in the traced tree. The top-level
+/// command is `0`; later execs get 1, 2, 3, ... in the order they succeed.
+pub type CmdId = u64;
+
+/// A process asks to exec a program (seen at the execve/execveat seccomp stop, before the kernel
+/// acts), or has just exec'd it (for [`Observer::command_started`]).
+#[derive(Debug)]
+pub struct ExecRequest<'a> {
+    /// The thread id of the process.
+    pub pid: i32,
+    /// Canonical absolute path of the program file (resolved by the tracer at the stop,
+    /// following symlinks, relative paths against the cwd or the dirfd).
+    pub exe: &'a [u8],
+    /// The argument vector read from the tracee, `argv[0]` included.
+    pub argv: &'a [Vec<u8>],
+    /// The environment read from the tracee, "NAME=value" entries in order.
+    pub env: &'a [Vec<u8>],
+    /// The process's cwd (canonical).
+    pub cwd: &'a [u8],
+    /// The command instances the process belongs to, outermost first (before this exec).
+    pub chain: &'a [CmdId],
+    /// Canonical paths currently open for writing by any live process of the tree.
+    pub open_for_writing: &'a [Vec<u8>],
+}
+
+/// What to do with an exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecDecision {
+    /// Let it run (and trace it as a new command instance).
+    Run,
+    /// Exec this program with this argv instead (the environment is kept): dry's replay mode.
+    Replace {
+        /// Absolute path of the program to exec instead.
+        exe: Vec<u8>,
+        /// Its argv.
+        argv: Vec<Vec<u8>>,
+    },
 }
 
 /// Receives what the traced tree does, and hashes files on the tracer's behalf.
 pub trait Observer {
-    /// Called for every observation, in the order the tracer saw them.
-    fn observe(&mut self, pid: i32, obs: Observation);
+    /// Called for every observation, with the chain of the process that made it (outermost
+    /// first; always starts with 0). Not called for processes that are replaying. One
+    /// exception: an uncapturable write to an instance's stdout or stderr (`copy_file_range`
+    /// into fd 1...) is an `Uncacheable` observation whose chain lists only the instances whose
+    /// output it was, outermost first (it never includes 0, whose output dry captures itself).
+    fn observe(&mut self, chain: &[CmdId], obs: Observation);
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash>;
+    /// A process of the tree asks to exec a program (nested mode only; never for the
+    /// top-level command's own exec, nor for an exec by a replaying process).
+    fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {
+        let _ = req;
+        ExecDecision::Run
+    }
+    /// A process exec'd successfully and became command instance `id` (nested mode only).
+    /// `req.chain` is the chain before the exec; the process's chain is now `req.chain + [id]`.
+    fn command_started(&mut self, id: CmdId, req: &ExecRequest<'_>) {
+        let _ = (id, req);
+    }
+    /// Bytes a process wrote to its fd 1 (`fd == 1`) or fd 2 that count as output of instance
+    /// `id` (nested mode only, never for id 0).
+    fn output(&mut self, id: CmdId, fd: i32, bytes: &[u8]) {
+        let _ = (id, fd, bytes);
+    }
+    /// Instance `id` ended: the process that exec'd it exited with `status` (nested mode only).
+    fn command_ended(&mut self, id: CmdId, status: ExitStatus) {
+        let _ = (id, status);
+    }
 }
 
 /// Why tracing failed.
@@ -148,7 +241,8 @@ fn trace(
     // The command has its own copies now.
     drop((spawn.stdout, spawn.stderr, stdin));
     let cwd = spawn.cwd.as_os_str().as_bytes().to_vec();
-    let tracer = tracer::Tracer::new(observer, spawn.seccomp, reference, started.pid, cwd);
+    let modes = tracer::Modes { seccomp: spawn.seccomp, nested: spawn.nested };
+    let tracer = tracer::Tracer::new(observer, modes, reference, started.pid, cwd);
     let status = tracer.run(started.first)?;
     match started.report.setup_error() {
         Some(e) => Err(e),

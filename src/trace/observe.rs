@@ -1,20 +1,20 @@
-//! Where a stop's observations go: the [`Sink`] that tags them with the tracee's pid, hashes
-//! files for them, and spells the recurring ones (a resolution, a read, a touch); the
+//! Where a stop's observations go: the [`Sink`] that tags them with the tracee's chain of
+//! command instances (and drops them for a replaying process), hashes files for them, and spells the recurring ones (a resolution, a read, a touch); the
 //! [`StdinRef`] that says what the command's standard input is; the errno sets that decide
 //! whether a failed syscall says something about a path.
 //!
 //! The sink never reads tracee state itself; it only forwards to the [`Observer`].
 
 use super::probe;
-use super::Observer;
+use super::{CmdId, Observer};
 use model::entry::Uncacheable;
 use model::fs::FileKind;
 use model::observe::{At, Observation};
 use model::resolve::ResolveFlags;
 use model::{Errno, Hash};
 use nix::libc;
-use nix::unistd::Pid;
 use std::os::fd::{AsFd, AsRawFd};
+use std::rc::Rc;
 
 /// Reports whether a syscall failing with `errno` tells something about the path it was given
 /// (and so is worth a [`Observation::Resolve`]); `EINTR`, `EMFILE`, `EFAULT`... are not.
@@ -83,18 +83,34 @@ impl StdinRef {
 /// The observer, bound to the tracee of the current stop.
 pub(crate) struct Sink<'a> {
     observer: &'a mut dyn Observer,
-    pid: Pid,
+    chain: Rc<[CmdId]>,
+    quiet: bool,
 }
 
 impl<'a> Sink<'a> {
-    /// Binds `observer` to tracee `pid`.
-    pub(crate) fn new(observer: &'a mut dyn Observer, pid: Pid) -> Sink<'a> {
-        Sink { observer, pid }
+    /// Binds `observer` to a tracee whose command instances are `chain`; a `quiet` sink (the
+    /// tracee is replaying) drops every observation and hashes nothing.
+    pub(crate) fn new(observer: &'a mut dyn Observer, chain: Rc<[CmdId]>, quiet: bool) -> Sink<'a> {
+        Sink { observer, chain, quiet }
     }
 
     /// Emits one observation.
     pub(crate) fn emit(&mut self, obs: Observation) {
-        self.observer.observe(self.pid.as_raw(), obs);
+        if !self.quiet {
+            self.observer.observe(&self.chain, obs);
+        }
+    }
+
+    /// The chain of instances the tracee belongs to.
+    pub(crate) fn chain(&self) -> &[CmdId] {
+        &self.chain
+    }
+
+    /// Emits one observation to some instances only (a sub-chain, outermost first).
+    pub(crate) fn emit_to(&mut self, ids: &[CmdId], obs: Observation) {
+        if !self.quiet {
+            self.observer.observe(ids, obs);
+        }
     }
 
     /// Emits that the syscall `nr` stopped the tracee but could not be understood.
@@ -104,6 +120,9 @@ impl<'a> Sink<'a> {
 
     /// Hashes the regular file at `path`.
     pub(crate) fn hash(&mut self, path: &[u8]) -> Result<Hash, ()> {
+        if self.quiet {
+            return Err(());
+        }
         self.observer.hash_file(probe::os(path)).map_err(drop)
     }
 

@@ -3,7 +3,9 @@
 //! Each traced thread is a [`Task`]. Its current directory and its fd table are shared values:
 //! threads (and processes) created with `CLONE_FS` share one current directory, those created
 //! with `CLONE_FILES` one fd table, exactly as in the kernel. `exec` unshares the fd table and
-//! closes its close-on-exec fds. New children may report their first stop before their parent's
+//! closes its close-on-exec fds. Threads of one process (`CLONE_THREAD`) share a [`Group`]: the
+//! command instances the process started, ended when it exits. Every task carries its chain of
+//! command instances and whether it is replaying; children inherit both. New children may report their first stop before their parent's
 //! clone event: such stops are held ([`Procs::hold_early`]) until the event says who they are.
 //! This module only keeps state; it never talks to a tracee (the `/proc` fallback for a child
 //! whose parent is unknown is the one exception, and only reads).
@@ -11,6 +13,7 @@
 use super::entry::Pending;
 use super::probe;
 use super::stop::Stopped;
+use super::CmdId;
 use nix::libc;
 use nix::unistd::Pid;
 use std::cell::RefCell;
@@ -33,7 +36,12 @@ pub(crate) struct FdEntry {
     pub(crate) cloexec: bool,
     /// Its directory listing was already reported.
     pub(crate) listed: bool,
+    /// Opened for writing (`O_WRONLY` or `O_RDWR`).
+    pub(crate) writable: bool,
 }
+
+/// A file's identity: `(st_dev, st_ino)`.
+pub(crate) type FileId = (u64, u64);
 
 /// An fd table. Fds the table does not know (inherited, pipes) are looked up in `/proc`.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +49,9 @@ pub(crate) struct FdTable {
     fds: HashMap<i32, FdEntry>,
     /// Standard input was already classified since fd 0 last changed.
     stdin_checked: bool,
+    /// The identities of fds 1 and 2 once looked up since they last changed (`Some(None)`: the
+    /// fd is closed or cannot be looked at).
+    std_ids: [Option<Option<FileId>>; 2],
 }
 
 impl FdTable {
@@ -49,32 +60,51 @@ impl FdTable {
         self.fds.get(&fd)
     }
 
-    /// Records that `fd` now refers to `path` (spelled as its canonical path).
+    /// Records that `fd` now refers to `path` (spelled as its canonical path), read-only.
     pub(crate) fn insert(&mut self, fd: i32, path: Vec<u8>, cloexec: bool) {
         let spelled = path.clone();
-        self.insert_spelled(fd, path, spelled, cloexec);
+        self.insert_entry(fd, FdEntry { path, spelled, cloexec, listed: false, writable: false });
     }
 
-    /// Records that `fd` now refers to `path`, opened as `spelled`.
-    pub(crate) fn insert_spelled(
-        &mut self,
-        fd: i32,
-        path: Vec<u8>,
-        spelled: Vec<u8>,
-        cloexec: bool,
-    ) {
-        if fd == 0 {
-            self.stdin_checked = false;
-        }
-        self.fds.insert(fd, FdEntry { path, spelled, cloexec, listed: false });
+    /// Records that `fd` now refers to what `entry` describes.
+    pub(crate) fn insert_entry(&mut self, fd: i32, entry: FdEntry) {
+        self.changed(fd);
+        self.fds.insert(fd, entry);
     }
 
     /// Records that `fd` was closed (or now refers to something without a path).
     pub(crate) fn remove(&mut self, fd: i32) {
-        if fd == 0 {
-            self.stdin_checked = false;
-        }
+        self.changed(fd);
         self.fds.remove(&fd);
+    }
+
+    /// Forgets what was derived from what `fd` referred to.
+    fn changed(&mut self, fd: i32) {
+        match fd {
+            0 => self.stdin_checked = false,
+            1 | 2 => self.std_ids[(fd - 1) as usize] = None,
+            _ => {}
+        }
+    }
+
+    /// Returns the cached identity of fd 1 or 2, if it was looked up since it last changed.
+    pub(crate) fn std_id(&self, fd: i32) -> Option<Option<FileId>> {
+        match fd {
+            1 | 2 => self.std_ids[(fd - 1) as usize],
+            _ => None,
+        }
+    }
+
+    /// Caches the identity of fd 1 or 2.
+    pub(crate) fn set_std_id(&mut self, fd: i32, id: Option<FileId>) {
+        if let 1 | 2 = fd {
+            self.std_ids[(fd - 1) as usize] = Some(id);
+        }
+    }
+
+    /// The canonical paths of the fds opened for writing.
+    fn writable(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.fds.values().filter(|e| e.writable).map(|e| &e.path)
     }
 
     /// Sets or clears `FD_CLOEXEC` on a known fd.
@@ -101,8 +131,29 @@ impl FdTable {
     fn after_exec(&self) -> FdTable {
         let mut t = self.clone();
         t.fds.retain(|_, e| !e.cloexec);
+        t.std_ids = [None, None];
         t
     }
+}
+
+/// Whether a process runs the replay of a skipped command (notes/0006-nested.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum Replay {
+    /// It runs its own program.
+    #[default]
+    No,
+    /// Its exec was rewritten to the replay program and has not succeeded yet.
+    Pending,
+    /// It (or an ancestor) runs the replay program: it is not observed.
+    Active,
+}
+
+/// What the threads of one process share.
+#[derive(Debug, Default)]
+pub(crate) struct Group {
+    /// The command instances the process started by exec'ing, outermost first; they end when
+    /// it exits.
+    pub(crate) started: Vec<CmdId>,
 }
 
 /// One traced thread.
@@ -118,6 +169,14 @@ pub(crate) struct Task {
     pub(crate) nr: u64,
     /// Its first stop (the `SIGSTOP` of a new child) has not been seen yet.
     pub(crate) awaiting_sigstop: bool,
+    /// The command instances it belongs to, outermost first (always starts with 0).
+    pub(crate) chain: Rc<[CmdId]>,
+    /// Whether it is replaying.
+    pub(crate) replay: Replay,
+    /// Its process's shared state.
+    pub(crate) group: Shared<Group>,
+    /// Its process id (the thread-group leader's thread id).
+    pub(crate) tgid: Pid,
 }
 
 /// Every traced thread, by thread id.
@@ -136,6 +195,10 @@ impl Procs {
             pending: None,
             nr: 0,
             awaiting_sigstop: false,
+            chain: Rc::from([0]),
+            replay: Replay::No,
+            group: Rc::default(),
+            tgid: root,
         };
         Procs { tasks: HashMap::from([(root, task)]), early: HashMap::new() }
     }
@@ -145,10 +208,32 @@ impl Procs {
         self.tasks.get_mut(&pid)
     }
 
-    /// Forgets a task that exited.
-    pub(crate) fn remove(&mut self, pid: Pid) {
-        self.tasks.remove(&pid);
+    /// Returns the task `pid`, if traced.
+    pub(crate) fn get(&self, pid: Pid) -> Option<&Task> {
+        self.tasks.get(&pid)
+    }
+
+    /// Forgets a task that exited; returns it.
+    pub(crate) fn remove(&mut self, pid: Pid) -> Option<Task> {
         self.early.remove(&pid);
+        self.tasks.remove(&pid)
+    }
+
+    /// The canonical paths open for writing in any fd table of the tree, sorted, once each.
+    pub(crate) fn open_for_writing(&self) -> Vec<Vec<u8>> {
+        let mut seen: Vec<*const RefCell<FdTable>> = Vec::new();
+        let mut paths = Vec::new();
+        for task in self.tasks.values() {
+            let table = Rc::as_ptr(&task.fds);
+            if seen.contains(&table) {
+                continue;
+            }
+            seen.push(table);
+            paths.extend(task.fds.borrow().writable().cloned());
+        }
+        paths.sort();
+        paths.dedup();
+        paths
     }
 
     /// Every thread id in the table (to kill the tree after a fatal error).
@@ -165,7 +250,8 @@ impl Procs {
     /// Adds `child`, created by `parent` with clone `flags`. Returns its first stop if it was
     /// already held, for the caller to resume.
     pub(crate) fn add_child(&mut self, parent: Pid, child: Pid, flags: u64) -> Option<Stopped> {
-        let (cwd, fds) = match self.tasks.get(&parent) {
+        let thread = flags & libc::CLONE_THREAD as u64 != 0;
+        let (cwd, fds, inherited) = match self.tasks.get(&parent) {
             Some(p) => {
                 let cwd = if flags & libc::CLONE_FS as u64 != 0 {
                     Rc::clone(&p.cwd)
@@ -177,15 +263,29 @@ impl Procs {
                 } else {
                     Rc::new(RefCell::new(p.fds.borrow().clone()))
                 };
-                (cwd, fds)
+                let replay = if p.replay == Replay::Active { Replay::Active } else { Replay::No };
+                let group = thread.then(|| (Rc::clone(&p.group), p.tgid));
+                (cwd, fds, Some((Rc::clone(&p.chain), replay, group)))
             }
             None => {
                 let cwd = probe::cwd(child).unwrap_or_else(|| b"/".to_vec());
-                (Rc::new(RefCell::new(cwd)), Rc::default())
+                (Rc::new(RefCell::new(cwd)), Rc::default(), None)
             }
         };
+        let (chain, replay, group) = inherited.unwrap_or_else(|| (Rc::from([0]), Replay::No, None));
+        let (group, tgid) = group.unwrap_or_else(|| (Rc::default(), child));
         let early = self.early.remove(&child);
-        let task = Task { cwd, fds, pending: None, nr: 0, awaiting_sigstop: early.is_none() };
+        let task = Task {
+            cwd,
+            fds,
+            pending: None,
+            nr: 0,
+            awaiting_sigstop: early.is_none(),
+            chain,
+            replay,
+            group,
+            tgid,
+        };
         self.tasks.insert(child, task);
         early
     }
@@ -202,6 +302,7 @@ impl Procs {
         if let Some(task) = self.tasks.get_mut(&pid) {
             let after = task.fds.borrow().after_exec();
             task.fds = Rc::new(RefCell::new(after));
+            task.tgid = pid;
         }
     }
 }
@@ -243,5 +344,62 @@ mod tests {
         assert_eq!(*leader.cwd.borrow(), b"/t");
         assert!(leader.fds.borrow().get(3).is_none());
         assert!(leader.fds.borrow().get(4).is_some());
+    }
+
+    #[test]
+    fn writable_fds_of_every_table_are_listed_once() {
+        let (root, a, b) = (Pid::from_raw(1), Pid::from_raw(2), Pid::from_raw(3));
+        let mut procs = Procs::new(root, b"/w".to_vec());
+        procs.add_child(root, a, libc::CLONE_FILES as u64);
+        procs.add_child(root, b, 0);
+        let entry = |path: &[u8], writable| FdEntry {
+            path: path.to_vec(),
+            spelled: path.to_vec(),
+            cloexec: false,
+            listed: false,
+            writable,
+        };
+        let fds = |p: &mut Procs, pid| Rc::clone(&p.get_mut(pid).expect("task").fds);
+        fds(&mut procs, a).borrow_mut().insert_entry(3, entry(b"/out", true));
+        fds(&mut procs, a).borrow_mut().insert_entry(4, entry(b"/in", false));
+        fds(&mut procs, b).borrow_mut().insert_entry(5, entry(b"/out", true));
+        fds(&mut procs, b).borrow_mut().insert_entry(6, entry(b"/log", true));
+        assert_eq!(procs.open_for_writing(), [b"/log".to_vec(), b"/out".to_vec()]);
+    }
+
+    #[test]
+    fn std_identities_are_forgotten_when_fds_1_and_2_change() {
+        let mut t = FdTable::default();
+        assert_eq!(t.std_id(1), None);
+        t.set_std_id(1, Some((1, 2)));
+        t.set_std_id(2, None);
+        assert_eq!((t.std_id(1), t.std_id(2)), (Some(Some((1, 2))), Some(None)));
+        t.remove(2);
+        assert_eq!((t.std_id(1), t.std_id(2)), (Some(Some((1, 2))), None));
+        t.insert(1, b"/f".to_vec(), true);
+        assert_eq!(t.std_id(1), None);
+        t.set_std_id(1, Some((3, 4)));
+        assert_eq!(t.after_exec().std_id(1), None);
+    }
+
+    #[test]
+    fn threads_share_their_group_and_processes_inherit_chain_and_replay() {
+        let (root, thread, child) = (Pid::from_raw(1), Pid::from_raw(2), Pid::from_raw(3));
+        let mut procs = Procs::new(root, b"/w".to_vec());
+        {
+            let r = procs.get_mut(root).expect("root");
+            r.chain = Rc::from([0, 7]);
+            r.replay = Replay::Active;
+        }
+        let thread_flags = (libc::CLONE_THREAD | libc::CLONE_VM | libc::CLONE_FILES) as u64;
+        procs.add_child(root, thread, thread_flags);
+        procs.add_child(root, child, 0);
+        let t = procs.get(thread).expect("thread");
+        assert_eq!((t.tgid, &*t.chain, t.replay), (root, &[0, 7][..], Replay::Active));
+        let r = procs.get(root).expect("root");
+        assert!(Rc::ptr_eq(&t.group, &r.group));
+        let c = procs.get(child).expect("child");
+        assert_eq!((c.tgid, &*c.chain, c.replay), (child, &[0, 7][..], Replay::Active));
+        assert!(!Rc::ptr_eq(&c.group, &r.group));
     }
 }

@@ -5,18 +5,29 @@
 //! in [`super::spawn`]. It must stay a pure function of constants: it decides which syscalls the
 //! tracer can see at all, so a syscall missing here is a syscall dry never observes.
 //!
+//! In nested mode the filter also stops the writes to fds 1 and 2 (the output of command
+//! instances): `write`, `writev` and the calls that write without a user buffer or at an offset
+//! ([`OUTPUT_ARG0`], [`OUTPUT_ARG2`]). The filter is built per run, so that a run without nested
+//! commands never stops on a write.
+//!
 //! Layout of the program (x86_64 only; other architectures and x32 run unfiltered):
 //!
 //! ```text
 //! ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : allow
 //! ld  nr   ; jge X32_BIT ? allow : next
 //! jeq TRACED[i] ? trace : next        (one per traced syscall)
+//! jeq OUTPUT_ARG0[i] ? out0 : next    (nested only)
+//! jeq OUTPUT_ARG2[i] ? out2 : next    (nested only)
 //! jeq read ? next : allow
 //! ld  args[0].lo ; jeq 0 ? next : allow
 //! ld  args[0].hi ; jeq 0 ? trace : allow
+//! out0: ld args[0].lo ; jeq 1 ? trace : next ; jeq 2 ? trace : allow    (nested only)
+//! out2: ld args[2].lo ; jeq 1 ? trace : next ; jeq 2 ? trace : allow    (nested only)
 //! allow: ret ALLOW
 //! trace: ret TRACE
 //! ```
+//!
+//! Only the low half of an fd argument is tested: the kernel reads fds as `int`.
 
 use super::arch::x86_64::AUDIT_ARCH;
 use nix::libc;
@@ -68,6 +79,20 @@ pub(crate) const TRACED: &[libc::c_long] = &[
     libc::SYS_connect,
 ];
 
+/// The output syscalls whose fd is their first argument (stopped in nested mode when it is
+/// 1 or 2).
+pub(crate) const OUTPUT_ARG0: &[libc::c_long] = &[
+    libc::SYS_write,
+    libc::SYS_writev,
+    libc::SYS_pwrite64,
+    libc::SYS_pwritev,
+    libc::SYS_pwritev2,
+    libc::SYS_sendfile,
+];
+
+/// The output syscalls whose output fd is their third argument.
+pub(crate) const OUTPUT_ARG2: &[libc::c_long] = &[libc::SYS_splice, libc::SYS_copy_file_range];
+
 /// Syscall numbers with this bit set are x32 ABI calls.
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 /// `offsetof(struct seccomp_data, nr)`.
@@ -78,52 +103,123 @@ const OFF_ARCH: u32 = 4;
 const OFF_ARG0_LO: u32 = 16;
 /// `offsetof(struct seccomp_data, args[0])`, high half.
 const OFF_ARG0_HI: u32 = 20;
+/// `offsetof(struct seccomp_data, args[2])`, low half.
+const OFF_ARG2_LO: u32 = 32;
 
-fn stmt(code: u32, k: u32) -> libc::sock_filter {
-    // BPF opcodes fit in 16 bits by construction (class | size | mode).
-    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
+/// Where a jump goes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum To {
+    /// The next instruction.
+    Next,
+    /// A labelled instruction.
+    L(Label),
 }
 
-fn jump(code: u32, k: u32, jt: usize, jf: usize) -> libc::sock_filter {
-    // The program is far shorter than 256 instructions, so every offset fits in a u8.
-    let (jt, jf) = (u8::try_from(jt).unwrap_or(u8::MAX), u8::try_from(jf).unwrap_or(u8::MAX));
-    libc::sock_filter { code: code as u16, jt, jf, k }
+/// The instructions jumps name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Label {
+    Allow,
+    Trace,
+    Out0,
+    Out2,
 }
 
-/// Builds the filter program (see the module docs for its layout).
-pub(crate) fn filter() -> Vec<libc::sock_filter> {
-    let ld = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let jeq = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
-    let jge = libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let n = TRACED.len();
-    // Index of each instruction, so that jumps can be computed relative to the next one.
-    let allow = 4 + n + 5;
-    let trace = allow + 1;
-    let mut prog = Vec::with_capacity(trace + 1);
-    prog.push(stmt(ld, OFF_ARCH));
-    prog.push(jump(jeq, AUDIT_ARCH, 0, allow - 2));
-    prog.push(stmt(ld, OFF_NR));
-    prog.push(jump(jge, X32_SYSCALL_BIT, allow - 4, 0));
-    for (i, &nr) in TRACED.iter().enumerate() {
-        let at = 4 + i;
-        prog.push(jump(jeq, nr as u32, trace - at - 1, 0));
+/// An instruction before its jumps are resolved.
+enum Ins {
+    Stmt(u32, u32),
+    Jump(u32, u32, To, To),
+    Here(Label),
+}
+
+const LD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+const JEQ: u32 = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+const JGE: u32 = libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K;
+const RET: u32 = libc::BPF_RET | libc::BPF_K;
+
+/// Resolves labels into relative jump offsets.
+fn assemble(prog: &[Ins]) -> Vec<libc::sock_filter> {
+    let mut at = Vec::new();
+    let mut n = 0usize;
+    for ins in prog {
+        match ins {
+            Ins::Here(l) => at.push((*l, n)),
+            _ => n += 1,
+        }
     }
-    let at = 4 + n;
-    prog.push(jump(jeq, libc::SYS_read as u32, 0, allow - at - 1));
-    prog.push(stmt(ld, OFF_ARG0_LO));
-    prog.push(jump(jeq, 0, 0, allow - (at + 2) - 1));
-    prog.push(stmt(ld, OFF_ARG0_HI));
-    prog.push(jump(jeq, 0, trace - (at + 4) - 1, allow - (at + 4) - 1));
-    prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
-    prog.push(stmt(ret, libc::SECCOMP_RET_TRACE));
-    debug_assert_eq!(prog.len(), trace + 1);
-    prog
+    let target = |to: To, pc: usize| -> u8 {
+        let dest = match to {
+            To::Next => pc + 1,
+            To::L(l) => at.iter().find(|(x, _)| *x == l).map_or(pc + 1, |&(_, i)| i),
+        };
+        // The program is far shorter than 256 instructions: every offset fits in a u8.
+        u8::try_from(dest - pc - 1).unwrap_or(u8::MAX)
+    };
+    let mut out = Vec::with_capacity(n);
+    for ins in prog {
+        // BPF opcodes fit in 16 bits by construction (class | size | mode).
+        let pc = out.len();
+        match *ins {
+            Ins::Stmt(code, k) => {
+                out.push(libc::sock_filter { code: code as u16, jt: 0, jf: 0, k })
+            }
+            Ins::Jump(code, k, jt, jf) => out.push(libc::sock_filter {
+                code: code as u16,
+                jt: target(jt, pc),
+                jf: target(jf, pc),
+                k,
+            }),
+            Ins::Here(_) => {}
+        }
+    }
+    out
+}
+
+/// Builds the filter program (see the module docs for its layout); `nested` adds the output
+/// syscalls.
+pub(crate) fn filter(nested: bool) -> Vec<libc::sock_filter> {
+    use Label::*;
+    use To::{Next, L};
+    let mut p = vec![
+        Ins::Stmt(LD, OFF_ARCH),
+        Ins::Jump(JEQ, AUDIT_ARCH, Next, L(Allow)),
+        Ins::Stmt(LD, OFF_NR),
+        Ins::Jump(JGE, X32_SYSCALL_BIT, L(Allow), Next),
+    ];
+    p.extend(TRACED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Trace), Next)));
+    if nested {
+        p.extend(OUTPUT_ARG0.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Out0), Next)));
+        p.extend(OUTPUT_ARG2.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Out2), Next)));
+    }
+    p.extend([
+        Ins::Jump(JEQ, libc::SYS_read as u32, Next, L(Allow)),
+        Ins::Stmt(LD, OFF_ARG0_LO),
+        Ins::Jump(JEQ, 0, Next, L(Allow)),
+        Ins::Stmt(LD, OFF_ARG0_HI),
+        Ins::Jump(JEQ, 0, L(Trace), L(Allow)),
+    ]);
+    if nested {
+        for (label, off) in [(Out0, OFF_ARG0_LO), (Out2, OFF_ARG2_LO)] {
+            p.extend([
+                Ins::Here(label),
+                Ins::Stmt(LD, off),
+                Ins::Jump(JEQ, 1, L(Trace), Next),
+                Ins::Jump(JEQ, 2, L(Trace), L(Allow)),
+            ]);
+        }
+    }
+    p.extend([
+        Ins::Here(Allow),
+        Ins::Stmt(RET, libc::SECCOMP_RET_ALLOW),
+        Ins::Here(Trace),
+        Ins::Stmt(RET, libc::SECCOMP_RET_TRACE),
+    ]);
+    assemble(&p)
 }
 
 /// Reports whether `nr` is a syscall the filter stops on (ignoring the fd test of `read`).
 pub(crate) fn is_traced(nr: u64) -> bool {
-    nr == libc::SYS_read as u64 || TRACED.iter().any(|&t| t as u64 == nr)
+    nr == libc::SYS_read as u64
+        || TRACED.iter().chain(OUTPUT_ARG0).chain(OUTPUT_ARG2).any(|&t| t as u64 == nr)
 }
 
 #[cfg(test)]
@@ -131,7 +227,7 @@ mod tests {
     use super::*;
 
     /// Interprets the subset of classic BPF the filter uses.
-    fn run(prog: &[libc::sock_filter], data: &[u32; 8]) -> u32 {
+    fn run(prog: &[libc::sock_filter], data: &[u32]) -> u32 {
         let (mut pc, mut acc) = (0usize, 0u32);
         loop {
             let ins = prog[pc];
@@ -153,9 +249,47 @@ mod tests {
         [nr as u32, arch, 0, 0, arg0 as u32, (arg0 >> 32) as u32, 0, 0]
     }
 
+    /// Seccomp data with `args[2] = arg2` (`args[1]` is left 0).
+    fn data2(nr: u64, arg0: u64, arg2: u64) -> [u32; 12] {
+        let mut d = [0u32; 12];
+        d[0] = nr as u32;
+        d[1] = AUDIT_ARCH;
+        d[4] = arg0 as u32;
+        d[8] = arg2 as u32;
+        d
+    }
+
+    #[test]
+    fn nested_mode_also_stops_output_to_fds_1_and_2() {
+        let (trace, allow) = (libc::SECCOMP_RET_TRACE, libc::SECCOMP_RET_ALLOW);
+        let nested = filter(true);
+        let plain = filter(false);
+        for &nr in OUTPUT_ARG0 {
+            let nr = nr as u64;
+            for (fd, want) in [(0, allow), (1, trace), (2, trace), (3, allow)] {
+                assert_eq!(run(&nested, &data2(nr, fd, 1)), want, "nr {nr} fd {fd}");
+            }
+            assert_eq!(run(&plain, &data2(nr, 1, 1)), allow, "nr {nr}");
+        }
+        for &nr in OUTPUT_ARG2 {
+            let nr = nr as u64;
+            assert_eq!(run(&nested, &data2(nr, 5, 1)), trace, "nr {nr}");
+            assert_eq!(run(&nested, &data2(nr, 1, 5)), allow, "nr {nr}");
+            assert_eq!(run(&nested, &data2(nr, 2, 2)), trace, "nr {nr}");
+        }
+        // Everything else behaves as without nested mode.
+        for nr in 0..460u64 {
+            if OUTPUT_ARG0.iter().chain(OUTPUT_ARG2).any(|&o| o as u64 == nr) {
+                continue;
+            }
+            let d = data2(nr, 0, 0);
+            assert_eq!(run(&nested, &d), run(&plain, &d), "nr {nr}");
+        }
+    }
+
     #[test]
     fn traces_exactly_the_listed_syscalls_and_read_of_fd_0() {
-        let prog = filter();
+        let prog = filter(false);
         for nr in 0..460u64 {
             let want = if TRACED.iter().any(|&t| t as u64 == nr) {
                 libc::SECCOMP_RET_TRACE

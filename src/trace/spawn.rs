@@ -131,7 +131,7 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         env_ptrs: pointers(&env),
         _argv: argv,
         _env: env,
-        filter: spawn.seccomp.then(seccomp::filter),
+        filter: spawn.seccomp.then(|| seccomp::filter(spawn.nested)),
         stdin: stdin.map(|fd| fd.as_raw_fd()),
         stdout: spawn.stdout.as_raw_fd(),
         stderr: spawn.stderr.as_raw_fd(),

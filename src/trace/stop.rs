@@ -69,6 +69,12 @@ impl Stopped {
         ptrace::getregs(self.pid).map_err(|e| died_if_esrch(self.pid, "PTRACE_GETREGS", e))
     }
 
+    /// Writes the general-purpose registers (the arguments of the syscall the tracee is about
+    /// to make, at a seccomp or syscall-entry stop).
+    pub(crate) fn set_regs(&self, regs: libc::user_regs_struct) -> Result<(), TraceError> {
+        ptrace::setregs(self.pid, regs).map_err(|e| died_if_esrch(self.pid, "PTRACE_SETREGS", e))
+    }
+
     /// Returns the event message of a `PTRACE_EVENT_*` stop (new pid, former tid, ...).
     pub(crate) fn event_msg(&self) -> Result<u64, TraceError> {
         let msg = ptrace::getevent(self.pid)

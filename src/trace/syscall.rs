@@ -48,8 +48,8 @@ pub(crate) enum Syscall {
     Access { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
     /// `readlink`, `readlinkat`.
     Readlink { dir: Dirfd, path: Addr, buf: Addr },
-    /// `execve`, `execveat`.
-    Exec { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
+    /// `execve`, `execveat`; `argv` and `envp` are the pointer arrays.
+    Exec { dir: Dirfd, path: Addr, follow: bool, empty_path: bool, argv: Addr, envp: Addr },
     /// `chdir`.
     Chdir { path: Addr },
     /// `fchdir`.
@@ -78,6 +78,13 @@ pub(crate) enum Syscall {
     Connect { addr: Addr },
     /// `read` of fd 0.
     ReadStdin,
+    /// `write` to fd 1 or 2.
+    Write { fd: i32, buf: Addr },
+    /// `writev` to fd 1 or 2.
+    Writev { fd: i32, iov: Addr, iovcnt: u64 },
+    /// A call that writes to fd 1 or 2 in a way dry does not capture (`sendfile`, `splice`,
+    /// `copy_file_range`, `pwrite64`, `pwritev`, `pwritev2`), named.
+    OutputOther { fd: i32, name: &'static str },
 }
 
 /// The low 32 bits of a register, as the kernel reads an `int` argument.
@@ -137,12 +144,21 @@ pub(crate) fn decode(raw: &RawSyscall) -> Option<Syscall> {
         },
         libc::SYS_readlink => Syscall::Readlink { dir: cwd, path: a[0], buf: a[1] },
         libc::SYS_readlinkat => Syscall::Readlink { dir: dirfd(a[0]), path: a[1], buf: a[2] },
-        libc::SYS_execve => Syscall::Exec { dir: cwd, path: a[0], follow: true, empty_path: false },
+        libc::SYS_execve => Syscall::Exec {
+            dir: cwd,
+            path: a[0],
+            follow: true,
+            empty_path: false,
+            argv: a[1],
+            envp: a[2],
+        },
         libc::SYS_execveat => Syscall::Exec {
             dir: dirfd(a[0]),
             path: a[1],
             follow: !has(a[4], libc::AT_SYMLINK_NOFOLLOW),
             empty_path: has(a[4], libc::AT_EMPTY_PATH),
+            argv: a[2],
+            envp: a[3],
         },
         libc::SYS_chdir => Syscall::Chdir { path: a[0] },
         libc::SYS_fchdir => Syscall::Fchdir { fd: int(a[0]) },
@@ -211,8 +227,25 @@ fn decode_changes(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         },
         libc::SYS_connect => Syscall::Connect { addr: a[1] },
         libc::SYS_read if int(a[0]) == 0 => Syscall::ReadStdin,
-        _ => return None,
+        _ => return decode_output(nr, a),
     })
+}
+
+/// Decodes the writes to fds 1 and 2 (traced in nested mode only).
+fn decode_output(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
+    let std = |fd: u64| matches!(int(fd), 1 | 2).then_some(int(fd));
+    let other = |fd: u64, name| Some(Syscall::OutputOther { fd: std(fd)?, name });
+    match nr {
+        libc::SYS_write => Some(Syscall::Write { fd: std(a[0])?, buf: a[1] }),
+        libc::SYS_writev => Some(Syscall::Writev { fd: std(a[0])?, iov: a[1], iovcnt: a[2] }),
+        libc::SYS_sendfile => other(a[0], "sendfile"),
+        libc::SYS_pwrite64 => other(a[0], "pwrite64"),
+        libc::SYS_pwritev => other(a[0], "pwritev"),
+        libc::SYS_pwritev2 => other(a[0], "pwritev2"),
+        libc::SYS_splice => other(a[2], "splice"),
+        libc::SYS_copy_file_range => other(a[2], "copy_file_range"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -251,7 +284,21 @@ mod tests {
             decode(&raw(libc::SYS_fcntl, dupfd)),
             Some(Syscall::Dup { fd: 3, cloexec: true })
         );
-        assert_eq!(decode(&raw(libc::SYS_write, [1, 0, 0, 0, 0, 0])), None);
+        assert_eq!(decode(&raw(libc::SYS_write, [3, 0, 0, 0, 0, 0])), None);
+    }
+
+    #[test]
+    fn writes_are_decoded_only_for_fds_1_and_2() {
+        let w = decode(&raw(libc::SYS_write, [2, 0x10, 5, 0, 0, 0]));
+        assert_eq!(w, Some(Syscall::Write { fd: 2, buf: 0x10 }));
+        let v = decode(&raw(libc::SYS_writev, [1, 0x10, 3, 0, 0, 0]));
+        assert_eq!(v, Some(Syscall::Writev { fd: 1, iov: 0x10, iovcnt: 3 }));
+        let splice = decode(&raw(libc::SYS_splice, [5, 0, 1, 0, 9, 0]));
+        assert_eq!(splice, Some(Syscall::OutputOther { fd: 1, name: "splice" }));
+        assert_eq!(decode(&raw(libc::SYS_splice, [1, 0, 5, 0, 9, 0])), None);
+        let cfr = decode(&raw(libc::SYS_copy_file_range, [4, 0, 2, 0, 9, 0]));
+        assert_eq!(cfr, Some(Syscall::OutputOther { fd: 2, name: "copy_file_range" }));
+        assert_eq!(decode(&raw(libc::SYS_sendfile, [7, 1, 0, 9, 0, 0])), None);
     }
 
     #[test]

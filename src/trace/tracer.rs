@@ -9,13 +9,20 @@
 //! With seccomp, only filtered syscalls stop (`PTRACE_EVENT_SECCOMP`), and a tracee is resumed
 //! with `PTRACE_SYSCALL` only when its syscall's result is needed. Without seccomp every
 //! syscall entry and exit stops, and `PTRACE_GET_SYSCALL_INFO` tells which one it is.
+//!
+//! In nested mode the loop also owns the command instances ([`Instances`]): execs go through
+//! `nested` at their entry and success, exits end instances, and writes to fds
+//! 1 and 2 go to `output` instead of the observation handlers.
 
 use super::arch::x86_64::{self as arch, AUDIT_ARCH};
 use super::entry::{enter, Cx, Pending};
 use super::exit::{exec_done, exit};
+use super::nested::{self, Instances};
 use super::observe::{Sink, StdinRef};
-use super::procs::Procs;
+use super::output;
+use super::procs::{Procs, Replay, Task};
 use super::stop::{Resume, Stopped, SyscallOp};
+use super::syscall::Syscall;
 use super::{seccomp, syscall, Observer, TraceError};
 use model::entry::ExitStatus;
 use nix::errno::Errno;
@@ -24,15 +31,33 @@ use nix::sys::ptrace::Event;
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+use std::rc::Rc;
+
+/// How a run is traced.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Modes {
+    /// The seccomp filter is installed (otherwise every syscall stops).
+    pub(crate) seccomp: bool,
+    /// Nested mode: command instances, exec decisions, output capture.
+    pub(crate) nested: bool,
+}
 
 /// The tracer's state for one run.
 pub(crate) struct Tracer<'a> {
     observer: &'a mut dyn Observer,
-    seccomp: bool,
+    modes: Modes,
     stdin: Option<StdinRef>,
     procs: Procs,
     root: Pid,
+    /// The top-level command's own exec succeeded.
+    root_execd: bool,
+    instances: Instances,
     status: Option<ExitStatus>,
+}
+
+/// The sink for observations made by `task`.
+fn sink<'a>(observer: &'a mut dyn Observer, task: &Task) -> Sink<'a> {
+    Sink::new(observer, Rc::clone(&task.chain), task.replay == Replay::Active)
 }
 
 /// What the flags of a clone event must be when they cannot be read from the parent.
@@ -48,12 +73,21 @@ impl<'a> Tracer<'a> {
     /// Prepares to trace the tree rooted at `root`, whose current directory is `cwd`.
     pub(crate) fn new(
         observer: &'a mut dyn Observer,
-        seccomp: bool,
+        modes: Modes,
         stdin: Option<StdinRef>,
         root: Pid,
         cwd: Vec<u8>,
     ) -> Tracer<'a> {
-        Tracer { observer, seccomp, stdin, procs: Procs::new(root, cwd), root, status: None }
+        Tracer {
+            observer,
+            modes,
+            stdin,
+            procs: Procs::new(root, cwd),
+            root,
+            root_execd: false,
+            instances: Instances::new(),
+            status: None,
+        }
     }
 
     /// Resumes the root from its first stop and traces until no tracee is left.
@@ -101,7 +135,9 @@ impl<'a> Tracer<'a> {
     }
 
     fn ended(&mut self, pid: Pid, status: ExitStatus) {
-        self.procs.remove(pid);
+        if let Some(task) = self.procs.remove(pid) {
+            self.instances.process_ended(pid, &task, status, &mut *self.observer);
+        }
         if pid == self.root {
             self.status = Some(status);
         }
@@ -111,7 +147,7 @@ impl<'a> Tracer<'a> {
     /// without seccomp), else with `PTRACE_CONT`.
     fn resume(&mut self, stop: Stopped, sig: Option<Signal>) -> Result<(), TraceError> {
         let pending = self.procs.get_mut(stop.pid()).is_some_and(|t| t.pending.is_some());
-        let how = if !self.seccomp || pending { Resume::Syscall } else { Resume::Cont };
+        let how = if !self.modes.seccomp || pending { Resume::Syscall } else { Resume::Cont };
         stop.resume(how, sig)
     }
 
@@ -151,12 +187,18 @@ impl<'a> Tracer<'a> {
         } else if is(Event::PTRACE_EVENT_EXEC) {
             let former = Pid::from_raw(i32::try_from(stop.event_msg()?).unwrap_or(0));
             self.procs.exec(pid, former);
+            if pid == self.root {
+                self.root_execd = true;
+            }
             if let Some(task) = self.procs.get_mut(pid) {
-                if let Some(pending) = task.pending.take() {
-                    let sink = Sink::new(self.observer, pid);
-                    let mut cx = Cx { stop: &stop, task, sink, stdin: self.stdin, nr: 0 };
+                let observed = self.instances.exec_done(pid, task, &mut *self.observer);
+                if let (true, Some(pending)) = (observed, task.pending.take()) {
+                    let sink = sink(self.observer, task);
+                    let mut cx =
+                        Cx { stop: &stop, task, sink, stdin: self.stdin, streams: None, nr: 0 };
                     exec_done(&mut cx, pending);
                 }
+                task.pending = None;
             }
         } else if is(Event::PTRACE_EVENT_SECCOMP) {
             return self.on_seccomp(stop);
@@ -167,17 +209,17 @@ impl<'a> Tracer<'a> {
     /// A seccomp stop: the entry of a filtered syscall.
     fn on_seccomp(&mut self, stop: Stopped) -> Result<(), TraceError> {
         let raw = arch::read_syscall(&stop)?;
-        self.entered(&stop, raw, true);
+        self.entered(&stop, raw, true)?;
         self.resume(stop, None)
     }
 
     /// A syscall-entry or -exit stop (`PTRACE_SYSCALL`).
     fn on_syscall(&mut self, stop: Stopped) -> Result<(), TraceError> {
-        let op = if self.seccomp { SyscallOp::Exit } else { stop.syscall_op()? };
+        let op = if self.modes.seccomp { SyscallOp::Exit } else { stop.syscall_op()? };
         match op {
             SyscallOp::Entry { arch: AUDIT_ARCH } => {
                 let raw = arch::read_syscall(&stop)?;
-                self.entered(&stop, raw, false);
+                self.entered(&stop, raw, false)?;
             }
             SyscallOp::Exit => self.exited(&stop)?,
             SyscallOp::Entry { .. } | SyscallOp::Other => {}
@@ -187,21 +229,44 @@ impl<'a> Tracer<'a> {
 
     /// Handles a syscall entry; `filtered` says it came from the seccomp filter, so that a
     /// syscall the tracer cannot decode is reported rather than ignored.
-    fn entered(&mut self, stop: &Stopped, raw: arch::RawSyscall, filtered: bool) {
-        let Some(task) = self.procs.get_mut(stop.pid()) else { return };
-        let sink = Sink::new(self.observer, stop.pid());
-        let mut cx = Cx { stop, task: &mut *task, sink, stdin: self.stdin, nr: raw.nr };
-        let pending: Option<Pending> = match syscall::decode(&raw) {
-            Some(call) => enter(&mut cx, call),
+    fn entered(
+        &mut self,
+        stop: &Stopped,
+        raw: arch::RawSyscall,
+        filtered: bool,
+    ) -> Result<(), TraceError> {
+        let first_exec = stop.pid() == self.root && !self.root_execd;
+        let Some(task) = self.procs.get_mut(stop.pid()) else { return Ok(()) };
+        let call = syscall::decode(&raw);
+        let pending: Option<Pending> = match call {
+            Some(
+                c @ (Syscall::Write { .. } | Syscall::Writev { .. } | Syscall::OutputOther { .. }),
+            ) => {
+                let streams = &self.instances.streams;
+                self.modes.nested.then(|| output::enter(stop, task, streams, c)).flatten()
+            }
+            Some(c) => {
+                let sink = sink(self.observer, task);
+                let streams = self.modes.nested.then_some(&self.instances.streams);
+                let mut cx =
+                    Cx { stop, task: &mut *task, sink, stdin: self.stdin, streams, nr: raw.nr };
+                enter(&mut cx, c)
+            }
             None => {
                 if filtered && !seccomp::is_traced(raw.nr) {
-                    cx.sink.unknown(raw.nr);
+                    sink(self.observer, task).unknown(raw.nr);
                 }
                 None
             }
         };
         task.pending = pending;
         task.nr = raw.nr;
+        if let (true, false, Some(Syscall::Exec { argv, envp, .. })) =
+            (self.modes.nested, first_exec, call)
+        {
+            nested::exec_entry(stop, &mut self.procs, &mut *self.observer, argv, envp)?;
+        }
+        Ok(())
     }
 
     /// Handles a syscall exit for the work its entry left.
@@ -209,9 +274,14 @@ impl<'a> Tracer<'a> {
         let Some(task) = self.procs.get_mut(stop.pid()) else { return Ok(()) };
         let Some(pending) = task.pending.take() else { return Ok(()) };
         let ret = arch::read_return(stop)?;
-        let sink = Sink::new(self.observer, stop.pid());
+        if let Pending::Output(out) = pending {
+            let streams = &self.instances.streams;
+            output::exit(stop, task, streams, &mut *self.observer, out, ret);
+            return Ok(());
+        }
+        let sink = sink(self.observer, task);
         let nr = task.nr;
-        let mut cx = Cx { stop, task, sink, stdin: self.stdin, nr };
+        let mut cx = Cx { stop, task, sink, stdin: self.stdin, streams: None, nr };
         exit(&mut cx, pending, ret);
         Ok(())
     }

@@ -85,6 +85,15 @@ impl Project {
         String::from_utf8(out.stdout).expect("utf-8 json")
     }
 
+    /// Returns `dry show --json -- CMD`: the entries of that command only.
+    pub fn show_json_of(&self, cmd: &[&str]) -> String {
+        let mut args = vec!["show", "--json", "--"];
+        args.extend_from_slice(cmd);
+        let out = self.dry(&args);
+        assert!(out.status.success(), "dry show failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8 json")
+    }
+
     /// Returns a listing of every file under `.dry/` with its content hash, to detect changes.
     pub fn store_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();

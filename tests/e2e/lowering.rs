@@ -9,8 +9,9 @@ fn has(json: &str, needle: &str) -> bool {
 #[test]
 fn a_read_of_its_own_write_is_not_an_input() {
     let p = Project::new();
-    p.bash("echo a > t.txt; cat t.txt > u.txt").assert_ran();
-    let json = p.show_json();
+    let script = "echo a > t.txt; cat t.txt > u.txt";
+    p.bash(script).assert_ran();
+    let json = p.show_json_of(&["bash", "-c", script]);
     let t = p.path("t.txt").display().to_string();
     assert!(!has(&json, &format!(r#""type":"content","path":"{t}""#)), "{json}");
     assert!(has(&json, &format!(r#""type":"file","path":"{t}""#)), "{json}");
@@ -19,8 +20,9 @@ fn a_read_of_its_own_write_is_not_an_input() {
 #[test]
 fn a_file_created_and_removed_leaves_no_effect_but_its_probe_stays() {
     let p = Project::new();
-    p.bash("test -e tmp.txt || echo a > tmp.txt; rm tmp.txt").assert_ran();
-    let json = p.show_json();
+    let script = "test -e tmp.txt || echo a > tmp.txt; rm tmp.txt";
+    p.bash(script).assert_ran();
+    let json = p.show_json_of(&["bash", "-c", script]);
     let tmp = p.path("tmp.txt").display().to_string();
     assert!(!has(&json, &format!(r#""path":"{tmp}","hash""#)), "no file effect: {json}");
     assert!(!has(&json, &format!(r#""type":"absent","path":"{tmp}""#)), "no absent effect: {json}");

@@ -4,5 +4,6 @@ mod harness;
 
 mod cli;
 mod lowering;
+mod nested;
 mod robustness;
 mod scenarios;

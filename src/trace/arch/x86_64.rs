@@ -43,6 +43,34 @@ pub(crate) fn decode_return(rax: u64) -> Result<u64, i32> {
     }
 }
 
+/// Returns the stack pointer of the stopped tracee.
+pub(crate) fn stack_pointer(stop: &Stopped) -> Result<u64, TraceError> {
+    Ok(stop.regs()?.rsp)
+}
+
+/// Rewrites the arguments of the `execve` or `execveat` the tracee is stopped at the entry of,
+/// so that it execs the program at `path` with the argv array at `argv` (the environment is
+/// kept): `execveat` becomes relative to `AT_FDCWD` without flags. Returns `false` (and changes
+/// nothing) if the tracee is in another syscall.
+pub(crate) fn set_exec_args(stop: &Stopped, path: u64, argv: u64) -> Result<bool, TraceError> {
+    let mut r = stop.regs()?;
+    match r.orig_rax as libc::c_long {
+        libc::SYS_execve => {
+            r.rdi = path;
+            r.rsi = argv;
+        }
+        libc::SYS_execveat => {
+            r.rdi = i64::from(libc::AT_FDCWD) as u64;
+            r.rsi = path;
+            r.rdx = argv;
+            r.r8 = 0;
+        }
+        _ => return Ok(false),
+    }
+    stop.set_regs(r)?;
+    Ok(true)
+}
+
 /// `CLONE_VM | CLONE_VFORK`: what `vfork` means as clone flags.
 const VFORK_FLAGS: u64 = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
 

@@ -1,7 +1,9 @@
 //! The test harness: runs a command under the real tracer and collects what it reports, with
 //! helpers that normalise temporary paths and pick observations out of a run.
 
-use crate::trace::{run, run_with_stdin, Observer, Spawn, TraceError};
+use crate::trace::{
+    run, run_with_stdin, CmdId, ExecDecision, ExecRequest, Observer, Spawn, TraceError,
+};
 use model::entry::ExitStatus;
 use model::fs::FileKind;
 use model::observe::Observation;
@@ -19,26 +21,92 @@ use tempfile::TempDir;
 /// The Python interpreter used by the tests (the real binary, not a shim script).
 pub(super) const PYTHON: &str = "/usr/bin/python3";
 
+/// An exec request as the tests keep it: bytes as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Req {
+    pub(super) pid: i32,
+    pub(super) exe: String,
+    pub(super) argv: Vec<String>,
+    pub(super) env: Vec<String>,
+    pub(super) cwd: String,
+    pub(super) chain: Vec<CmdId>,
+    pub(super) open_for_writing: Vec<String>,
+}
+
+impl Req {
+    fn of(r: &ExecRequest<'_>) -> Req {
+        let s = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let all = |v: &[Vec<u8>]| v.iter().map(|b| s(b)).collect();
+        Req {
+            pid: r.pid,
+            exe: s(r.exe),
+            argv: all(r.argv),
+            env: all(r.env),
+            cwd: s(r.cwd),
+            chain: r.chain.to_vec(),
+            open_for_writing: all(r.open_for_writing),
+        }
+    }
+}
+
+/// What the tracer told the observer besides observations (nested mode).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Event {
+    /// `exec_requested`.
+    Requested(Req),
+    /// `command_started`.
+    Started(CmdId, Req),
+    /// `output`.
+    Output(CmdId, i32, Vec<u8>),
+    /// `command_ended`.
+    Ended(CmdId, ExitStatus),
+}
+
+/// How the test observer answers `exec_requested`.
+pub(super) type Decide = Box<dyn FnMut(&Req) -> ExecDecision + Send>;
+
 /// An observer that keeps everything and hashes with blake3.
 #[derive(Default)]
 pub(super) struct Collect {
-    pub(super) obs: Vec<(i32, Observation)>,
+    pub(super) obs: Vec<(Vec<CmdId>, Observation)>,
+    pub(super) events: Vec<Event>,
+    pub(super) decide: Option<Decide>,
 }
 
 impl Observer for Collect {
-    fn observe(&mut self, pid: i32, obs: Observation) {
-        self.obs.push((pid, obs));
+    fn observe(&mut self, chain: &[CmdId], obs: Observation) {
+        self.obs.push((chain.to_vec(), obs));
     }
 
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash> {
         Ok(Hash::of(&std::fs::read(path)?))
+    }
+
+    fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {
+        let req = Req::of(req);
+        let decision = self.decide.as_mut().map_or(ExecDecision::Run, |d| d(&req));
+        self.events.push(Event::Requested(req));
+        decision
+    }
+
+    fn command_started(&mut self, id: CmdId, req: &ExecRequest<'_>) {
+        self.events.push(Event::Started(id, Req::of(req)));
+    }
+
+    fn output(&mut self, id: CmdId, fd: i32, bytes: &[u8]) {
+        self.events.push(Event::Output(id, fd, bytes.to_vec()));
+    }
+
+    fn command_ended(&mut self, id: CmdId, status: ExitStatus) {
+        self.events.push(Event::Ended(id, status));
     }
 }
 
 /// A finished traced run.
 pub(super) struct Run {
     pub(super) status: ExitStatus,
-    pub(super) obs: Vec<(i32, Observation)>,
+    pub(super) obs: Vec<(Vec<CmdId>, Observation)>,
+    pub(super) events: Vec<Event>,
     /// The canonical temporary directory, as bytes.
     root: Vec<u8>,
     pub(super) stdout: Vec<u8>,
@@ -63,7 +131,13 @@ pub(super) fn write(dir: &Path, name: &str, content: &str) {
     std::fs::write(p, content).expect("write fixture");
 }
 
-fn spawn(dir: &Path, exe: &str, argv: &[&str], seccomp: bool) -> (Spawn, std::fs::File) {
+fn spawn(
+    dir: &Path,
+    exe: &str,
+    argv: &[&str],
+    seccomp: bool,
+    nested: bool,
+) -> (Spawn, std::fs::File) {
     let out = tempfile::tempfile().expect("stdout file");
     let err = out.try_clone().expect("stderr file");
     let path = format!("{}/bin1:/usr/bin:/bin", dir.display());
@@ -79,6 +153,7 @@ fn spawn(dir: &Path, exe: &str, argv: &[&str], seccomp: bool) -> (Spawn, std::fs
         stdout: OwnedFd::from(out.try_clone().expect("stdout fd")),
         stderr: OwnedFd::from(err),
         seccomp,
+        nested,
     };
     (spawn, out)
 }
@@ -95,27 +170,46 @@ pub(super) fn trace(
     seccomp: bool,
     stdin: Option<OwnedFd>,
 ) -> Result<Run, TraceError> {
-    let (spawn, mut out) = spawn(dir, exe, argv, seccomp);
+    trace_nested(dir, exe, argv, seccomp, stdin, None)
+}
+
+/// Runs `exe argv...` in `dir`, in nested mode if `decide` is given (it answers every exec
+/// request).
+pub(super) fn trace_nested(
+    dir: &Path,
+    exe: &str,
+    argv: &[&str],
+    seccomp: bool,
+    stdin: Option<OwnedFd>,
+    decide: Option<Decide>,
+) -> Result<Run, TraceError> {
+    let (spawn, mut out) = spawn(dir, exe, argv, seccomp, decide.is_some());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut c = Collect::default();
+        let mut c = Collect { decide, ..Collect::default() };
         let status = match stdin {
             Some(fd) => run_with_stdin(spawn, fd, &mut c),
             None => run(spawn, &mut c),
         };
-        let _ = tx.send(status.map(|s| (s, c.obs)));
+        let _ = tx.send(status.map(|s| (s, c.obs, c.events)));
     });
-    let (status, obs) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
+    let (status, obs, events) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
     let mut stdout = Vec::new();
     out.rewind().expect("rewind stdout");
     out.read_to_end(&mut stdout).expect("read stdout");
     let root = dir.as_os_str().as_bytes().to_vec();
-    Ok(Run { status, obs, root, stdout, seccomp })
+    Ok(Run { status, obs, events, root, stdout, seccomp })
 }
 
 /// Runs `sh -c script` in `dir`.
 pub(super) fn sh(dir: &Path, script: &str, seccomp: bool) -> Run {
     trace(dir, "/bin/sh", &["sh", "-c", script], seccomp, None).expect("trace sh")
+}
+
+/// Runs `sh -c script` in `dir` in nested mode, answering exec requests with `decide`.
+pub(super) fn sh_nested(dir: &Path, script: &str, seccomp: bool, decide: Decide) -> Run {
+    trace_nested(dir, "/bin/sh", &["sh", "-c", script], seccomp, None, Some(decide))
+        .expect("trace sh")
 }
 
 /// Runs `python3 -c code` in `dir`.
@@ -180,7 +274,9 @@ impl Run {
 
     /// A label for assertion messages: the mode and the observations.
     pub(super) fn ctx(&self) -> String {
-        let lines: Vec<String> = self.all().map(|o| self.show(o)).collect();
+        let mut lines: Vec<String> =
+            self.obs.iter().map(|(c, o)| format!("{c:?} {}", self.show(o))).collect();
+        lines.extend(self.events.iter().map(|e| self.norm(format!("{e:?}").as_bytes())));
         format!("seccomp={} status={:?}\n{}", self.seccomp, self.status, lines.join("\n"))
     }
 }

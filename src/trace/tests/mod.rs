@@ -4,4 +4,5 @@
 
 mod files;
 mod harness;
+mod nested;
 mod procs;

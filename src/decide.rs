@@ -1,7 +1,10 @@
-//! The decision shared by `build`, `check` and `why`: which recorded entry, if any, holds now.
+//! The decision shared by `build`, `check`, `why` and nested skipping: which recorded entry of
+//! a command, if any, holds now.
+#![forbid(unsafe_code)]
 
 use crate::check::Fingerprints;
 use crate::explain;
+use model::check::StdinSource;
 use model::verdict::Verdict;
 use model::{CommandKey, Entry};
 
@@ -15,18 +18,25 @@ pub enum Decision {
 }
 
 /// Checks one entry's predicates against the live filesystem.
-pub fn verdict(entry: &Entry, family: &[Entry], fingerprints: &mut Fingerprints) -> Verdict {
+pub fn verdict(
+    entry: &Entry,
+    family: &[Entry],
+    fingerprints: &mut Fingerprints,
+    stdin: &dyn StdinSource,
+) -> Verdict {
     let live = crate::check::LiveFs::new(fingerprints);
-    crate::check::check_entry(entry, family, &live, &crate::check::LiveStdin::new())
+    crate::check::check_entry(entry, family, &live, stdin)
 }
 
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
-/// with the same key whose predicates all hold wins.
+/// with the same key whose predicates all hold wins. `stdin` is the standard input the command
+/// would get.
 pub fn decide(
     entries: &[Entry],
     key: &CommandKey,
     root: &[u8],
     fingerprints: &mut Fingerprints,
+    stdin: &dyn StdinSource,
 ) -> Decision {
     let id = key.id();
     let mut first_failure: Option<String> = None;
@@ -43,7 +53,7 @@ pub fn decide(
             }
             continue;
         }
-        match verdict(entry, entries, fingerprints) {
+        match verdict(entry, entries, fingerprints, stdin) {
             Verdict::Holds => return Decision::Replay(index),
             Verdict::Fails { index: i, observed } => {
                 if first_failure.is_none() {

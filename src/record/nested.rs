@@ -1,0 +1,189 @@
+//! Nested commands: their keys, the skip-in-place decision at exec, and their entries.
+
+use super::{Instance, Recorder};
+use crate::decide::{decide, Decision};
+use crate::store::{Store, StoreError};
+use crate::trace::{CmdId, ExecDecision, ExecRequest};
+use model::check::StdinSource as _;
+use model::entry::{Captured, ExitStatus};
+use model::predicate::Predicate;
+use model::{CommandKey, Entry};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What nested recording needs to know about the build.
+#[derive(Clone, Debug)]
+pub struct Nested {
+    /// The store of the project.
+    pub store: Store,
+    /// The project root.
+    pub root: Vec<u8>,
+    /// The `.dry/` directory, passed to `dry __replay`.
+    pub dry_dir: Vec<u8>,
+    /// dry's own executable, exec'd in place of a skipped command.
+    pub dry_exe: Vec<u8>,
+    /// Environment variables left out of keys (`--env-ignore`).
+    pub ignored_env: Vec<Vec<u8>>,
+}
+
+/// What happened to one nested command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// Skipped in place: its recorded entry was replayed.
+    Replayed,
+    /// Ran, for this reason.
+    Ran(String),
+}
+
+/// One nested command of a build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Its argv.
+    pub argv: Vec<Vec<u8>>,
+    /// How many recorded nested commands it runs within (0: a step of the top-level command
+    /// itself, such as a recipe of make or a line of a script).
+    pub depth: usize,
+    /// What happened.
+    pub outcome: StepOutcome,
+}
+
+/// The key of an exec'd command, or `None` if it is not to be recorded (it runs outside the
+/// project root, or its program cannot be hashed).
+fn key_of(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> Option<CommandKey> {
+    let n = rec.nested.as_ref()?;
+    let cwd = model::path::relative_to(req.cwd, &n.root)?.to_vec();
+    let ignored = n.ignored_env.clone();
+    let exe_hash = rec.fingerprints.hash_path(Path::new(OsStr::from_bytes(req.exe))).ok()?;
+    let env = req.env.iter().map(|kv| match kv.iter().position(|&b| b == b'=') {
+        Some(i) => (kv[..i].to_vec(), kv[i + 1..].to_vec()),
+        None => (kv.clone(), Vec::new()),
+    });
+    Some(CommandKey::new(req.exe.to_vec(), exe_hash, req.argv.to_vec(), cwd, env, &ignored))
+}
+
+/// Whether a `Content` input of `entry` is open for writing by a running process of the tree:
+/// then the entry is not trusted (a parallel sibling may still change it).
+fn input_busy(entry: &Entry, open_for_writing: &[Vec<u8>]) -> bool {
+    entry.predicates.iter().any(|p| match p {
+        Predicate::Content { path, .. } => {
+            let norm = model::path::normalize(path);
+            open_for_writing.contains(&norm)
+        }
+        _ => false,
+    })
+}
+
+/// At a nested exec: replay a holding entry in place, or let the command run.
+pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDecision {
+    let Some(key) = key_of(rec, req) else { return ExecDecision::Run };
+    let Some(n) = rec.nested.clone() else { return ExecDecision::Run };
+    let entries = match n.store.load_family(&key.family()) {
+        Ok(e) => e,
+        Err(e) => {
+            rec.warnings.push(format!("{e}; treating it as a cache miss"));
+            Vec::new()
+        }
+    };
+    let stdin = crate::check::LiveStdin::of_process(req.pid);
+    let reason = match decide(&entries, &key, &n.root, rec.fingerprints, &stdin) {
+        Decision::Replay(i) if input_busy(&entries[i], req.open_for_writing) => {
+            "an input is still open for writing by a running process".to_string()
+        }
+        Decision::Replay(i) => return replace(rec, &n, req, &key, &entries[i]),
+        Decision::Run(reason) => reason,
+    };
+    rec.pending.insert(req.pid, (key, reason));
+    ExecDecision::Run
+}
+
+/// Skips a command in place: its entry's inputs and outputs become the chain's, and the exec is
+/// replaced by `dry __replay`.
+fn replace(
+    rec: &mut Recorder<'_>,
+    n: &Nested,
+    req: &ExecRequest<'_>,
+    key: &CommandKey,
+    entry: &Entry,
+) -> ExecDecision {
+    let changes: Vec<(Vec<u8>, Option<model::FileKind>)> =
+        entry.effects.iter().map(|e| (e.path().to_vec(), super::kind_now(e.path()))).collect();
+    for id in req.chain {
+        if let Some(inst) = rec.instances.get_mut(id) {
+            inst.lowering.absorb(&entry.predicates, &changes);
+        }
+    }
+    let depth = depth(rec, req.chain);
+    rec.steps.push(Step { argv: req.argv.to_vec(), depth, outcome: StepOutcome::Replayed });
+    let mut argv: Vec<Vec<u8>> = vec![
+        n.dry_exe.clone(),
+        b"__replay".to_vec(),
+        n.dry_dir.clone(),
+        n.root.clone(),
+        key.family().to_hex().into_bytes(),
+        key.id().to_hex().into_bytes(),
+        entry.recorded_unix_ns.to_string().into_bytes(),
+        b"--".to_vec(),
+        req.exe.to_vec(),
+    ];
+    argv.extend(req.argv.iter().cloned());
+    ExecDecision::Replace { exe: n.dry_exe.clone(), argv }
+}
+
+/// How many recorded nested instances a chain holds.
+fn depth(rec: &Recorder<'_>, chain: &[CmdId]) -> usize {
+    chain.iter().filter(|id| **id != 0 && rec.instances.contains_key(id)).count()
+}
+
+/// A nested exec succeeded: start recording it as its own command.
+pub fn command_started(rec: &mut Recorder<'_>, id: CmdId, req: &ExecRequest<'_>) {
+    let (key, reason) = match rec.pending.remove(&req.pid) {
+        Some(k) => k,
+        None => match key_of(rec, req) {
+            Some(k) => (k, "its replay failed".to_string()),
+            None => return,
+        },
+    };
+    let depth = depth(rec, req.chain);
+    rec.steps.push(Step { argv: req.argv.to_vec(), depth, outcome: StepOutcome::Ran(reason) });
+    let mut inst = Instance::new(Some(key));
+    // A regular file on the command's standard input is an input, read or not (as at the top).
+    if let Some(hash) = crate::check::LiveStdin::of_process(req.pid).stdin_hash() {
+        inst.lowering.observe(model::observe::Observation::StdinFile { hash });
+    }
+    rec.instances.insert(id, inst);
+}
+
+/// A nested command ended: record its entry (non-zero exits included, SPEC §6).
+pub fn record_instance(
+    rec: &mut Recorder<'_>,
+    inst: Instance,
+    status: ExitStatus,
+) -> Result<(), StoreError> {
+    let (Some(n), Some(key)) = (rec.nested.as_ref(), inst.key) else { return Ok(()) };
+    let store: &Store = &n.store;
+    let lowered = super::finish(inst.lowering, &n.root, store)?;
+    let entry = Entry {
+        key,
+        predicates: lowered.predicates,
+        effects: lowered.effects,
+        stdout: Captured {
+            hash: store.put_bytes(&inst.stdout)?,
+            size_bytes: inst.stdout.len() as u64,
+        },
+        stderr: Captured {
+            hash: store.put_bytes(&inst.stderr)?,
+            size_bytes: inst.stderr.len() as u64,
+        },
+        exit: status,
+        run_ns: u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        recorded_unix_ns: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
+            .unwrap_or(0),
+        uncacheable: lowered.uncacheable,
+        unknown_syscalls: lowered.unknown_syscalls,
+    };
+    store.record(entry)
+}

@@ -277,6 +277,14 @@ impl Lowering {
         self.changed.entry(path.clone()).or_insert(Changed { path, before, tree: false });
     }
 
+    /// Whether a predicate already says that `abs` (normalised) did not resolve.
+    fn probed_absent(&self, abs: &[u8]) -> bool {
+        self.predicates.iter().any(|p| {
+            matches!(p, Predicate::DoesNotResolve { errno: crate::Errno::ENOENT, .. })
+                && path::normalize(&p.subject()) == abs
+        })
+    }
+
     /// Ends the run: turns each changed path's final state into an effect. `root` is the project
     /// root; a change that remains outside it makes the run uncacheable.
     pub fn finish(mut self, root: &[u8], finals: &HashMap<Vec<u8>, Final>) -> Lowered {
@@ -286,7 +294,18 @@ impl Lowering {
         for c in &changed {
             let fin = finals.get(&c.path).cloned().unwrap_or(Final::Absent);
             if fin == Final::Absent && c.before.is_none() {
-                continue; // created and removed within the run
+                // Created and removed within the run: no effect. Inside the root its absence is
+                // an input, though: had it existed, the run would have removed it and a replay
+                // would not (found by the model's soundness property, gap G4).
+                if path::is_within(&c.path, root) && !self.probed_absent(&c.path) {
+                    self.predicates.push(Predicate::DoesNotResolve {
+                        path: c.path.clone(),
+                        base: b"/".to_vec(),
+                        flags: ResolveFlags::NOFOLLOW,
+                        errno: crate::Errno::ENOENT,
+                    });
+                }
+                continue;
             }
             if !path::is_within(&c.path, root) {
                 self.mark(Uncacheable::OutsideRoot { path: c.path.clone() });

@@ -121,6 +121,12 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         return cx.sink.unknown(cx.nr);
     };
     cx.sink.resolve_open(&at, intent.flags, Ok(kind), intent.readable);
+    // An append or read-write open that created the file depends on its absence: had it
+    // existed, its content would have been kept. (A create-mode resolution holds either way.)
+    if intent.keeps_content && intent.flags.create && before.is_none() {
+        let plain = ResolveFlags { create: false, exclusive: false, write: false, ..intent.flags };
+        cx.sink.resolve(&at, plain, Err(libc::ENOENT));
+    }
     let Some(canon) = probe::fd_path(pid, fd) else {
         cx.task.fds.borrow_mut().remove(fd);
         return;
@@ -255,9 +261,19 @@ fn unlink(
             if let Some(kind) = before {
                 cx.sink.resolve(at, flags, Ok(kind));
             }
+            // rmdir succeeded, so the directory was empty: that is an input too (removing a
+            // directory that has gained files would fail with ENOTEMPTY instead).
+            if before == Some(FileKind::Directory) {
+                cx.sink.emit(Observation::List { dir: spelled(at), names: Vec::new() });
+            }
             cx.sink.touch(canon, before);
         }
-        (Err(libc::ENOTEMPTY), _) => cx.sink.resolve(at, flags, Ok(FileKind::Directory)),
+        (Err(libc::ENOTEMPTY), _) => {
+            cx.sink.resolve(at, flags, Ok(FileKind::Directory));
+            if let Some(names) = probe::list(&canon) {
+                cx.sink.emit(Observation::List { dir: spelled(at), names });
+            }
+        }
         // The path resolved, but to the wrong kind of file for this call.
         (Err(libc::EISDIR | libc::ENOTDIR | libc::EPERM), Some(kind)) => {
             cx.sink.resolve(at, flags, Ok(kind));

@@ -146,3 +146,21 @@ fn kill_9_in_the_middle_of_a_build_leaves_the_cache_usable() {
     p.bash("echo after > after.txt").assert_ran();
     p.bash("echo after > after.txt").assert_replayed();
 }
+
+#[test]
+fn a_replay_never_removes_a_directory_that_has_gained_files() {
+    let p = Project::new();
+    std::fs::create_dir(p.path("d")).expect("mkdir");
+    let script = "rmdir d 2>/dev/null; echo done";
+    p.bash(script).assert_ran();
+    assert!(std::fs::symlink_metadata(p.path("d")).is_err(), "the run removed the empty d");
+    p.write("d/keep.txt", "precious\n");
+    let again = p.bash(script);
+    again.assert_ran();
+    assert!(again.stderr.contains("directory d: listing changed"), "{again:#?}");
+    assert_eq!(p.read("d/keep.txt"), "precious\n", "a user file survives");
+    // And with d empty again, the first entry is replayed: d is removed without running.
+    std::fs::remove_file(p.path("d/keep.txt")).expect("rm");
+    p.bash(script).assert_replayed();
+    assert!(std::fs::symlink_metadata(p.path("d")).is_err());
+}

@@ -5,6 +5,7 @@ use model::fs::Fs;
 use model::lower::{order_effects, Final, Lowering};
 use model::memfs::{MemFs, Snap};
 use model::observe::{At, Observation};
+use model::predicate::Predicate;
 use model::resolve::{self as res, ResolveFlags, Resolved};
 use model::scenario::{soundness as theorem, Bytes, Scenario, PROPOSED};
 use model::{path, Errno, FileKind, Hash};
@@ -134,9 +135,33 @@ pub fn lower_events(data: &[u8]) {
     }
     let all = lower_prefix(&obs, &finals);
     assert_eq!(order_effects(all.effects.clone()), all.effects, "effects out of order");
+    // Paths first changed while absent: `finish` records their absence before the run (gap G4
+    // of notes/model.md), which is a predicate about the state before any change.
+    let mut created: Vec<&[u8]> = Vec::new();
+    let mut touched: Vec<&[u8]> = Vec::new();
+    for o in &obs {
+        if let Observation::Touch { path, before } = o {
+            if !touched.contains(&path.as_slice()) {
+                touched.push(path);
+                if before.is_none() {
+                    created.push(path);
+                }
+            }
+        }
+    }
+    let absence_before_run = |p: &Predicate| match p {
+        Predicate::DoesNotResolve { base, path, .. } => {
+            base.as_slice() == b"/" && created.contains(&path::normalize(path).as_slice())
+        }
+        _ => false,
+    };
     let mut seen = 0;
     for i in 1..=obs.len() {
-        let preds = lower_prefix(&obs[..i], &HashMap::new()).predicates;
+        let preds: Vec<Predicate> = lower_prefix(&obs[..i], &HashMap::new())
+            .predicates
+            .into_iter()
+            .filter(|p| !absence_before_run(p))
+            .collect();
         let changed: Vec<&[u8]> = obs[..i - 1]
             .iter()
             .filter_map(|o| match o {

@@ -70,6 +70,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
                     eprintln!("dry: replayed: nothing changed");
                 }
                 save_fingerprints(&store, &fps);
+                let _ = store.set_last_steps(&[]);
                 log(&store, &key, Outcome::Replayed, started, entries[*i].run_ns);
                 return Ok(code);
             }
@@ -203,8 +204,14 @@ fn run_and_record(
     for w in recorder.warnings() {
         eprintln!("dry: warning: {w}");
     }
+    let steps = step_lines(recorder.steps());
     if args.verbose {
-        report_steps(recorder.steps());
+        for line in &steps {
+            eprintln!("dry: nested: {line}");
+        }
+    }
+    if let Err(e) = store.set_last_steps(&steps) {
+        eprintln!("dry: warning: {e}");
     }
     let mut uncacheable = lowered.uncacheable;
     if !status.success() && !args.cache_failures {
@@ -267,17 +274,18 @@ fn tee(from: OwnedFd, to: Stream) -> Vec<u8> {
     all
 }
 
-/// Prints what happened to each step of the top-level command (`-v`): the nested commands it
+/// What happened to each step of the top-level command, in words: the nested commands it
 /// exec'd itself, not the commands those ran within them.
-fn report_steps(steps: &[Step]) {
-    for step in steps.iter().filter(|s| s.depth == 0) {
-        let argv: Vec<String> =
-            step.argv.iter().map(|a| crate::explain::words::escape(a)).collect();
-        match &step.outcome {
-            StepOutcome::Replayed => eprintln!("dry: nested: replayed `{}`", argv.join(" ")),
-            StepOutcome::Ran(reason) => {
-                eprintln!("dry: nested: ran `{}`: {reason}", argv.join(" "))
+fn step_lines(steps: &[Step]) -> Vec<String> {
+    let shown = steps.iter().filter(|s| s.depth == 0);
+    shown
+        .map(|step| {
+            let argv: Vec<String> =
+                step.argv.iter().map(|a| crate::explain::words::escape(a)).collect();
+            match &step.outcome {
+                StepOutcome::Replayed => format!("replayed `{}`", argv.join(" ")),
+                StepOutcome::Ran(reason) => format!("ran `{}`: {reason}", argv.join(" ")),
             }
-        }
-    }
+        })
+        .collect()
 }

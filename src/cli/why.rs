@@ -74,6 +74,15 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     for e in entries.iter().rev() {
         out!("  entry {}: {}", short(e), entry_status(e, &entries, &key, root, &mut fps));
     }
+    if args.cmd.is_empty() {
+        let steps = store.last_steps();
+        if !steps.is_empty() {
+            out!("nested steps of the last build:");
+            for line in steps {
+                out!("  {line}");
+            }
+        }
+    }
     Ok(0)
 }
 

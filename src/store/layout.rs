@@ -27,6 +27,8 @@ pub(crate) const LOCK: &str = "lock";
 pub(crate) const FINGERPRINTS: &str = "fingerprints";
 /// The family of the last `dry build`.
 pub(crate) const LAST: &str = "last";
+/// The nested steps of the last build, in words (`dry why`).
+pub(crate) const LAST_STEPS: &str = "last-steps";
 /// The build log.
 pub(crate) const LOG: &str = "log";
 

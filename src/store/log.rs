@@ -148,6 +148,21 @@ pub(crate) fn last(dir: &Path) -> Option<Hash> {
     Hash::from_hex(hex)
 }
 
+/// Records the nested steps of the last build, one line of text each (not fsynced: it only
+/// feeds `dry why`).
+pub(crate) fn set_last_steps(dir: &Path, lines: &[String]) -> Result<(), StoreError> {
+    let text: String = lines.iter().map(|l| format!("{}\n", l.replace('\n', " "))).collect();
+    layout::replace(dir, &dir.join(layout::LAST_STEPS), &[text.as_bytes()], Durability::Cached)
+}
+
+/// Returns the nested steps of the last build (empty if none were recorded).
+pub(crate) fn last_steps(dir: &Path) -> Vec<String> {
+    match std::fs::read(dir.join(layout::LAST_STEPS)) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).lines().map(str::to_string).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Appends `arg` to `out`, escaping `%`, space and every byte outside printable ASCII as `%XX`.
 fn escape(arg: &[u8], out: &mut Vec<u8>) {
     for &b in arg {

@@ -204,6 +204,16 @@ impl Store {
         log::last(&self.dir)
     }
 
+    /// Records what happened to the nested steps of the last build, one sentence each.
+    pub fn set_last_steps(&self, lines: &[String]) -> Result<(), StoreError> {
+        log::set_last_steps(&self.dir, lines)
+    }
+
+    /// Returns the nested steps of the last build, as recorded by [`Store::set_last_steps`].
+    pub fn last_steps(&self) -> Vec<String> {
+        log::last_steps(&self.dir)
+    }
+
     /// Appends one record to the build log.
     pub fn append_log(&self, record: &LogRecord) -> Result<(), StoreError> {
         log::append(&self.dir, record)

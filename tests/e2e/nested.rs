@@ -58,6 +58,10 @@ fn changing_one_c_file_reruns_only_its_compile_and_the_link() {
     assert!(ran(&second, "-c b.c"), "{second:#?}");
     assert!(ran(&second, "-o prog"), "the link reruns: {second:#?}");
     assert_eq!(run_prog(&p), "41\n");
+    // `dry why` tells the same story about the last build's steps.
+    let why = String::from_utf8_lossy(&p.dry(&["why"]).stdout).into_owned();
+    assert!(why.contains("ran `cc -g0 -c b.c -o b.o`: b.c: content changed"), "{why}");
+    assert!(why.contains("replayed `cc -g0 -c a.c -o a.o`"), "{why}");
     // Nothing changed: the whole script is replayed at the top.
     p.build(&["./build.sh"]).assert_replayed();
 }

@@ -76,3 +76,22 @@ fn every_subcommand_has_help_with_an_example() {
         );
     }
 }
+
+#[test]
+fn log_gc_and_clean_trim_the_cache_and_never_touch_user_files() {
+    let p = Project::new();
+    p.write("in.txt", "1\n");
+    let script = format!("{STAMP}cat in.txt > out.txt");
+    p.bash(&script).assert_ran();
+    p.bash(&script).assert_replayed();
+    let log = String::from_utf8_lossy(&p.dry(&["log"]).stdout).into_owned();
+    assert!(log.contains("ran") && log.contains("replayed"), "{log}");
+    let gc = p.dry(&["gc", "--keep", "1"]);
+    assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
+    p.bash(&script).assert_replayed();
+    let clean = p.dry(&["clean"]);
+    assert!(clean.status.success());
+    assert_eq!(p.read("out.txt"), "1\n", "clean leaves the user's files alone");
+    assert_eq!(p.read("in.txt"), "1\n");
+    p.bash(&script).assert_ran();
+}

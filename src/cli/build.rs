@@ -3,13 +3,13 @@
 use super::context::Context;
 use crate::check::Fingerprints;
 use crate::decide::{decide, Decision};
-use crate::record::{Nested, Recorder, Step, StepOutcome};
+use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
 use crate::trace::Observer as _;
 use anyhow::Context as _;
 use model::check::StdinSource as _;
-use model::entry::{Captured, ExitStatus, Uncacheable};
+use model::entry::{ExitStatus, Uncacheable};
 use model::observe::Observation;
 use model::{CommandKey, Entry};
 use nix::fcntl::OFlag;
@@ -18,7 +18,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Run CMD, or skip it and replay its recorded outputs, stdout, stderr and exit status if
 /// nothing it depended on has changed.
@@ -110,13 +110,6 @@ fn log(store: &Store, key: &CommandKey, outcome: Outcome, started: Instant, save
     if let Err(e) = store.append_log(&record) {
         eprintln!("dry: warning: {e}");
     }
-}
-
-fn unix_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
-        .unwrap_or(0)
 }
 
 fn save_fingerprints(store: &Store, fps: &Fingerprints) {
@@ -213,22 +206,11 @@ fn run_and_record(
     if let Err(e) = store.set_last_steps(&steps) {
         eprintln!("dry: warning: {e}");
     }
-    let mut uncacheable = lowered.uncacheable;
+    let mut lowered = lowered;
     if !status.success() && !args.cache_failures {
-        uncacheable.push(Uncacheable::Failed);
+        lowered.uncacheable.push(Uncacheable::Failed);
     }
-    let entry = Entry {
-        key,
-        predicates: lowered.predicates,
-        effects: lowered.effects,
-        stdout: Captured { hash: store.put_bytes(&stdout)?, size_bytes: stdout.len() as u64 },
-        stderr: Captured { hash: store.put_bytes(&stderr)?, size_bytes: stderr.len() as u64 },
-        exit: status,
-        run_ns,
-        recorded_unix_ns: unix_ns(),
-        uncacheable,
-        unknown_syscalls: lowered.unknown_syscalls,
-    };
+    let entry = entry_of(key, lowered, &stdout, &stderr, status, run_ns, store)?;
     // A failed top-level run is not recorded at all unless --cache-failures.
     if !entry.uncacheable.contains(&Uncacheable::Failed) {
         store.record(entry.clone())?;

@@ -2,7 +2,9 @@
 //! objects, turned into a [`Lowered`] by the model.
 
 use crate::store::{Store, StoreError};
+use model::entry::{Captured, ExitStatus};
 use model::lower::{Final, Lowered, Lowering};
+use model::{CommandKey, Entry};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -83,4 +85,36 @@ fn walk(dir: &[u8], out: &mut Vec<Vec<u8>>) {
             walk(&p, out);
         }
     }
+}
+
+/// Builds the entry of a finished run: stores its captured stdout and stderr as objects.
+pub fn entry_of(
+    key: CommandKey,
+    lowered: Lowered,
+    stdout: &[u8],
+    stderr: &[u8],
+    exit: ExitStatus,
+    run_ns: u64,
+    store: &Store,
+) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        key,
+        predicates: lowered.predicates,
+        effects: lowered.effects,
+        stdout: Captured { hash: store.put_bytes(stdout)?, size_bytes: stdout.len() as u64 },
+        stderr: Captured { hash: store.put_bytes(stderr)?, size_bytes: stderr.len() as u64 },
+        exit,
+        run_ns,
+        recorded_unix_ns: unix_ns(),
+        uncacheable: lowered.uncacheable,
+        unknown_syscalls: lowered.unknown_syscalls,
+    })
+}
+
+/// Returns the time now in nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
+        .unwrap_or(0)
 }

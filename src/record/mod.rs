@@ -8,7 +8,7 @@
 mod finals;
 mod nested;
 
-pub use finals::{finish, kind_now};
+pub use finals::{entry_of, finish, kind_now, unix_ns};
 pub use nested::{Nested, Step, StepOutcome};
 
 use crate::check::Fingerprints;

@@ -5,13 +5,12 @@ use crate::decide::{decide, Decision};
 use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest};
 use model::check::StdinSource as _;
-use model::entry::{Captured, ExitStatus};
+use model::entry::ExitStatus;
 use model::predicate::Predicate;
 use model::{CommandKey, Entry};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What nested recording needs to know about the build.
 #[derive(Clone, Debug)]
@@ -164,26 +163,7 @@ pub fn record_instance(
     let (Some(n), Some(key)) = (rec.nested.as_ref(), inst.key) else { return Ok(()) };
     let store: &Store = &n.store;
     let lowered = super::finish(inst.lowering, &n.root, store)?;
-    let entry = Entry {
-        key,
-        predicates: lowered.predicates,
-        effects: lowered.effects,
-        stdout: Captured {
-            hash: store.put_bytes(&inst.stdout)?,
-            size_bytes: inst.stdout.len() as u64,
-        },
-        stderr: Captured {
-            hash: store.put_bytes(&inst.stderr)?,
-            size_bytes: inst.stderr.len() as u64,
-        },
-        exit: status,
-        run_ns: u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
-        recorded_unix_ns: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(0))
-            .unwrap_or(0),
-        uncacheable: lowered.uncacheable,
-        unknown_syscalls: lowered.unknown_syscalls,
-    };
+    let run_ns = u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let entry = super::entry_of(key, lowered, &inst.stdout, &inst.stderr, status, run_ns, store)?;
     store.record(entry)
 }

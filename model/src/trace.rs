@@ -364,6 +364,9 @@ impl Traced {
         let old_hash = (old_kind == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &old_canon).ok())
             .flatten();
+        // A symlink moved or linked keeps its target: the new name's content is an input.
+        let old_target =
+            (old_kind == Some(FileKind::Symlink)).then(|| self.os.readlink(old).ok()).flatten();
         let new_kind = self.kind(&new_host, false);
         let new_canon = self.canon(&new_host, false);
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
@@ -379,6 +382,9 @@ impl Traced {
             }
             if let Some(hash) = old_hash {
                 self.emit(Observation::Read { path: old_canon.clone(), hash });
+            }
+            if let Some(target) = old_target {
+                self.emit(Observation::ReadLink { path: Self::host(&old_at), target });
             }
             if let (true, Some(kind)) = (rename, old_kind) {
                 self.emit(Observation::Touch { path: old_canon.clone(), before: Some(kind) });

@@ -145,6 +145,33 @@ fn g7_create_through_a_dangling_symlink() {
     gap(Scenario { s0: fs(&[]), program: p, edits }, Case::Vacuous);
 }
 
+/// G11 (fixed in the tracer): `rename l out` of a symlink recorded that `l` is a symlink, not
+/// its target, which becomes the content of `out`; pointing `l` elsewhere kept every predicate
+/// true and replay restored the old target. The rename now records `Readlink l`.
+#[test]
+fn g11_a_renamed_symlink_keeps_its_target() {
+    let s0 = fs(&[("/p/l", None, Some("a"))]);
+    let p = program(vec![Op::Rename(lit("l"), lit("out"))]);
+    let edits = vec![Edit::Symlink(b"/p/l".to_vec(), b"b".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
+    assert_eq!(soundness(&sc, PROPOSED), Ok(Case::Vacuous), "{sc}");
+}
+
+/// G12: `list .; list d/..` with `d` a directory records `Resolves d/..` (a directory) and
+/// one listing of `/p` (listings are kept once per directory), all still true once `d` is a
+/// symlink to `x/y`, when `d/..` is `/p/x`.
+/// Fix: pin the directories a walk leaves through `..` (and their canonical prefixes) as
+/// non-symlinks.
+#[test]
+fn g12_dotdot_out_of_a_directory_that_becomes_a_symlink() {
+    let s0 = fs(&[("/p/d", None, None), ("/p/x/y", None, None), ("/p/x/f", Some("1"), None)]);
+    let p = program(vec![Op::List(lit(".")), Op::List(lit("d/.."))]);
+    let edits =
+        vec![Edit::Remove(b"/p/d".to_vec()), Edit::Symlink(b"/p/d".to_vec(), b"x/y".to_vec())];
+    gap(Scenario { s0, program: p, edits }, Case::Vacuous);
+}
+
 /// G6: a symlink of the input tree that leads into the run's own output (here `d -> x.c`,
 /// created by the run) changes a resolution's outcome mid-run; no predicate about the state
 /// before the run can say so. Unfixed; classified.

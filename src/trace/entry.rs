@@ -116,6 +116,8 @@ pub(crate) struct PendingPair {
     pub(crate) new_kind: Option<FileKind>,
     /// Content of the old path, if it is a regular file.
     pub(crate) old_hash: Option<Result<Hash, ()>>,
+    /// Target of the old path, if it is a symlink (`Err` if it could not be read).
+    pub(crate) old_target: Option<Result<Vec<u8>, ()>>,
     /// Canonical name of the old path, taken before the call.
     pub(crate) old_canon: Vec<u8>,
     /// Canonical name of the new path, taken before the call.
@@ -348,12 +350,15 @@ fn pair(
     let old_kind = old_host.as_ref().and_then(|h| probe::kind(h, follow).ok());
     let old_canon = old_host.as_ref().map(|h| probe::canonical(h, follow)).unwrap_or_default();
     let old_hash = (old_kind == Some(FileKind::Regular)).then(|| cx.sink.hash(&old_canon));
+    let old_target =
+        (old_kind == Some(FileKind::Symlink)).then(|| probe::readlink(&old_canon).ok_or(()));
     Some(PendingPair {
         old,
         old_flags: follow_flags(follow),
         old_kind,
         new_kind: probe::kind(&new_host, false).ok(),
         old_hash,
+        old_target,
         old_canon,
         new_canon: probe::canonical(&new_host, false),
         new: new.clone(),

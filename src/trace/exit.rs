@@ -308,8 +308,25 @@ fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
     if let Some(hash) = p.old_hash {
         cx.sink.read(p.old_canon.clone(), hash);
     }
+    moved_link(cx, p);
     cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
     cx.sink.touch(p.new_canon.clone(), None);
+}
+
+/// A symlink renamed or hard-linked keeps its target, which becomes the new name's content:
+/// the target is an input (G11 in notes/model.md).
+fn moved_link(cx: &mut Cx<'_>, p: &PendingPair) {
+    let (Some(old), Some(target)) = (&p.old, &p.old_target) else { return };
+    match target {
+        Ok(target) => {
+            let target = target.clone();
+            cx.sink.emit(Observation::ReadLink { path: spelled(old), target });
+        }
+        Err(()) => {
+            let path = p.old_canon.clone();
+            cx.sink.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
+        }
+    }
 }
 
 fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
@@ -332,6 +349,7 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
     if let Some(hash) = p.old_hash {
         cx.sink.read(p.old_canon.clone(), hash);
     }
+    moved_link(cx, p);
     cx.sink.touch(p.old_canon.clone(), Some(kind));
     cx.sink.touch(p.new_canon.clone(), p.new_kind);
     if kind == FileKind::Directory {

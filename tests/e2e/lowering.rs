@@ -79,6 +79,44 @@ fn rename_moves_content_and_leaves_the_source_absent() {
 }
 
 #[test]
+fn renaming_a_symlink_makes_its_target_an_input() {
+    let p = Project::new();
+    let link = |target: &str| {
+        let _ = std::fs::remove_file(p.path("l"));
+        std::os::unix::fs::symlink(target, p.path("l")).expect("symlink");
+    };
+    link("a");
+    let cmd = ["bash", "-c", &format!("{STAMP}mv l out")];
+    p.build(&cmd).assert_ran();
+    assert_eq!(std::fs::read_link(p.path("out")).expect("out").to_str(), Some("a"));
+    // The same name pointing elsewhere: moving it gives a different output, so dry reruns.
+    link("b");
+    p.build(&cmd).assert_ran();
+    assert_eq!(std::fs::read_link(p.path("out")).expect("out").to_str(), Some("b"));
+    // Back to the first target: the first entry holds again and is replayed.
+    link("a");
+    p.build(&cmd).assert_replayed();
+    assert_eq!(std::fs::read_link(p.path("out")).expect("out").to_str(), Some("a"));
+}
+
+#[test]
+fn hard_linking_a_symlink_makes_its_target_an_input() {
+    let p = Project::new();
+    std::os::unix::fs::symlink("a", p.path("l")).expect("symlink");
+    let script = "import os\nos.link('l', 'out', follow_symlinks=False)\n";
+    p.write("ln.py", script);
+    p.build(&["python3", "ln.py"]).assert_ran();
+    let json = p.show_json();
+    let l = p.path("l").display().to_string();
+    assert!(has(&json, &format!(r#""type":"readlink","path":"{l}","target":"a""#)), "{json}");
+    std::fs::remove_file(p.path("out")).expect("rm out");
+    std::fs::remove_file(p.path("l")).expect("rm l");
+    std::os::unix::fs::symlink("b", p.path("l")).expect("symlink");
+    p.build(&["python3", "ln.py"]).assert_ran();
+    assert_eq!(std::fs::read_link(p.path("out")).expect("out").to_str(), Some("b"));
+}
+
+#[test]
 fn link_unlink_symlink_mkdir_rmdir_are_effects() {
     let p = Project::new();
     p.write("src.txt", "s\n");

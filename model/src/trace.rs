@@ -101,6 +101,8 @@ pub struct Traced {
     /// With `proposed`: some resolution followed a symlink the run did not create into a path
     /// the run had already changed (gap G6 of notes/model.md).
     pub gap_g6: bool,
+    /// Every call performed, in order (what a real program would execute).
+    pub calls: Vec<Call>,
     current: &'static str,
 }
 
@@ -113,6 +115,7 @@ impl Traced {
             origin: Vec::new(),
             proposed: false,
             gap_g6: false,
+            calls: Vec::new(),
             current: "",
         }
     }
@@ -169,6 +172,7 @@ impl Traced {
     /// Performs `call` and emits its observations; returns what the program sees.
     pub fn call(&mut self, call: &Call) -> Result<Outcome, Errno> {
         self.current = call.name();
+        self.calls.push(call.clone());
         crate::fixes::before_call(self, call);
         self.perform(call)
     }

@@ -188,12 +188,13 @@ impl Lowering {
     }
 
     /// Whether a path-keyed fact of class `tag` about `abs` is a new input. `abs` may be
-    /// spelled with `.`, `..` or symlinks; it is judged by its lexically normalised form.
+    /// spelled with `.`, `..` or symlinks; it is classified by its lexically normalised form
+    /// and deduplicated by [`dedup_key`].
     fn wants(&mut self, tag: u8, abs: &[u8]) -> bool {
         let norm = path::normalize(abs);
         classify(&norm) == PathClass::Ordinary
             && !self.is_own(&norm)
-            && self.seen_paths.insert((tag, norm))
+            && self.seen_paths.insert((tag, dedup_key(abs)))
     }
 
     fn mark(&mut self, u: Uncacheable) {
@@ -229,7 +230,7 @@ impl Lowering {
                 }
             }
         }
-        if self.seen_paths.insert((3, dir)) {
+        if self.seen_paths.insert((3, dedup_key(&spelled))) {
             let names = set.into_iter().collect();
             self.predicates.push(Predicate::Listing { dir: spelled, names });
         }
@@ -255,7 +256,7 @@ impl Lowering {
                 Predicate::Listing { .. } => {
                     classify(&subject) == PathClass::Ordinary
                         && !self.is_own(&subject)
-                        && self.seen_paths.insert((3, subject.clone()))
+                        && self.seen_paths.insert((3, dedup_key(&p.subject())))
                 }
             };
             if fresh {
@@ -384,6 +385,19 @@ pub struct Lowered {
     pub uncacheable: Vec<Uncacheable>,
     /// Syscalls not understood: (number, count).
     pub unknown_syscalls: Vec<(u64, u64)>,
+}
+
+/// The key under which two spellings of a path are one input: the lexically normalised path
+/// when removing `.` and repeated slashes is all normalising does, else the spelling itself.
+/// `d/..` names the parent of `d` only while `d` is a directory; once `d` is a symlink it is
+/// the parent of its target, so it cannot stand for (or be stood for by) another spelling
+/// (found by the model's soundness fuzz target).
+fn dedup_key(abs: &[u8]) -> Vec<u8> {
+    if abs.split(|&c| c == b'/').any(|c| c == b"..") {
+        abs.to_vec()
+    } else {
+        path::normalize(abs)
+    }
 }
 
 #[cfg(test)]

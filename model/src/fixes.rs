@@ -12,8 +12,6 @@
 //!   (otherwise the run removed a file that replay leaves): lower it to a `DoesNotResolve`.
 //! - G5: `O_APPEND|O_CREAT` (and `O_RDWR|O_CREAT`) on a missing file depends on its absence:
 //!   emit the plain resolution of the path.
-//! - G7: a create-mode resolution treats a dangling symlink like an absent name: also emit the
-//!   resolution with `O_NOFOLLOW` semantics (absent or regular, never a symlink).
 //! - G9: writing a file through one of several hard links changes the other names, which are
 //!   not effects: unless all of them are, the run is uncacheable.
 
@@ -144,7 +142,7 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
     }
 }
 
-/// Emits the proposed observations that must precede `call`'s own (G2, G3, G5, G7) when the
+/// Emits the proposed observations that must precede `call`'s own (G2, G3, G5, G12) when the
 /// tracer runs with them; always notes the unfixed gaps G6, G8 and G10.
 pub fn before_call(t: &mut Traced, call: &Call) {
     if !t.proposed {
@@ -177,22 +175,10 @@ pub fn before_call(t: &mut Traced, call: &Call) {
             name_and_parent(t, path, &walked);
         }
     }
-    if let Call::Append(p, _) | Call::Write(p, _) = call {
+    if let Call::Append(p, _) = call {
         let at = t.at(p);
-        if matches!(call, Call::Append(..)) {
-            let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::FOLLOW);
-            let flags = ResolveFlags::FOLLOW;
-            t.emit(Observation::Resolve { at: at.clone(), flags, outcome, opened_for_read: false });
-        }
-        // G7: absent or a regular file, but not a symlink (`O_CREAT|O_NOFOLLOW`).
-        let flags = ResolveFlags {
-            follow: false,
-            reject_symlink: true,
-            create: true,
-            write: true,
-            ..ResolveFlags::NOFOLLOW
-        };
-        let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, flags);
+        let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::FOLLOW);
+        let flags = ResolveFlags::FOLLOW;
         t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
     }
 }

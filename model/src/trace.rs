@@ -223,6 +223,7 @@ impl Traced {
         let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
         let host = Self::host(&at);
         let before = self.kind(&host, true);
+        let through_link = self.kind(&host, false) == Some(FileKind::Symlink);
         let prior: Option<Hash> = (append && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
@@ -231,6 +232,15 @@ impl Traced {
             return Err(e);
         }
         self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
+        // G5: an append that created the file depends on its absence.
+        if append && before.is_none() {
+            let plain = ResolveFlags { create: false, exclusive: false, write: false, ..flags };
+            self.resolve(&at, plain, Err(Errno::ENOENT));
+        }
+        // G7: which of "absent" and "a dangling symlink" the create-mode resolution met.
+        let g7 = ResolveFlags { follow: false, reject_symlink: true, ..flags };
+        let outcome = if through_link { Err(Errno::ELOOP) } else { Ok(FileKind::Regular) };
+        self.resolve(&at, g7, outcome);
         let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
         if let Some(hash) = prior {
             self.emit(Observation::Read { path: host, hash });

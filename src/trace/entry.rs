@@ -99,6 +99,9 @@ pub(crate) struct PendingOpen {
     pub(crate) before: Option<FileKind>,
     /// Content before the open, for opens that keep it.
     pub(crate) prior: Option<Result<Hash, ()>>,
+    /// For a create-mode open that follows symlinks: whether the last component was a symlink
+    /// before the open (a dangling one makes `O_CREAT` create its target).
+    pub(crate) through_link: bool,
 }
 
 /// A path-pair syscall (`link`, `rename`) waiting for its result.
@@ -316,7 +319,11 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
             prior = Some(cx.sink.hash(&probe::canonical(&host, true)));
         }
     }
-    Some(Pending::Open(PendingOpen { at, intent, before, prior }))
+    let through_link = intent.flags.create
+        && intent.flags.follow
+        && !intent.tmpfile
+        && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
+    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link }))
 }
 
 fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {

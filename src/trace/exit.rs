@@ -106,7 +106,7 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
 }
 
 fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
-    let PendingOpen { at, intent, before, prior } = p;
+    let PendingOpen { at, intent, before, prior, through_link } = p;
     let fd = match ret {
         Ok(fd) => fd as i32,
         Err(e) => return cx.sink.resolve_failed(&at, intent.flags, e),
@@ -126,6 +126,13 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
     if intent.keeps_content && intent.flags.create && before.is_none() {
         let plain = ResolveFlags { create: false, exclusive: false, write: false, ..intent.flags };
         cx.sink.resolve(&at, plain, Err(libc::ENOENT));
+    }
+    // A create-mode resolution holds for an absent name and for a dangling symlink alike, but
+    // through the symlink the open creates another file: say which it was (G7).
+    if intent.flags.create && intent.flags.follow && !intent.flags.exclusive {
+        let flags = ResolveFlags { follow: false, reject_symlink: true, ..intent.flags };
+        let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
+        cx.sink.resolve(&at, flags, outcome);
     }
     let Some(canon) = probe::fd_path(pid, fd) else {
         cx.task.fds.borrow_mut().remove(fd);

@@ -117,6 +117,19 @@ fn hard_linking_a_symlink_makes_its_target_an_input() {
 }
 
 #[test]
+fn creating_a_file_depends_on_its_name_not_being_a_dangling_symlink() {
+    let p = Project::new();
+    let script = format!("{STAMP}echo 1 > y");
+    p.bash(&script).assert_ran();
+    // `y` becomes a dangling symlink: the same script now creates `a` through it.
+    std::fs::remove_file(p.path("y")).expect("rm y");
+    std::os::unix::fs::symlink("a", p.path("y")).expect("symlink");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("a"), "1\n");
+    assert_eq!(std::fs::read_link(p.path("y")).expect("still a symlink").to_str(), Some("a"));
+}
+
+#[test]
 fn link_unlink_symlink_mkdir_rmdir_are_effects() {
     let p = Project::new();
     p.write("src.txt", "s\n");

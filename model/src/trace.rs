@@ -386,6 +386,12 @@ impl Traced {
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
         let nofollow = ResolveFlags::NOFOLLOW;
         let Err(e) = ret else {
+            if let (true, Some(kind), true) = (rename, old_kind, old_canon == new_canon) {
+                // `rename(a, a)`: nothing moves (fs/namei.c: same inode, return 0).
+                self.resolve(&old_at, nofollow, Ok(kind));
+                self.resolve(&new_at, nofollow, Ok(kind));
+                return Ok(Outcome::Done);
+            }
             if let Some(kind) = old_kind {
                 self.resolve(&old_at, nofollow, Ok(kind));
             } else if rename {

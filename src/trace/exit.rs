@@ -350,6 +350,10 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
         return cx.sink.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
     };
     cx.sink.resolve(old, ResolveFlags::NOFOLLOW, Ok(kind));
+    if p.old_canon == p.new_canon && flags & libc::RENAME_NOREPLACE == 0 {
+        // `rename(a, a)`: nothing moves (fs/namei.c: same inode, return 0).
+        return cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Ok(kind));
+    }
     if flags & libc::RENAME_NOREPLACE != 0 {
         cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
     }

@@ -79,6 +79,22 @@ fn rename_moves_content_and_leaves_the_source_absent() {
 }
 
 #[test]
+fn renaming_a_file_onto_itself_changes_nothing() {
+    let p = Project::new();
+    p.write("f", "same\n");
+    p.write("mv.py", "import os\nos.rename('f', './f')\n");
+    p.build(&["python3", "mv.py"]).assert_ran();
+    let json = p.show_json();
+    let f = p.path("f").display().to_string();
+    assert!(!has(&json, &format!(r#""type":"file","path":"{f}""#)), "no effect: {json}");
+    assert!(has(&json, r#""type":"resolves","path":"./f""#), "{json}");
+    // Nothing it depends on changed, so the entry replays even after f's content changes.
+    p.write("f", "other\n");
+    p.build(&["python3", "mv.py"]).assert_replayed();
+    assert_eq!(p.read("f"), "other\n");
+}
+
+#[test]
 fn renaming_a_symlink_makes_its_target_an_input() {
     let p = Project::new();
     let link = |target: &str| {

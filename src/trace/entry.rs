@@ -227,16 +227,28 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
         Syscall::Stat { empty_path: true, path, .. } if cx.empty_path(path) => None,
         Syscall::Stat { dir, path, follow, buf, .. } => {
             let at = cx.at(dir, path)?;
-            Some(Pending::Stat { host: cx.host(&at), at, follow, buf })
+            let host = cx.host(&at);
+            if super::early::stat(cx, &at, follow, &host) {
+                return None;
+            }
+            Some(Pending::Stat { host, at, follow, buf })
         }
         Syscall::Access { empty_path: true, path, .. } if cx.empty_path(path) => None,
         Syscall::Access { dir, path, follow, .. } => {
             let at = cx.at(dir, path)?;
-            Some(Pending::Access { host: cx.host(&at), at, follow })
+            let host = cx.host(&at);
+            if super::early::missing(cx, &at, follow_flags(follow), &host) {
+                return None;
+            }
+            Some(Pending::Access { host, at, follow })
         }
         Syscall::Readlink { dir, path, buf } => {
             let at = cx.at(dir, path)?;
-            Some(Pending::Readlink { host: cx.host(&at), at, buf })
+            let host = cx.host(&at);
+            if super::early::readlink(cx, &at, &host) {
+                return None;
+            }
+            Some(Pending::Readlink { host, at, buf })
         }
         Syscall::Exec { dir, path, follow, empty_path, .. } => {
             exec(cx, dir, path, follow, empty_path)
@@ -311,6 +323,12 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
     };
     let intent = open_intent(raw);
     let at = cx.at(dir, path)?;
+    if !intent.flags.create && !intent.tmpfile {
+        let host = cx.host(&at);
+        if super::early::missing(cx, &at, intent.flags, &host) {
+            return None;
+        }
+    }
     let (mut before, mut prior) = (None, None);
     if intent.write && !intent.tmpfile {
         let host = cx.host(&at);

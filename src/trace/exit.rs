@@ -385,7 +385,7 @@ fn dup(cx: &mut Cx<'_>, old: i32, new: i32, cloexec: bool) {
 
 /// The path as the command spelled it, joined to its base without normalising, so that the
 /// check resolves `..` and symlinks as the kernel did.
-fn spelled(at: &At) -> Vec<u8> {
+pub(crate) fn spelled(at: &At) -> Vec<u8> {
     model::path::join(&at.base, &at.path)
 }
 

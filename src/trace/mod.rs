@@ -65,6 +65,7 @@
 //! keep a stale identity.
 
 mod arch;
+mod early;
 mod entry;
 mod exit;
 mod mem;

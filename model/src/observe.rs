@@ -35,6 +35,23 @@ impl At {
     pub fn absolute(&self) -> Vec<u8> {
         crate::path::normalize(&crate::path::join(&self.base, &self.path))
     }
+
+    /// For a call that creates the name `self` (`mkdir`, `symlink`, the new name of `link` and
+    /// `rename`): the directory it is created in and the name itself, trailing slashes trimmed
+    /// (to be resolved with `O_DIRECTORY` and without following, gap G2 of notes/model.md).
+    /// `None` when the last component is not a name (`.`, `..`, `/`).
+    pub fn created_name(&self) -> Option<(At, At)> {
+        let (parent, last) = crate::ops::split_last(&self.path);
+        let crate::ops::Last::Norm { .. } = last else { return None };
+        let mut name = self.path.clone();
+        while name.len() > 1 && name.ends_with(b"/") {
+            name.pop();
+        }
+        Some((
+            At { base: self.base.clone(), path: parent },
+            At { base: self.base.clone(), path: name },
+        ))
+    }
 }
 
 /// One thing a command observed or did.

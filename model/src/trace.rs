@@ -169,6 +169,27 @@ impl Traced {
         canonical(&self.os.fs, host, follow)
     }
 
+    /// G2: how the directory a name is created in, and the name itself, resolve before the
+    /// call (`src/trace/entry.rs`, `created_name`).
+    fn created_probes(&self, at: &At) -> Vec<(At, ResolveFlags, Result<FileKind, Errno>)> {
+        let Some((parent, name)) = at.created_name() else { return Vec::new() };
+        let fs = &self.os.fs;
+        let dir = ResolveFlags::DIRECTORY;
+        let p = crate::resolve::resolve_kind(fs, &parent.base, &parent.path, dir);
+        let nofollow = ResolveFlags::NOFOLLOW;
+        let n = crate::resolve::resolve_kind(fs, &name.base, &name.path, nofollow);
+        vec![(parent, dir, p), (name, nofollow, n)]
+    }
+
+    fn emit_probes(&mut self, probes: Vec<(At, ResolveFlags, Result<FileKind, Errno>)>) {
+        for (at, flags, outcome) in probes {
+            match outcome {
+                Ok(_) => self.resolve(&at, flags, outcome),
+                Err(e) => self.resolve_failed(&at, flags, e),
+            }
+        }
+    }
+
     /// Performs `call` and emits its observations; returns what the program sees.
     pub fn call(&mut self, call: &Call) -> Result<Outcome, Errno> {
         self.current = call.name();
@@ -311,10 +332,12 @@ impl Traced {
         let at = self.at(path);
         let host = Self::host(&at);
         let canon = self.canon(&host, false);
+        let probes = self.created_probes(&at);
         let ret = match target {
             None => self.os.mkdir(path),
             Some(t) => self.os.symlink(t, path),
         };
+        self.emit_probes(probes);
         let flags = ResolveFlags::NOFOLLOW;
         match ret {
             Ok(()) => {
@@ -383,7 +406,9 @@ impl Traced {
             (old_kind == Some(FileKind::Symlink)).then(|| self.os.readlink(old).ok()).flatten();
         let new_kind = self.kind(&new_host, false);
         let new_canon = self.canon(&new_host, false);
+        let probes = self.created_probes(&new_at);
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
+        self.emit_probes(probes);
         let nofollow = ResolveFlags::NOFOLLOW;
         let Err(e) = ret else {
             if let (true, Some(kind), true) = (rename, old_kind, old_canon == new_canon) {

@@ -127,6 +127,24 @@ pub(crate) struct PendingPair {
     pub(crate) new_canon: Vec<u8>,
     /// The tracer's path to the new name, to look at it after a failure.
     pub(crate) new_host: Vec<u8>,
+    /// How the new name's directory and the name resolved before the call (G2).
+    pub(crate) created: Vec<Probe>,
+}
+
+/// A resolution the tracer made itself before the kernel acted: path, flags, outcome.
+pub(crate) type Probe = (At, ResolveFlags, Result<FileKind, i32>);
+
+/// G2 of notes/model.md: the directory a name is about to be created in (`O_DIRECTORY`) and
+/// the name itself (not followed, trailing slashes trimmed), as they resolve before the call.
+pub(crate) fn created_probes(cx: &Cx<'_>, at: &At) -> Vec<Probe> {
+    let Some((parent, name)) = at.created_name() else { return Vec::new() };
+    let dir = match probe::kind(&cx.host(&parent), true) {
+        Ok(FileKind::Directory) => Ok(FileKind::Directory),
+        Ok(_) => Err(libc::ENOTDIR),
+        Err(e) => Err(e.0),
+    };
+    let own = probe::kind(&cx.host(&name), false).map_err(|e| e.0);
+    vec![(parent, ResolveFlags::DIRECTORY, dir), (name, ResolveFlags::NOFOLLOW, own)]
 }
 
 /// The work left for a syscall's exit stop.
@@ -150,8 +168,8 @@ pub(crate) enum Pending {
     Chdir { at: Option<At> },
     /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed.
     Unlink { at: At, before: Option<FileKind>, canon: Vec<u8> },
-    /// `mkdir`, `mknod`, `symlink` (and their `at` forms).
-    Create { at: At, canon: Vec<u8>, host: Vec<u8> },
+    /// `mkdir`, `mknod`, `symlink` (and their `at` forms); `created` as in [`PendingPair`].
+    Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe> },
     /// `link`, `linkat`.
     Link(Box<PendingPair>),
     /// `rename`, `renameat`, `renameat2` with its flags.
@@ -268,7 +286,8 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
         Syscall::Create { dir, path } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
-            Some(Pending::Create { at, canon: probe::canonical(&host, false), host })
+            let created = created_probes(cx, &at);
+            Some(Pending::Create { at, canon: probe::canonical(&host, false), host, created })
         }
         Syscall::Link { old_dir, old, new_dir, new, follow, empty } => {
             let old = if empty && cx.empty_path(old) { None } else { Some((old_dir, old)) };
@@ -386,6 +405,7 @@ fn pair(
         old_target,
         old_canon,
         new_canon: probe::canonical(&new_host, false),
+        created: created_probes(cx, &new),
         new: new.clone(),
         new_host,
     })

@@ -41,18 +41,21 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         Pending::Exec { at: None, .. } => {}
         Pending::Chdir { at } => chdir(cx, at.as_ref(), ret),
         Pending::Unlink { at, before, canon } => unlink(cx, &at, before, canon, ret),
-        Pending::Create { at, canon, host } => match ret {
-            Ok(_) => {
-                cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
-                cx.sink.touch(canon, None);
-            }
-            Err(libc::EEXIST) => {
-                if let Ok(kind) = probe::kind(&host, false) {
-                    cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind));
+        Pending::Create { at, canon, host, created } => {
+            emit_probes(cx, created);
+            match ret {
+                Ok(_) => {
+                    cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
+                    cx.sink.touch(canon, None);
                 }
+                Err(libc::EEXIST) => {
+                    if let Ok(kind) = probe::kind(&host, false) {
+                        cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind));
+                    }
+                }
+                Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e),
             }
-            Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e),
-        },
+        }
         Pending::Link(p) => link(cx, &p, ret),
         Pending::Rename(p, flags) => rename(cx, &p, flags, ret),
         Pending::Truncate { at, before, canon } => match ret {
@@ -305,7 +308,18 @@ fn pair_failed(cx: &mut Cx<'_>, p: &PendingPair, errno: i32) {
     }
 }
 
+/// Emits the tracer's own resolutions made at entry (a path errno or a kind).
+fn emit_probes(cx: &mut Cx<'_>, probes: Vec<super::entry::Probe>) {
+    for (at, flags, outcome) in probes {
+        match outcome {
+            Ok(kind) => cx.sink.resolve(&at, flags, Ok(kind)),
+            Err(e) => cx.sink.resolve_failed(&at, flags, e),
+        }
+    }
+}
+
 fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
+    emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
         return pair_failed(cx, p, e);
     }
@@ -337,6 +351,7 @@ fn moved_link(cx: &mut Cx<'_>, p: &PendingPair) {
 }
 
 fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
+    emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
         return pair_failed(cx, p, e);
     }

@@ -146,6 +146,19 @@ fn creating_a_file_depends_on_its_name_not_being_a_dangling_symlink() {
 }
 
 #[test]
+fn a_failed_mkdir_depends_on_the_missing_parent() {
+    let p = Project::new();
+    let script = format!("{STAMP}mkdir x/y 2>/dev/null; echo $? > status");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("status"), "1\n");
+    // With x present the same mkdir succeeds: `x/y` is still missing, but x is not.
+    std::fs::create_dir(p.path("x")).expect("mkdir x");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("status"), "0\n");
+    assert!(p.path("x/y").is_dir());
+}
+
+#[test]
 fn link_unlink_symlink_mkdir_rmdir_are_effects() {
     let p = Project::new();
     p.write("src.txt", "s\n");

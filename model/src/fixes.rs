@@ -258,16 +258,9 @@ fn name_and_parent(t: &mut Traced, path: &[u8], parent: &At) {
     });
     if outcome == Ok(FileKind::Directory) {
         let canon = crate::ops::canonical(&t.os.fs, &host, false);
-        if let Some(names) = list_at(&t.os.fs, &canon) {
+        if let Some(names) = crate::trace::list_at(&t.os.fs, &canon) {
             t.emit(Observation::List { dir: canon, names });
         }
-    }
-}
-
-fn list_at(fs: &MemFs, abs: &[u8]) -> Option<Vec<Vec<u8>>> {
-    match crate::resolve::resolve(fs, b"/", abs, ResolveFlags::NOFOLLOW) {
-        Ok(crate::resolve::Resolved::Node(n)) => fs.list(&n).ok(),
-        _ => None,
     }
 }
 

@@ -367,9 +367,18 @@ impl Traced {
                 if let Some(kind) = before {
                     self.resolve(&at, flags, Ok(kind));
                 }
+                // G3: the directory removed was empty.
+                if before == Some(FileKind::Directory) {
+                    self.emit(Observation::List { dir: host.clone(), names: Vec::new() });
+                }
                 self.emit(Observation::Touch { path: canon, before });
             }
-            (Err(Errno::ENOTEMPTY), _) => self.resolve(&at, flags, Ok(FileKind::Directory)),
+            (Err(Errno::ENOTEMPTY), _) => {
+                self.resolve(&at, flags, Ok(FileKind::Directory));
+                if let Some(names) = list_at(&self.os.fs, &canon) {
+                    self.emit(Observation::List { dir: host.clone(), names });
+                }
+            }
             (Err(Errno::EISDIR | Errno::ENOTDIR | Errno::EPERM), Some(kind)) => {
                 self.resolve(&at, flags, Ok(kind));
             }
@@ -455,5 +464,13 @@ impl Traced {
             }
         }
         Err(e)
+    }
+}
+
+/// The names in the directory at canonical `abs` (`probe::list`).
+pub(crate) fn list_at(fs: &crate::memfs::MemFs, abs: &[u8]) -> Option<Vec<Vec<u8>>> {
+    match crate::resolve::resolve(fs, b"/", abs, ResolveFlags::NOFOLLOW) {
+        Ok(crate::resolve::Resolved::Node(n)) => crate::fs::Fs::list(fs, &n).ok(),
+        _ => None,
     }
 }

@@ -1,4 +1,4 @@
-//! Theorems 1, 2 and 5 of notes/model.md: soundness and precision as proptest properties over
+//! Theorems 1, 2 and 6 of notes/model.md: soundness and precision as proptest properties over
 //! decoded scenarios, one minimal counterexample per known gap of the shipped tracer, and the
 //! proof that the properties can fail (deliberately broken lowerings are caught).
 //!

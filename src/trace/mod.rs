@@ -10,7 +10,8 @@
 //! through a `stop::Stopped` guard; registers are decoded in `arch`, arguments typed in
 //! `syscall`, memory read in `mem`; per-thread state (cwd, fd table, shared per
 //! `CLONE_FS`/`CLONE_FILES`) lives in `procs`. `entry` and `exit` turn a syscall into
-//! observations, with `probe` (the tracer's own stat/realpath/readdir) and `observe`.
+//! observations, with `probe` (the tracer's own stat/realpath/readdir) and `observe`; `early`
+//! answers path probes at their entry stop so that the tracee need not stop at their exit.
 //!
 //! # Syscalls and what they emit
 //!
@@ -21,17 +22,17 @@
 //!
 //! | syscall | observations |
 //! |---|---|
-//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Touch { before }` |
-//! | `stat` `lstat` `newfstatat` `statx` | `Resolve` + `Stat` (from the buffer the kernel filled; no `Stat` for an unfollowed symlink); `AT_EMPTY_PATH` with an empty path (fstat) → nothing |
-//! | `access` `faccessat(2)` | `Resolve`; `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat` |
-//! | `readlink(at)` | `Resolve(NOFOLLOW)` + `ReadLink`; `EINVAL` → `Resolve` ok (kind by lstat) |
+//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only; a non-creating open of a path that does not resolve is answered at entry); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Touch { before }`; a following create-mode open also → `Resolve(O_NOFOLLOW)` (G7) |
+//! | `stat` `lstat` `newfstatat` `statx` | `Resolve` + `Stat` (the tracer's own stat at entry, no exit stop; no `Stat` for an unfollowed symlink); `AT_EMPTY_PATH` with an empty path (fstat) → nothing |
+//! | `access` `faccessat(2)` | `Resolve`; `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat`; a path that does not resolve is answered at entry |
+//! | `readlink(at)` | answered at entry: `Resolve(NOFOLLOW)` + `ReadLink`; not a symlink (`EINVAL`) → `Resolve` ok (kind by lstat) |
 //! | `execve(at)` | success (`PTRACE_EVENT_EXEC`) → `Resolve` + `Read` of the file, + `Read` of `/proc/PID/exe` if it differs (`#!` interpreter); failure → `Resolve` error |
 //! | `chdir` / `fchdir` | `Resolve(DIRECTORY)` / nothing; both update the cwd from `/proc/PID/cwd` |
 //! | `getdents(64)` | `List` once per open fd (listed by the tracer at entry) |
-//! | `unlink(at)` `rmdir` | `Resolve(NOFOLLOW)` + `Touch`; `ENOTEMPTY` → `Resolve` ok directory |
-//! | `mkdir(at)` `mknod(at)` `symlink(at)` | `Resolve(NOFOLLOW, ENOENT)` + `Touch { before: None }`; `EEXIST` → `Resolve` ok |
-//! | `link(at)` | `Resolve` old + `Read` old + `Resolve(new, ENOENT)` + `Touch` new |
-//! | `rename(at/at2)` | `Resolve` old + `Read` old + `Touch` both (+ `TouchTree` for a directory); `RENAME_EXCHANGE` → `Uncacheable` |
+//! | `unlink(at)` `rmdir` | `Resolve(NOFOLLOW)` + `Touch` (+ the empty `List` of a removed directory); `ENOTEMPTY` → `Resolve` ok directory + its `List` |
+//! | `mkdir(at)` `mknod(at)` `symlink(at)` | first the parent `Resolve(DIRECTORY)` and the trimmed name `Resolve(NOFOLLOW)` as they were at entry (G2); then `Resolve(NOFOLLOW, ENOENT)` + `Touch { before: None }`; `EEXIST` → `Resolve` ok |
+//! | `link(at)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Resolve(new, ENOENT)` + `Touch` new |
+//! | `rename(at/at2)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Touch` both (+ `TouchTree` for a directory); one canonical path (`rename(a, a)`) → the two `Resolve`s only; `RENAME_EXCHANGE` → `Uncacheable` |
 //! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |

@@ -36,8 +36,6 @@ struct Spy<'a> {
     links: RefCell<Vec<usize>>,
     /// Index into `lookups` at which the first symlink was followed.
     first_link: RefCell<Option<usize>>,
-    /// Directories the resolution left through `..`.
-    dotdot: RefCell<Vec<usize>>,
 }
 
 impl Fs for Spy<'_> {
@@ -51,7 +49,6 @@ impl Fs for Spy<'_> {
         Ok(r)
     }
     fn parent(&self, dir: &usize) -> usize {
-        self.dotdot.borrow_mut().push(*dir);
         self.fs.parent(dir)
     }
     fn meta(&self, node: &usize) -> Result<Meta, Errno> {
@@ -81,8 +78,6 @@ pub struct Walk {
     pub links: Vec<(Vec<u8>, Vec<u8>)>,
     /// Absolute paths looked up after the first symlink was followed.
     pub after_link: Vec<Vec<u8>>,
-    /// Canonical paths of the directories the walk left through `..`.
-    pub dotdot: Vec<Vec<u8>>,
 }
 
 /// Returns what resolving `at` with `flags` walks through.
@@ -92,18 +87,10 @@ pub fn walk(fs: &MemFs, at: &At, flags: ResolveFlags) -> Walk {
         lookups: RefCell::new(Vec::new()),
         links: RefCell::new(Vec::new()),
         first_link: RefCell::new(None),
-        dotdot: RefCell::new(Vec::new()),
     };
     let _ = resolve_kind(&spy, &at.base, &at.path, flags);
     let lookups = spy.lookups.take();
     let mut out = Walk::default();
-    for dir in spy.dotdot.take() {
-        if let Some(d) = fs.dir_path(dir) {
-            if !out.dotdot.contains(&d) {
-                out.dotdot.push(d);
-            }
-        }
-    }
     if let Some(first) = spy.first_link.into_inner() {
         for (dir, name, _) in &lookups[first..] {
             if let Some(d) = fs.dir_path(*dir) {
@@ -168,8 +155,11 @@ pub fn before_call(t: &mut Traced, call: &Call) {
         for (link, target) in w.links {
             t.emit(Observation::ReadLink { path: link, target });
         }
-        for dir in &w.dotdot {
-            pin_directory(t, dir);
+        let fs = &t.os.fs;
+        let pins = crate::walk::dotdot_pins(fs, &walked, flags, |n| fs.dir_path(*n));
+        for (at, outcome) in pins {
+            let flags = ResolveFlags::NOFOLLOW;
+            t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
         }
         if parent_only {
             name_and_parent(t, path, &walked);
@@ -179,21 +169,6 @@ pub fn before_call(t: &mut Traced, call: &Call) {
         let at = t.at(p);
         let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::FOLLOW);
         let flags = ResolveFlags::FOLLOW;
-        t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
-    }
-}
-
-/// G12: `..` leaves the directory the walk is in, which is where the path names only while
-/// each component of its canonical path is a directory and not a symlink (else `..` leaves
-/// the symlink's target). Pins each of them with a non-following resolution.
-fn pin_directory(t: &mut Traced, canon: &[u8]) {
-    let mut prefix = Vec::new();
-    for name in canon.split(|&c| c == b'/').filter(|n| !n.is_empty()) {
-        prefix.push(b'/');
-        prefix.extend_from_slice(name);
-        let at = At { base: b"/".to_vec(), path: prefix.clone() };
-        let flags = ResolveFlags::NOFOLLOW;
-        let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, flags);
         t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
     }
 }

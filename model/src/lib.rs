@@ -33,6 +33,7 @@ pub mod run;
 pub mod scenario;
 pub mod trace;
 pub mod verdict;
+pub mod walk;
 
 pub use effect::Effect;
 pub use entry::Entry;

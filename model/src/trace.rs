@@ -82,6 +82,9 @@ pub enum Outcome {
     Names(Vec<Vec<u8>>),
 }
 
+/// A resolution the tracer makes itself before the call: path, flags, outcome.
+type Probe = (At, ResolveFlags, Result<FileKind, Errno>);
+
 /// Mirrors `is_path_errno` of `src/trace/observe.rs`.
 fn is_path_errno(e: Errno) -> bool {
     matches!(e.0, 2 | 20 | 40 | 13 | 17 | 21 | 36 | 1 | 30 | 26)
@@ -171,7 +174,7 @@ impl Traced {
 
     /// G2: how the directory a name is created in, and the name itself, resolve before the
     /// call (`src/trace/entry.rs`, `created_name`).
-    fn created_probes(&self, at: &At) -> Vec<(At, ResolveFlags, Result<FileKind, Errno>)> {
+    fn created_probes(&self, at: &At) -> Vec<Probe> {
         let Some((parent, name)) = at.created_name() else { return Vec::new() };
         let fs = &self.os.fs;
         let dir = ResolveFlags::DIRECTORY;
@@ -181,7 +184,17 @@ impl Traced {
         vec![(parent, dir, p), (name, nofollow, n)]
     }
 
-    fn emit_probes(&mut self, probes: Vec<(At, ResolveFlags, Result<FileKind, Errno>)>) {
+    /// G12: the directories a changing call's path leaves through `..`, pinned
+    /// (`crate::walk::dotdot_pins`; `src/trace/entry.rs`, `dotdot_pins`).
+    fn dotdot_pins(&self, at: &At, flags: ResolveFlags) -> Vec<Probe> {
+        let fs = &self.os.fs;
+        crate::walk::dotdot_pins(fs, at, flags, |n| fs.dir_path(*n))
+            .into_iter()
+            .map(|(at, outcome)| (at, ResolveFlags::NOFOLLOW, outcome))
+            .collect()
+    }
+
+    fn emit_probes(&mut self, probes: Vec<Probe>) {
         for (at, flags, outcome) in probes {
             match outcome {
                 Ok(_) => self.resolve(&at, flags, outcome),
@@ -248,10 +261,12 @@ impl Traced {
         let prior: Option<Hash> = (append && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
+        let pins = self.dotdot_pins(&at, flags);
         if let Err(e) = self.os.write(path, data, append) {
             self.resolve_failed(&at, flags, e);
             return Err(e);
         }
+        self.emit_probes(pins);
         self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
         // G5: an append that created the file depends on its absence.
         if append && before.is_none() {
@@ -332,11 +347,15 @@ impl Traced {
         let at = self.at(path);
         let host = Self::host(&at);
         let canon = self.canon(&host, false);
+        let pins = self.dotdot_pins(&at, ResolveFlags::NOFOLLOW);
         let probes = self.created_probes(&at);
         let ret = match target {
             None => self.os.mkdir(path),
             Some(t) => self.os.symlink(t, path),
         };
+        if ret.is_ok() {
+            self.emit_probes(pins);
+        }
         self.emit_probes(probes);
         let flags = ResolveFlags::NOFOLLOW;
         match ret {
@@ -360,8 +379,12 @@ impl Traced {
         let host = Self::host(&at);
         let before = self.kind(&host, false);
         let canon = self.canon(&host, false);
-        let ret = if dir { self.os.rmdir(path) } else { self.os.unlink(path) };
         let flags = ResolveFlags::NOFOLLOW;
+        let pins = self.dotdot_pins(&at, flags);
+        let ret = if dir { self.os.rmdir(path) } else { self.os.unlink(path) };
+        if ret.is_ok() {
+            self.emit_probes(pins);
+        }
         match (ret, before) {
             (Ok(()), before) => {
                 if let Some(kind) = before {
@@ -415,10 +438,15 @@ impl Traced {
             (old_kind == Some(FileKind::Symlink)).then(|| self.os.readlink(old).ok()).flatten();
         let new_kind = self.kind(&new_host, false);
         let new_canon = self.canon(&new_host, false);
+        let nofollow = ResolveFlags::NOFOLLOW;
+        let mut pins = if rename { self.dotdot_pins(&old_at, nofollow) } else { Vec::new() };
+        pins.extend(self.dotdot_pins(&new_at, nofollow));
         let probes = self.created_probes(&new_at);
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
+        if ret.is_ok() {
+            self.emit_probes(pins);
+        }
         self.emit_probes(probes);
-        let nofollow = ResolveFlags::NOFOLLOW;
         let Err(e) = ret else {
             if let (true, Some(kind), true) = (rename, old_kind, old_canon == new_canon) {
                 // `rename(a, a)`: nothing moves (fs/namei.c: same inode, return 0).

@@ -102,6 +102,8 @@ pub(crate) struct PendingOpen {
     /// For a create-mode open that follows symlinks: whether the last component was a symlink
     /// before the open (a dangling one makes `O_CREAT` create its target).
     pub(crate) through_link: bool,
+    /// For a write-intent open: the G12 pins ([`dotdot_pins`]).
+    pub(crate) pins: Vec<Probe>,
 }
 
 /// A path-pair syscall (`link`, `rename`) waiting for its result.
@@ -129,10 +131,24 @@ pub(crate) struct PendingPair {
     pub(crate) new_host: Vec<u8>,
     /// How the new name's directory and the name resolved before the call (G2).
     pub(crate) created: Vec<Probe>,
+    /// The G12 pins of the old path (`rename` only) and of the new ([`dotdot_pins`]).
+    pub(crate) pins: Vec<Probe>,
 }
 
 /// A resolution the tracer made itself before the kernel acted: path, flags, outcome.
 pub(crate) type Probe = (At, ResolveFlags, Result<FileKind, i32>);
+
+/// G12 of notes/model.md (`model::walk`): the directories `at` leaves through `..`, each
+/// prefix of their canonical paths pinned as it resolves (not followed) before the call; for
+/// calls that change the path, whose effect is recorded at its canonical path.
+pub(crate) fn dotdot_pins(at: &At, flags: ResolveFlags) -> Vec<Probe> {
+    let mut fingerprints = crate::check::Fingerprints::new();
+    let live = crate::check::LiveFs::new(&mut fingerprints);
+    model::walk::dotdot_pins(&live, at, flags, |n| Some(n.path().to_vec()))
+        .into_iter()
+        .map(|(at, outcome)| (at, ResolveFlags::NOFOLLOW, outcome.map_err(|e| e.0)))
+        .collect()
+}
 
 /// G2 of notes/model.md: the directory a name is about to be created in (`O_DIRECTORY`) and
 /// the name itself (not followed, trailing slashes trimmed), as they resolve before the call.
@@ -166,10 +182,11 @@ pub(crate) enum Pending {
     Exec { at: Option<At>, follow: bool, canon: Vec<u8>, nested: Option<Box<NestedExec>> },
     /// `chdir`; `at` is `None` for `fchdir`.
     Chdir { at: Option<At> },
-    /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed.
-    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8> },
+    /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed; `pins` as in
+    /// [`PendingOpen`].
+    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, pins: Vec<Probe> },
     /// `mkdir`, `mknod`, `symlink` (and their `at` forms); `created` as in [`PendingPair`].
-    Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe> },
+    Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe>, pins: Vec<Probe> },
     /// `link`, `linkat`.
     Link(Box<PendingPair>),
     /// `rename`, `renameat`, `renameat2` with its flags.
@@ -281,20 +298,29 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             let before = probe::kind(&host, false).ok();
-            Some(Pending::Unlink { at, before, canon: probe::canonical(&host, false) })
+            let pins = dotdot_pins(&at, ResolveFlags::NOFOLLOW);
+            Some(Pending::Unlink { at, before, canon: probe::canonical(&host, false), pins })
         }
         Syscall::Create { dir, path } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             let created = created_probes(cx, &at);
-            Some(Pending::Create { at, canon: probe::canonical(&host, false), host, created })
+            let pins = dotdot_pins(&at, ResolveFlags::NOFOLLOW);
+            let canon = probe::canonical(&host, false);
+            Some(Pending::Create { at, canon, host, created, pins })
         }
         Syscall::Link { old_dir, old, new_dir, new, follow, empty } => {
             let old = if empty && cx.empty_path(old) { None } else { Some((old_dir, old)) };
-            Some(Pending::Link(Box::new(pair(cx, old, (new_dir, new), follow)?)))
+            let mut pair = pair(cx, old, (new_dir, new), follow)?;
+            pair.pins = dotdot_pins(&pair.new, ResolveFlags::NOFOLLOW);
+            Some(Pending::Link(Box::new(pair)))
         }
         Syscall::Rename { old_dir, old, new_dir, new, flags } => {
-            let pair = pair(cx, Some((old_dir, old)), (new_dir, new), false)?;
+            let mut pair = pair(cx, Some((old_dir, old)), (new_dir, new), false)?;
+            let nofollow = ResolveFlags::NOFOLLOW;
+            let mut pins = pair.old.as_ref().map(|o| dotdot_pins(o, nofollow)).unwrap_or_default();
+            pins.extend(dotdot_pins(&pair.new, nofollow));
+            pair.pins = pins;
             Some(Pending::Rename(Box::new(pair), flags))
         }
         _ => enter_rest(cx, call),
@@ -360,7 +386,8 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && intent.flags.follow
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
-    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link }))
+    let pins = if intent.write { dotdot_pins(&at, intent.flags) } else { Vec::new() };
+    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link, pins }))
 }
 
 fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {
@@ -406,6 +433,7 @@ fn pair(
         old_canon,
         new_canon: probe::canonical(&new_host, false),
         created: created_probes(cx, &new),
+        pins: Vec::new(),
         new: new.clone(),
         new_host,
     })

@@ -40,8 +40,16 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         }
         Pending::Exec { at: None, .. } => {}
         Pending::Chdir { at } => chdir(cx, at.as_ref(), ret),
-        Pending::Unlink { at, before, canon } => unlink(cx, &at, before, canon, ret),
-        Pending::Create { at, canon, host, created } => {
+        Pending::Unlink { at, before, canon, pins } => {
+            if ret.is_ok() {
+                emit_probes(cx, pins);
+            }
+            unlink(cx, &at, before, canon, ret)
+        }
+        Pending::Create { at, canon, host, created, pins } => {
+            if ret.is_ok() {
+                emit_probes(cx, pins);
+            }
             emit_probes(cx, created);
             match ret {
                 Ok(_) => {
@@ -109,11 +117,12 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
 }
 
 fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
-    let PendingOpen { at, intent, before, prior, through_link } = p;
+    let PendingOpen { at, intent, before, prior, through_link, pins } = p;
     let fd = match ret {
         Ok(fd) => fd as i32,
         Err(e) => return cx.sink.resolve_failed(&at, intent.flags, e),
     };
+    emit_probes(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
         cx.task.fds.borrow_mut().remove(fd);
@@ -319,6 +328,9 @@ fn emit_probes(cx: &mut Cx<'_>, probes: Vec<super::entry::Probe>) {
 }
 
 fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
+    if ret.is_ok() {
+        emit_probes(cx, p.pins.clone());
+    }
     emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
         return pair_failed(cx, p, e);
@@ -351,6 +363,9 @@ fn moved_link(cx: &mut Cx<'_>, p: &PendingPair) {
 }
 
 fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
+    if ret.is_ok() {
+        emit_probes(cx, p.pins.clone());
+    }
     emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
         return pair_failed(cx, p, e);

@@ -159,6 +159,23 @@ fn a_failed_mkdir_depends_on_the_missing_parent() {
 }
 
 #[test]
+fn a_write_through_dotdot_depends_on_the_directory_not_being_a_symlink() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("d")).expect("mkdir d");
+    std::fs::create_dir_all(p.path("x/y")).expect("mkdir x/y");
+    let script = format!("{STAMP}echo 1 > d/../out");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("out"), "1\n");
+    // d becomes a symlink to x/y: d/.. is now x, and the same script writes x/out.
+    std::fs::remove_dir(p.path("d")).expect("rmdir d");
+    std::fs::remove_file(p.path("out")).expect("rm out");
+    std::os::unix::fs::symlink("x/y", p.path("d")).expect("symlink");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("x/out"), "1\n");
+    assert!(std::fs::symlink_metadata(p.path("out")).is_err(), "nothing restored at ./out");
+}
+
+#[test]
 fn link_unlink_symlink_mkdir_rmdir_are_effects() {
     let p = Project::new();
     p.write("src.txt", "s\n");

@@ -129,7 +129,7 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
     }
 }
 
-/// Emits the proposed observations that must precede `call`'s own (G2, G3, G5, G12) when the
+/// Emits the proposed observations that must precede `call`'s own (G2, G3, G5) when the
 /// tracer runs with them; always notes the unfixed gaps G6, G8 and G10.
 pub fn before_call(t: &mut Traced, call: &Call) {
     if !t.proposed {
@@ -154,12 +154,6 @@ pub fn before_call(t: &mut Traced, call: &Call) {
         let w = note_gaps(t, path, &walked, flags);
         for (link, target) in w.links {
             t.emit(Observation::ReadLink { path: link, target });
-        }
-        let fs = &t.os.fs;
-        let pins = crate::walk::dotdot_pins(fs, &walked, flags, |n| fs.dir_path(*n));
-        for (at, outcome) in pins {
-            let flags = ResolveFlags::NOFOLLOW;
-            t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
         }
         if parent_only {
             name_and_parent(t, path, &walked);

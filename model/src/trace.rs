@@ -12,6 +12,7 @@ use crate::fs::{FileKind, Meta};
 use crate::observe::{At, Observation};
 use crate::ops::{canonical, hash_at, kind_at, realpath, Os};
 use crate::resolve::ResolveFlags;
+use crate::walk::Pin;
 use crate::{Errno, Hash};
 
 /// One call a program makes, with its arguments evaluated.
@@ -184,14 +185,25 @@ impl Traced {
         vec![(parent, dir, p), (name, nofollow, n)]
     }
 
-    /// G12: the directories a changing call's path leaves through `..`, pinned
-    /// (`crate::walk::dotdot_pins`; `src/trace/entry.rs`, `dotdot_pins`).
-    fn dotdot_pins(&self, at: &At, flags: ResolveFlags) -> Vec<Probe> {
+    /// G12, G15: the walk of a changing call's path (`crate::walk::change_pins`;
+    /// `src/trace/entry.rs`, `change_pins`).
+    fn change_pins(&self, at: &At, flags: ResolveFlags) -> Vec<Pin> {
         let fs = &self.os.fs;
-        crate::walk::dotdot_pins(fs, at, flags, |n| fs.dir_path(*n))
-            .into_iter()
-            .map(|(at, outcome)| (at, ResolveFlags::NOFOLLOW, outcome))
-            .collect()
+        crate::walk::change_pins(fs, at, flags, |n| fs.dir_path(*n))
+    }
+
+    fn emit_pins(&mut self, pins: Vec<Pin>) {
+        for pin in pins {
+            match pin {
+                Pin::Dir { at, outcome: Ok(kind) } => {
+                    self.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind));
+                }
+                Pin::Dir { at, outcome: Err(e) } => {
+                    self.resolve_failed(&at, ResolveFlags::NOFOLLOW, e);
+                }
+                Pin::Link { path, target } => self.emit(Observation::ReadLink { path, target }),
+            }
+        }
     }
 
     fn emit_probes(&mut self, probes: Vec<Probe>) {
@@ -261,12 +273,12 @@ impl Traced {
         let prior: Option<Hash> = (append && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
-        let pins = self.dotdot_pins(&at, flags);
+        let pins = self.change_pins(&at, flags);
         if let Err(e) = self.os.write(path, data, append) {
             self.resolve_failed(&at, flags, e);
             return Err(e);
         }
-        self.emit_probes(pins);
+        self.emit_pins(pins);
         self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
         // G5: an append that created the file depends on its absence.
         if append && before.is_none() {
@@ -347,14 +359,14 @@ impl Traced {
         let at = self.at(path);
         let host = Self::host(&at);
         let canon = self.canon(&host, false);
-        let pins = self.dotdot_pins(&at, ResolveFlags::NOFOLLOW);
+        let pins = self.change_pins(&at, ResolveFlags::NOFOLLOW);
         let probes = self.created_probes(&at);
         let ret = match target {
             None => self.os.mkdir(path),
             Some(t) => self.os.symlink(t, path),
         };
         if ret.is_ok() {
-            self.emit_probes(pins);
+            self.emit_pins(pins);
         }
         self.emit_probes(probes);
         let flags = ResolveFlags::NOFOLLOW;
@@ -380,10 +392,10 @@ impl Traced {
         let before = self.kind(&host, false);
         let canon = self.canon(&host, false);
         let flags = ResolveFlags::NOFOLLOW;
-        let pins = self.dotdot_pins(&at, flags);
+        let pins = self.change_pins(&at, flags);
         let ret = if dir { self.os.rmdir(path) } else { self.os.unlink(path) };
         if ret.is_ok() {
-            self.emit_probes(pins);
+            self.emit_pins(pins);
         }
         match (ret, before) {
             (Ok(()), before) => {
@@ -439,12 +451,12 @@ impl Traced {
         let new_kind = self.kind(&new_host, false);
         let new_canon = self.canon(&new_host, false);
         let nofollow = ResolveFlags::NOFOLLOW;
-        let mut pins = if rename { self.dotdot_pins(&old_at, nofollow) } else { Vec::new() };
-        pins.extend(self.dotdot_pins(&new_at, nofollow));
+        let mut pins = if rename { self.change_pins(&old_at, nofollow) } else { Vec::new() };
+        pins.extend(self.change_pins(&new_at, nofollow));
         let probes = self.created_probes(&new_at);
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
         if ret.is_ok() {
-            self.emit_probes(pins);
+            self.emit_pins(pins);
         }
         self.emit_probes(probes);
         let Err(e) = ret else {

@@ -186,6 +186,28 @@ fn g12_dotdot_out_of_a_directory_that_becomes_a_symlink() {
     assert_eq!(soundness(&sc, PROPOSED), Ok(Case::Vacuous), "{sc}");
 }
 
+/// G15 (fixed in the tracer and its mirror, `model::walk`; found by the fuzz target): a write
+/// through `a/b` with `a` a directory, or through `l/b` with `l -> d`, recorded the effect at the
+/// canonical `/p/a/b` (`/p/d/b`) and only the outcome of resolving the path; once `a` is a
+/// symlink (or `l` points elsewhere) the run writes elsewhere and replay did not. The walk of a
+/// changing call is now pinned: the directories it looks in, the symlinks it follows.
+#[test]
+fn g15_a_write_depends_on_the_walk_to_its_directory() {
+    let s0 = fs(&[("/p/a", None, None), ("/p/b", None, None), ("/p/l", None, Some("a"))]);
+    for (path, edits) in [
+        (
+            "a/x",
+            vec![Edit::Remove(b"/p/a".to_vec()), Edit::Symlink(b"/p/a".to_vec(), b"b".to_vec())],
+        ),
+        ("l/x", vec![Edit::Symlink(b"/p/l".to_vec(), b"b".to_vec())]),
+    ] {
+        let p = program(vec![Op::Write(lit(path), Data::Lit(b"1".to_vec()))]);
+        let sc = Scenario { s0: s0.clone(), program: p, edits };
+        assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
+        assert_eq!(soundness(&sc, PROPOSED), Ok(Case::Vacuous), "{sc}");
+    }
+}
+
 /// G13 (fixed in the shipped lowering): `list .; list d/..` kept one `Listing` because both
 /// spellings normalise lexically to `/p`; once `d` is a symlink to `x/y`, `d/..` lists `/p/x`.
 /// Spellings with `..` are now deduplicated only with themselves.

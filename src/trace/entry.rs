@@ -19,6 +19,7 @@ use model::fs::FileKind;
 use model::observe::{At, Observation};
 use model::path;
 use model::resolve::ResolveFlags;
+use model::walk::Pin;
 use model::Hash;
 use nix::libc;
 
@@ -102,8 +103,8 @@ pub(crate) struct PendingOpen {
     /// For a create-mode open that follows symlinks: whether the last component was a symlink
     /// before the open (a dangling one makes `O_CREAT` create its target).
     pub(crate) through_link: bool,
-    /// For a write-intent open: the G12 pins ([`dotdot_pins`]).
-    pub(crate) pins: Vec<Probe>,
+    /// For a write-intent open: the G12/G15 pins ([`change_pins`]).
+    pub(crate) pins: Vec<Pin>,
 }
 
 /// A path-pair syscall (`link`, `rename`) waiting for its result.
@@ -131,23 +132,21 @@ pub(crate) struct PendingPair {
     pub(crate) new_host: Vec<u8>,
     /// How the new name's directory and the name resolved before the call (G2).
     pub(crate) created: Vec<Probe>,
-    /// The G12 pins of the old path (`rename` only) and of the new ([`dotdot_pins`]).
-    pub(crate) pins: Vec<Probe>,
+    /// The G12/G15 pins of the old path (`rename` only) and of the new ([`change_pins`]).
+    pub(crate) pins: Vec<Pin>,
 }
 
 /// A resolution the tracer made itself before the kernel acted: path, flags, outcome.
 pub(crate) type Probe = (At, ResolveFlags, Result<FileKind, i32>);
 
-/// G12 of notes/model.md (`model::walk`): the directories `at` leaves through `..`, each
-/// prefix of their canonical paths pinned as it resolves (not followed) before the call; for
-/// calls that change the path, whose effect is recorded at its canonical path.
-pub(crate) fn dotdot_pins(at: &At, flags: ResolveFlags) -> Vec<Probe> {
+/// G12 and G15 of notes/model.md (`model::walk`): the walk of a path a call is about to
+/// change, as it is before the call: the directories it goes through, pinned, and the symlinks
+/// it follows, with their targets. The change is recorded at the canonical path; these make
+/// the check fail where the same spelling would now reach another place.
+pub(crate) fn change_pins(at: &At, flags: ResolveFlags) -> Vec<Pin> {
     let mut fingerprints = crate::check::Fingerprints::new();
     let live = crate::check::LiveFs::new(&mut fingerprints);
-    model::walk::dotdot_pins(&live, at, flags, |n| Some(n.path().to_vec()))
-        .into_iter()
-        .map(|(at, outcome)| (at, ResolveFlags::NOFOLLOW, outcome.map_err(|e| e.0)))
-        .collect()
+    model::walk::change_pins(&live, at, flags, |n| Some(n.path().to_vec()))
 }
 
 /// G2 of notes/model.md: the directory a name is about to be created in (`O_DIRECTORY`) and
@@ -184,9 +183,9 @@ pub(crate) enum Pending {
     Chdir { at: Option<At> },
     /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed; `pins` as in
     /// [`PendingOpen`].
-    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, pins: Vec<Probe> },
+    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, pins: Vec<Pin> },
     /// `mkdir`, `mknod`, `symlink` (and their `at` forms); `created` as in [`PendingPair`].
-    Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe>, pins: Vec<Probe> },
+    Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe>, pins: Vec<Pin> },
     /// `link`, `linkat`.
     Link(Box<PendingPair>),
     /// `rename`, `renameat`, `renameat2` with its flags.
@@ -298,28 +297,28 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             let before = probe::kind(&host, false).ok();
-            let pins = dotdot_pins(&at, ResolveFlags::NOFOLLOW);
+            let pins = change_pins(&at, ResolveFlags::NOFOLLOW);
             Some(Pending::Unlink { at, before, canon: probe::canonical(&host, false), pins })
         }
         Syscall::Create { dir, path } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             let created = created_probes(cx, &at);
-            let pins = dotdot_pins(&at, ResolveFlags::NOFOLLOW);
+            let pins = change_pins(&at, ResolveFlags::NOFOLLOW);
             let canon = probe::canonical(&host, false);
             Some(Pending::Create { at, canon, host, created, pins })
         }
         Syscall::Link { old_dir, old, new_dir, new, follow, empty } => {
             let old = if empty && cx.empty_path(old) { None } else { Some((old_dir, old)) };
             let mut pair = pair(cx, old, (new_dir, new), follow)?;
-            pair.pins = dotdot_pins(&pair.new, ResolveFlags::NOFOLLOW);
+            pair.pins = change_pins(&pair.new, ResolveFlags::NOFOLLOW);
             Some(Pending::Link(Box::new(pair)))
         }
         Syscall::Rename { old_dir, old, new_dir, new, flags } => {
             let mut pair = pair(cx, Some((old_dir, old)), (new_dir, new), false)?;
             let nofollow = ResolveFlags::NOFOLLOW;
-            let mut pins = pair.old.as_ref().map(|o| dotdot_pins(o, nofollow)).unwrap_or_default();
-            pins.extend(dotdot_pins(&pair.new, nofollow));
+            let mut pins = pair.old.as_ref().map(|o| change_pins(o, nofollow)).unwrap_or_default();
+            pins.extend(change_pins(&pair.new, nofollow));
             pair.pins = pins;
             Some(Pending::Rename(Box::new(pair), flags))
         }
@@ -386,7 +385,7 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && intent.flags.follow
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
-    let pins = if intent.write { dotdot_pins(&at, intent.flags) } else { Vec::new() };
+    let pins = if intent.write { change_pins(&at, intent.flags) } else { Vec::new() };
     Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link, pins }))
 }
 

@@ -15,6 +15,7 @@ use model::entry::Uncacheable;
 use model::fs::{FileKind, Meta};
 use model::observe::{At, Observation};
 use model::resolve::ResolveFlags;
+use model::walk::Pin;
 use nix::libc;
 
 /// Handles the exit of a syscall whose entry left `pending`; `ret` is its value or errno.
@@ -42,13 +43,13 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         Pending::Chdir { at } => chdir(cx, at.as_ref(), ret),
         Pending::Unlink { at, before, canon, pins } => {
             if ret.is_ok() {
-                emit_probes(cx, pins);
+                emit_pins(cx, pins);
             }
             unlink(cx, &at, before, canon, ret)
         }
         Pending::Create { at, canon, host, created, pins } => {
             if ret.is_ok() {
-                emit_probes(cx, pins);
+                emit_pins(cx, pins);
             }
             emit_probes(cx, created);
             match ret {
@@ -122,7 +123,7 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         Ok(fd) => fd as i32,
         Err(e) => return cx.sink.resolve_failed(&at, intent.flags, e),
     };
-    emit_probes(cx, pins);
+    emit_pins(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
         cx.task.fds.borrow_mut().remove(fd);
@@ -317,6 +318,21 @@ fn pair_failed(cx: &mut Cx<'_>, p: &PendingPair, errno: i32) {
     }
 }
 
+/// Emits the pins of a changing call's walk, taken at entry.
+fn emit_pins(cx: &mut Cx<'_>, pins: Vec<Pin>) {
+    for pin in pins {
+        match pin {
+            Pin::Dir { at, outcome: Ok(kind) } => {
+                cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind))
+            }
+            Pin::Dir { at, outcome: Err(e) } => {
+                cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e.0)
+            }
+            Pin::Link { path, target } => cx.sink.emit(Observation::ReadLink { path, target }),
+        }
+    }
+}
+
 /// Emits the tracer's own resolutions made at entry (a path errno or a kind).
 fn emit_probes(cx: &mut Cx<'_>, probes: Vec<super::entry::Probe>) {
     for (at, flags, outcome) in probes {
@@ -329,7 +345,7 @@ fn emit_probes(cx: &mut Cx<'_>, probes: Vec<super::entry::Probe>) {
 
 fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
     if ret.is_ok() {
-        emit_probes(cx, p.pins.clone());
+        emit_pins(cx, p.pins.clone());
     }
     emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
@@ -364,7 +380,7 @@ fn moved_link(cx: &mut Cx<'_>, p: &PendingPair) {
 
 fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
     if ret.is_ok() {
-        emit_probes(cx, p.pins.clone());
+        emit_pins(cx, p.pins.clone());
     }
     emit_probes(cx, p.created.clone());
     if let Err(e) = ret {

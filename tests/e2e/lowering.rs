@@ -176,6 +176,28 @@ fn a_write_through_dotdot_depends_on_the_directory_not_being_a_symlink() {
 }
 
 #[test]
+fn a_write_through_a_symlinked_directory_depends_on_its_target() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("debug")).expect("mkdir debug");
+    std::fs::create_dir_all(p.path("release")).expect("mkdir release");
+    std::os::unix::fs::symlink("debug", p.path("out")).expect("symlink");
+    let script = format!("{STAMP}echo built > out/app");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("debug/app"), "built\n");
+    // out now points at release: the same script writes release/app, so dry must run it.
+    std::fs::remove_file(p.path("out")).expect("rm out");
+    std::os::unix::fs::symlink("release", p.path("out")).expect("symlink");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("release/app"), "built\n");
+    // And back: the first entry holds again and is replayed.
+    std::fs::remove_file(p.path("debug/app")).expect("rm debug/app");
+    std::fs::remove_file(p.path("out")).expect("rm out");
+    std::os::unix::fs::symlink("debug", p.path("out")).expect("symlink");
+    p.bash(&script).assert_replayed();
+    assert_eq!(p.read("debug/app"), "built\n");
+}
+
+#[test]
 fn link_unlink_symlink_mkdir_rmdir_are_effects() {
     let p = Project::new();
     p.write("src.txt", "s\n");

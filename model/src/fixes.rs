@@ -184,9 +184,13 @@ fn note_gaps(t: &mut Traced, path: &[u8], walked: &At, flags: ResolveFlags) -> W
     let into_own = w.after_link.iter().any(|p| own(p));
     let from_own = w.links.iter().any(|(l, _)| own(l));
     let all_own = w.after_link.iter().all(|p| own(p));
+    // Where the walk ends, when a symlink's target leads there without a further lookup
+    // (`l -> ..`): that is also after the link.
+    let end = crate::ops::realpath(&t.os.fs, &crate::path::join(&at.base, &at.path));
+    let ends_own = end.as_deref().is_none_or(own);
     // G6: an input symlink leads into the run's output; G8: the run's own symlink leads
     // into inputs, which the lexical "below a changed path" rule of lowering hides.
-    if (into_own && !w.links.iter().all(|(l, _)| own(l))) || (from_own && !all_own) {
+    if (into_own && !w.links.iter().all(|(l, _)| own(l))) || (from_own && !(all_own && ends_own)) {
         t.gap_g6 = true;
     }
     // G10: lowering judges "own" on the lexically normalised path, but `b/../x` depends

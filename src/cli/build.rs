@@ -64,7 +64,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     };
     let _ = store.set_last(&key.family());
     if let Decision::Replay(i) = &decision {
-        match replay(&store, &entries[*i], &ctx.project.root) {
+        match replay(&store, &entries[*i], &ctx.project.root, &mut fps) {
             Ok(code) => {
                 if args.verbose {
                     eprintln!("dry: replayed: nothing changed");
@@ -121,11 +121,19 @@ fn save_fingerprints(store: &Store, fps: &Fingerprints) {
 }
 
 /// Restores a recorded run: outputs first, then stdout and stderr; returns its exit status.
-fn replay(store: &Store, entry: &Entry, root: &Path) -> anyhow::Result<i32> {
+fn replay(
+    store: &Store,
+    entry: &Entry,
+    root: &Path,
+    fps: &mut Fingerprints,
+) -> anyhow::Result<i32> {
     // Read the streams first: a corrupt object must be found before any file is touched.
     let stdout = store.read_object(&entry.stdout.hash)?;
     let stderr = store.read_object(&entry.stderr.hash)?;
-    crate::restore::apply(&entry.effects, root, &StoreObjects(store))?;
+    // Outputs already in place are left exactly as they are, like make's own no-op leaves
+    // them (a nested replay touches them instead: its parent may compare mtimes).
+    let pending = crate::restore::pending(&entry.effects, fps);
+    crate::restore::apply(&pending.apply, root, &StoreObjects(store))?;
     // A closed stdout or stderr (EPIPE) is not dry's failure: the command would have met it too.
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);
     let _ = write_all_fd(std::io::stderr().as_fd(), &stderr);

@@ -63,7 +63,10 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitStatus> {
     let stdout = store.read_object(&entry.stdout.hash)?;
     let stderr = store.read_object(&entry.stderr.hash)?;
     let objects = super::build::StoreObjects(&store);
-    crate::restore::apply(&entry.effects, &args.root, &objects)?;
+    let mut fps = crate::check::Fingerprints::from(store.load_fingerprints());
+    let pending = crate::restore::pending(&entry.effects, &mut fps);
+    crate::restore::apply(&pending.apply, &args.root, &objects)?;
+    crate::restore::touch(&pending.touch, &args.root)?;
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);
     let _ = write_all_fd(std::io::stderr().as_fd(), &stderr);
     Ok(entry.exit)

@@ -12,6 +12,7 @@ mod effects;
 mod error;
 mod objects;
 mod output;
+mod pending;
 #[cfg(test)]
 mod tests;
 
@@ -19,3 +20,4 @@ pub use effects::{apply, Applied};
 pub use error::RestoreError;
 pub use objects::Objects;
 pub use output::{write_all_fd, Replayed};
+pub use pending::{pending, touch, Pending};

@@ -228,3 +228,17 @@ fn outputs_are_restored_with_their_modes_and_removed_files_are_removed() {
     assert!(std::fs::metadata(p.path("out/sub")).expect("sub").is_dir());
     assert!(std::fs::symlink_metadata(p.path("old.txt")).is_err());
 }
+
+#[test]
+fn a_replay_leaves_outputs_in_place_alone_and_restores_the_others() {
+    use std::os::unix::fs::MetadataExt;
+    let p = Project::new();
+    let script = format!("{STAMP}echo a > a.out; echo b > b.out");
+    p.bash(&script).assert_ran();
+    let inode = |f: &str| std::fs::symlink_metadata(p.path(f)).expect(f).ino();
+    let a_before = inode("a.out");
+    p.write("b.out", "edited\n");
+    p.bash(&script).assert_replayed();
+    assert_eq!(inode("a.out"), a_before, "a.out was in place: not rewritten");
+    assert_eq!(p.read("b.out"), "b\n", "b.out was not: restored");
+}

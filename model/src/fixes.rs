@@ -18,7 +18,7 @@
 use crate::fs::{FileKind, Fs, Meta};
 use crate::memfs::MemFs;
 use crate::observe::{At, Observation};
-use crate::ops::{split_last, Last};
+use crate::ops::split_last;
 use crate::predicate::Predicate;
 use crate::resolve::{resolve_kind, ResolveFlags};
 use crate::run::{entry_of, lower_observations, Run};
@@ -214,13 +214,8 @@ fn name_and_parent(t: &mut Traced, path: &[u8], parent: &At) {
         opened_for_read: false,
     };
     t.emit(obs);
-    let (_, last) = split_last(path);
-    let Last::Norm { .. } = last else { return };
-    let mut trimmed = path.to_vec();
-    while trimmed.len() > 1 && trimmed.ends_with(b"/") {
-        trimmed.pop();
-    }
-    let at = At { base: parent.base.clone(), path: trimmed };
+    let named = At { base: parent.base.clone(), path: path.to_vec() };
+    let Some((_, at)) = named.created_name() else { return };
     let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::NOFOLLOW);
     let host = crate::path::join(&at.base, &at.path);
     t.emit(Observation::Resolve {

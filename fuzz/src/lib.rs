@@ -19,9 +19,15 @@ pub fn soundness(data: &[u8]) {
     }
 }
 
-/// Opening arbitrary bytes as a database file never panics.
+/// Opening arbitrary bytes as a database file, or as a fingerprint cache and looking paths up
+/// in it, never panics.
 pub fn open_db(data: &[u8]) {
     let _ = dry::store::decode_family_file(data, &Hash::of(b"family"));
+    let cache = dry::store::FingerprintFile::from_bytes(data.to_vec());
+    for (path, _, _) in cache.items() {
+        let _ = cache.get(&path);
+    }
+    let _ = cache.get(data.get(..16).unwrap_or_default());
 }
 
 /// Resolution never panics on any tree, path and flags; on a symlink-free tree, resolving a

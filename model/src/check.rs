@@ -7,6 +7,9 @@ use crate::hash::Hash;
 use crate::predicate::Predicate;
 use crate::resolve::{resolve, resolve_kind, ResolveFlags, Resolved};
 use crate::verdict::{Observed, Verdict};
+use crate::view::PredicateView;
+use std::collections::HashSet;
+use std::ops::Deref;
 
 /// Where the content of standard input comes from during a check: the live checker reads its
 /// own standard input's file, tests supply a value.
@@ -26,8 +29,18 @@ impl StdinSource for NoStdin {
 
 /// Checks `predicates` in order and returns the first that fails, or [`Verdict::Holds`].
 pub fn check<F: Fs>(predicates: &[Predicate], fs: &F, stdin: &dyn StdinSource) -> Verdict {
-    for (index, p) in predicates.iter().enumerate() {
-        if let Some(observed) = check_one(p, fs, stdin) {
+    check_views(predicates.iter().map(Predicate::view), fs, stdin)
+}
+
+/// [`check`] over borrowed views (owned or archived predicates): strictly, without the output
+/// rule, so a [`Verdict::Holds`] here implies that [`check_in_family`] holds as well.
+pub fn check_views<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
+    predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Verdict {
+    for (index, p) in predicates.into_iter().enumerate() {
+        if let Some(observed) = check_view(p, fs, stdin) {
             return Verdict::Fails { index, observed };
         }
     }
@@ -36,22 +49,32 @@ pub fn check<F: Fs>(predicates: &[Predicate], fs: &F, stdin: &dyn StdinSource) -
 
 /// Checks one predicate; returns what was observed if it fails, `None` if it holds.
 pub fn check_one<F: Fs>(p: &Predicate, fs: &F, stdin: &dyn StdinSource) -> Option<Observed> {
+    check_view(p.view(), fs, stdin)
+}
+
+/// [`check_one`] over a borrowed view: an owned predicate's or an archived one's (a database
+/// file read in place). The one definition of what each predicate means.
+pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
+    p: PredicateView<'_, N>,
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Option<Observed> {
     match p {
-        Predicate::Resolves { path, base, flags, to } => {
-            match resolve_kind(fs, base, path, *flags) {
-                Ok(kind) if kind == *to => None,
+        PredicateView::Resolves { path, base, flags, to } => {
+            match resolve_kind(fs, base, path, flags) {
+                Ok(kind) if kind == to => None,
                 Ok(kind) => Some(Observed::Kind(kind)),
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
-        Predicate::DoesNotResolve { path, base, flags, errno } => {
-            match resolve_kind(fs, base, path, *flags) {
-                Err(e) if e == *errno => None,
+        PredicateView::DoesNotResolve { path, base, flags, errno } => {
+            match resolve_kind(fs, base, path, flags) {
+                Err(e) if e == errno => None,
                 Err(e) => Some(Observed::Errno(e)),
                 Ok(kind) => Some(Observed::Kind(kind)),
             }
         }
-        Predicate::Content { path, hash } => {
+        PredicateView::Content { path, hash } => {
             let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
                 Ok(n) => n,
                 Err(o) => return Some(o),
@@ -62,12 +85,12 @@ pub fn check_one<F: Fs>(p: &Predicate, fs: &F, stdin: &dyn StdinSource) -> Optio
                 Ok(_) => {}
             }
             match fs.content_hash(&node) {
-                Ok(h) if h == *hash => None,
+                Ok(h) if h == hash => None,
                 Ok(h) => Some(Observed::Hash(h)),
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
-        Predicate::Metadata { path, kind, mode, size_bytes } => {
+        PredicateView::Metadata { path, kind, mode, size_bytes } => {
             let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
                 Ok(n) => n,
                 Err(o) => return Some(o),
@@ -75,7 +98,7 @@ pub fn check_one<F: Fs>(p: &Predicate, fs: &F, stdin: &dyn StdinSource) -> Optio
             match fs.meta(&node) {
                 Ok(m) => {
                     let size = if m.kind == FileKind::Regular { m.size_bytes } else { 0 };
-                    if m.kind == *kind && m.mode == *mode && size == *size_bytes {
+                    if m.kind == kind && m.mode == mode && size == size_bytes {
                         None
                     } else {
                         Some(Observed::Meta { kind: m.kind, mode: m.mode, size_bytes: size })
@@ -84,33 +107,46 @@ pub fn check_one<F: Fs>(p: &Predicate, fs: &F, stdin: &dyn StdinSource) -> Optio
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
-        Predicate::Listing { dir, names } => {
+        PredicateView::Listing { dir, names } => {
             let node = match node_at(fs, dir, ResolveFlags::DIRECTORY) {
                 Ok(n) => n,
                 Err(o) => return Some(o),
             };
             match fs.list(&node) {
-                Ok(now) if now == *names => None,
-                Ok(now) => Some(Observed::Names {
-                    added: now.iter().filter(|n| !names.contains(n)).cloned().collect(),
-                    removed: names.iter().filter(|n| !now.contains(n)).cloned().collect(),
-                }),
+                Ok(now) if now.iter().map(Vec::as_slice).eq(names.iter().map(|n| &**n)) => None,
+                Ok(now) => {
+                    // Sets, not scans: a listing can hold 100 000 names.
+                    let recorded: HashSet<&[u8]> = names.iter().map(|n| &**n).collect();
+                    let current: HashSet<&[u8]> = now.iter().map(Vec::as_slice).collect();
+                    Some(Observed::Names {
+                        added: now
+                            .iter()
+                            .filter(|n| !recorded.contains(n.as_slice()))
+                            .cloned()
+                            .collect(),
+                        removed: names
+                            .iter()
+                            .filter(|n| !current.contains(&***n))
+                            .map(|n| n.to_vec())
+                            .collect(),
+                    })
+                }
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
-        Predicate::Readlink { path, target } => {
+        PredicateView::Readlink { path, target } => {
             let node = match node_at(fs, path, ResolveFlags::NOFOLLOW) {
                 Ok(n) => n,
                 Err(o) => return Some(o),
             };
             match fs.read_link(&node) {
-                Ok(t) if t == *target => None,
+                Ok(t) if t == target => None,
                 Ok(t) => Some(Observed::Target(t)),
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
-        Predicate::Stdin { hash } => match stdin.stdin_hash() {
-            Some(h) if h == *hash => None,
+        PredicateView::Stdin { hash } => match stdin.stdin_hash() {
+            Some(h) if h == hash => None,
             Some(h) => Some(Observed::Hash(h)),
             None => Some(Observed::NoStdinFile),
         },

@@ -33,6 +33,7 @@ pub mod run;
 pub mod scenario;
 pub mod trace;
 pub mod verdict;
+pub mod view;
 pub mod walk;
 
 pub use effect::Effect;

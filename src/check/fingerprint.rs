@@ -10,7 +10,8 @@
 //! again next time. Two seconds covers the coarsest common timestamp granularity (FAT's).
 //!
 //! This module reads user files; it never writes them and never touches `.dry/` (the store
-//! persists the cache through [`Fingerprints::to_entries`] and [`Fingerprints::from`]).
+//! persists the cache through [`Fingerprints::to_entries`] and reads it back, in place, through
+//! [`Fingerprints::over`]).
 
 use model::fingerprint::Fingerprint;
 use model::Hash;
@@ -20,6 +21,7 @@ use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How close to the present a file's mtime or ctime may be before its fingerprint is racy.
@@ -28,16 +30,44 @@ pub const RACY_WINDOW: Duration = Duration::from_secs(2);
 /// The size of the buffer content is streamed through while hashing.
 const BUFFER_BYTES: usize = 64 * 1024;
 
-/// An in-memory cache from absolute path to the fingerprint and content hash last seen there.
-#[derive(Debug, Clone)]
+/// A table of cached fingerprints as stored, read in place (the store's mapped file): the base
+/// that a [`Fingerprints`] reads through and records its changes over.
+pub trait CachedFingerprints: Send + Sync {
+    /// Returns the fingerprint and hash cached for absolute `path`, if any.
+    fn get(&self, path: &[u8]) -> Option<(Fingerprint, Hash)>;
+    /// Returns every cached (path, fingerprint, hash).
+    fn items(&self) -> Vec<(Vec<u8>, Fingerprint, Hash)>;
+    /// Returns the number of cached paths.
+    fn len(&self) -> usize;
+    /// Reports whether no path is cached.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A cache from absolute path to the fingerprint and content hash last seen there: a stored
+/// table read in place, and the changes made since (new hashes, forgotten paths) in memory.
+#[derive(Clone)]
 pub struct Fingerprints {
-    by_path: HashMap<Vec<u8>, (Fingerprint, Hash)>,
+    base: Option<Arc<dyn CachedFingerprints>>,
+    /// Changes over `base`: `Some` is a new or updated path, `None` a forgotten one.
+    changed: HashMap<Vec<u8>, Option<(Fingerprint, Hash)>>,
     /// Whether the cache differs from what it was built from (so the caller must save it).
     dirty: bool,
     /// How many files were read and hashed in full (the fast path did not apply).
     files_hashed: u64,
     /// See [`RACY_WINDOW`]; adjustable so tests can see the cache work on fresh files.
     racy_window_ns: i64,
+}
+
+impl std::fmt::Debug for Fingerprints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fingerprints")
+            .field("changed", &self.changed.len())
+            .field("dirty", &self.dirty)
+            .field("files_hashed", &self.files_hashed)
+            .finish()
+    }
 }
 
 impl Default for Fingerprints {
@@ -48,9 +78,10 @@ impl Default for Fingerprints {
 
 impl From<Vec<(Vec<u8>, Fingerprint, Hash)>> for Fingerprints {
     fn from(entries: Vec<(Vec<u8>, Fingerprint, Hash)>) -> Self {
-        let by_path = entries.into_iter().map(|(p, f, h)| (p, (f, h))).collect();
+        let changed = entries.into_iter().map(|(p, f, h)| (p, Some((f, h)))).collect();
         Fingerprints {
-            by_path,
+            base: None,
+            changed,
             dirty: false,
             files_hashed: 0,
             racy_window_ns: window_ns(RACY_WINDOW),
@@ -70,9 +101,21 @@ impl Fingerprints {
         Fingerprints::default()
     }
 
+    /// Returns a cache that reads through the stored table `base` (nothing is copied out of it
+    /// until [`Fingerprints::to_entries`]).
+    pub fn over(base: impl CachedFingerprints + 'static) -> Fingerprints {
+        Fingerprints { base: Some(Arc::new(base)), ..Fingerprints::default() }
+    }
+
     /// Returns every cached (path, fingerprint, hash), sorted by path, for the store to persist.
     pub fn to_entries(&self) -> Vec<(Vec<u8>, Fingerprint, Hash)> {
-        let mut out: Vec<_> = self.by_path.iter().map(|(p, (f, h))| (p.clone(), *f, *h)).collect();
+        let mut out: Vec<_> = match &self.base {
+            Some(base) => {
+                base.items().into_iter().filter(|(p, _, _)| !self.changed.contains_key(p)).collect()
+            }
+            None => Vec::new(),
+        };
+        out.extend(self.changed.iter().filter_map(|(p, v)| v.map(|(f, h)| (p.clone(), f, h))));
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
@@ -89,12 +132,27 @@ impl Fingerprints {
 
     /// Returns the number of cached paths.
     pub fn len(&self) -> usize {
-        self.by_path.len()
+        let in_base = |p: &[u8]| self.base.as_ref().is_some_and(|b| b.get(p).is_some());
+        let base = self.base.as_ref().map_or(0, |b| b.len());
+        self.changed.iter().fold(base, |n, (p, v)| match (v.is_some(), in_base(p)) {
+            (true, false) => n + 1,
+            (false, true) => n - 1,
+            _ => n,
+        })
     }
 
     /// Reports whether no path is cached.
     pub fn is_empty(&self) -> bool {
-        self.by_path.is_empty()
+        self.len() == 0
+    }
+
+    /// Returns the cached fingerprint and hash of `key`: the change made since loading, if
+    /// any, else the stored table's.
+    fn cached(&self, key: &[u8]) -> Option<(Fingerprint, Hash)> {
+        match self.changed.get(key) {
+            Some(changed) => *changed,
+            None => self.base.as_ref().and_then(|b| b.get(key)),
+        }
     }
 
     /// Sets how close to the present a timestamp makes a fingerprint racy (default
@@ -121,9 +179,9 @@ impl Fingerprints {
     /// caller has just taken (e.g. from its own `lstat`), reading it only on a cache miss.
     pub fn hash_with_fingerprint(&mut self, path: &Path, now: Fingerprint) -> io::Result<Hash> {
         let key = path.as_os_str().as_bytes();
-        if let Some((cached, hash)) = self.by_path.get(key) {
-            if *cached == now {
-                return Ok(*hash);
+        if let Some((cached, hash)) = self.cached(key) {
+            if cached == now {
+                return Ok(hash);
             }
         }
         let mut file = open_regular(path)?;
@@ -138,9 +196,9 @@ impl Fingerprints {
             return Err(not_regular(&meta));
         }
         let before = fingerprint_of(&meta);
-        if let Some((cached, hash)) = self.by_path.get(key) {
-            if *cached == before {
-                return Ok(*hash);
+        if let Some((cached, hash)) = self.cached(key) {
+            if cached == before {
+                return Ok(hash);
             }
         }
         let hash = read_hash(file)?;
@@ -149,8 +207,10 @@ impl Fingerprints {
         // A file that changed while it was read, or whose last change is too recent to trust
         // its timestamps, is hashed but not cached: the next check reads it again.
         if before == after && !self.is_racy(&after) {
-            self.by_path.insert(key.to_vec(), (after, hash));
-            self.dirty = true;
+            if self.cached(key) != Some((after, hash)) {
+                self.changed.insert(key.to_vec(), Some((after, hash)));
+                self.dirty = true;
+            }
         } else {
             self.forget(key);
         }
@@ -159,7 +219,8 @@ impl Fingerprints {
 
     /// Drops the cached fingerprint of `key`, if any.
     fn forget(&mut self, key: &[u8]) {
-        if self.by_path.remove(key).is_some() {
+        if self.cached(key).is_some() {
+            self.changed.insert(key.to_vec(), None);
             self.dirty = true;
         }
     }

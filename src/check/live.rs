@@ -15,15 +15,17 @@
 //! `ENAMETOOLONG` where the command itself may have succeeded (the check then fails, and the
 //! command runs: safe, only slower).
 
+use super::fast_hash::FastMap;
 use super::fingerprint::{fingerprint_of, Fingerprints};
 use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Fs, Meta};
+use model::view::PredicateView;
 use model::{Errno, Hash};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::io;
+use std::ops::Deref;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -31,17 +33,19 @@ use std::rc::Rc;
 
 /// What `lstat` said about one node: the parts the model and the fingerprint fast path need.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-struct Stat {
+pub(crate) struct Stat {
     meta: Meta,
     fingerprint: Fingerprint,
 }
 
 /// The answer of one `lstat`: the node, `None` for an absent name, or the kernel's error.
-type Lstat = Result<Option<Stat>, Errno>;
+pub(crate) type Lstat = Result<Option<Stat>, Errno>;
 
 /// One file of the live filesystem: its canonical absolute path and its `lstat`.
 #[derive(Clone, Debug)]
 pub struct LiveNode {
+    /// Its number in the snapshot's node table.
+    id: u32,
     path: Rc<[u8]>,
     stat: Result<Stat, Errno>,
 }
@@ -53,38 +57,77 @@ impl LiveNode {
     }
 }
 
+/// What a snapshot knows of one node it reached: the parent it was reached from, and the
+/// answers of the lookups made in it, by name.
+struct Known {
+    node: LiveNode,
+    parent: u32,
+    /// `Ok(Some(id))`: that node; `Ok(None)`: absent; `Err`: the kernel's error.
+    children: FastMap<Box<[u8]>, Result<Option<u32>, Errno>>,
+}
+
 /// The real filesystem, seen through cached `lstat` calls and the fingerprint cache.
+///
+/// The snapshot is a tree of the nodes reached, rooted at `/` (canonical paths form a tree, so
+/// each path has one node): a lookup that was made before costs one map probe by name in its
+/// directory, and only a new one builds a path and calls `lstat`.
 pub struct LiveFs<'a> {
-    /// `lstat` results by absolute path: `Ok(None)` for an absent name.
-    lstats: RefCell<HashMap<Rc<[u8]>, Lstat>>,
+    nodes: RefCell<Vec<Known>>,
+    /// `lstat`s taken ahead of the lookups that will need them, by path (see `prefetch`).
+    ahead: RefCell<FastMap<Box<[u8]>, Lstat>>,
+    lstats: Cell<usize>,
     fingerprints: RefCell<&'a mut Fingerprints>,
 }
 
 impl<'a> LiveFs<'a> {
     /// Returns a fresh snapshot of the live filesystem hashing content through `fingerprints`.
     pub fn new(fingerprints: &'a mut Fingerprints) -> LiveFs<'a> {
-        LiveFs { lstats: RefCell::new(HashMap::new()), fingerprints: RefCell::new(fingerprints) }
+        let root: Rc<[u8]> = Rc::from(&b"/"[..]);
+        let stat = match lstat(&root) {
+            Ok(Some(stat)) => Ok(stat),
+            Ok(None) => Err(Errno::ENOENT),
+            Err(e) => Err(e),
+        };
+        let root = Known {
+            node: LiveNode { id: 0, path: root, stat },
+            parent: 0,
+            children: FastMap::default(),
+        };
+        LiveFs {
+            nodes: RefCell::new(vec![root]),
+            ahead: RefCell::new(FastMap::default()),
+            lstats: Cell::new(1),
+            fingerprints: RefCell::new(fingerprints),
+        }
     }
 
     /// Returns how many `lstat` calls this snapshot made (cache misses), for tests and `-v`.
     pub fn lstat_count(&self) -> usize {
-        self.lstats.borrow().len()
+        self.lstats.get()
     }
 
-    /// Returns the node at canonical absolute `path`, `lstat`-ing it once per snapshot.
-    fn node(&self, path: Vec<u8>) -> Result<Option<LiveNode>, Errno> {
-        if let Some(cached) = self.lstats.borrow().get(path.as_slice()) {
-            let path: Rc<[u8]> = path.into();
-            return cached.map(|s| s.map(|stat| LiveNode { path, stat: Ok(stat) }));
+    /// Takes the `lstat`s of the content and metadata paths among `predicates` now, on all
+    /// cores, for the lookups of the check that follows (see `check::prefetch`). Changes when
+    /// the kernel is asked, never what a check decides.
+    pub fn prefetch<'p, N: Deref<Target = [u8]> + 'p>(
+        &self,
+        predicates: impl IntoIterator<Item = PredicateView<'p, N>>,
+    ) {
+        let paths = super::prefetch::paths_of(predicates);
+        if paths.len() < super::prefetch::MIN_PATHS {
+            return;
         }
-        let path: Rc<[u8]> = path.into();
-        let result = match std::fs::symlink_metadata(OsStr::from_bytes(&path)) {
-            Ok(m) => Ok(Some(stat_of(&m))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(errno_of(&e)),
-        };
-        self.lstats.borrow_mut().insert(path.clone(), result);
-        result.map(|s| s.map(|stat| LiveNode { path, stat: Ok(stat) }))
+        let answers = super::prefetch::lstat_all(&paths);
+        self.lstats.set(self.lstats.get() + answers.len());
+        let mut ahead = self.ahead.borrow_mut();
+        ahead.reserve(paths.len());
+        for (path, answer) in paths.into_iter().zip(answers) {
+            ahead.insert(path.into(), answer);
+        }
+    }
+
+    fn node(&self, id: u32) -> LiveNode {
+        self.nodes.borrow()[id as usize].node.clone()
     }
 }
 
@@ -92,32 +135,46 @@ impl Fs for LiveFs<'_> {
     type Node = LiveNode;
 
     fn root(&self) -> LiveNode {
-        match self.node(b"/".to_vec()) {
-            Ok(Some(n)) => n,
-            Ok(None) => LiveNode { path: Rc::from(&b"/"[..]), stat: Err(Errno::ENOENT) },
-            Err(e) => LiveNode { path: Rc::from(&b"/"[..]), stat: Err(e) },
-        }
+        self.node(0)
     }
 
     fn lookup(&self, dir: &LiveNode, name: &[u8]) -> Result<Option<LiveNode>, Errno> {
+        if let Some(known) = self.nodes.borrow()[dir.id as usize].children.get(name) {
+            return known.map(|child| child.map(|id| self.node(id)));
+        }
         let mut path = Vec::with_capacity(dir.path.len() + 1 + name.len());
         path.extend_from_slice(&dir.path);
         if !path.ends_with(b"/") {
             path.push(b'/');
         }
         path.extend_from_slice(name);
-        self.node(path)
+        let taken = self.ahead.borrow_mut().remove(path.as_slice());
+        let answer = taken.unwrap_or_else(|| {
+            self.lstats.set(self.lstats.get() + 1);
+            lstat(&path)
+        });
+        let mut nodes = self.nodes.borrow_mut();
+        let (known, found) = match answer {
+            Ok(Some(stat)) => {
+                let id = u32::try_from(nodes.len()).map_err(|_| Errno(nix::libc::ENOMEM))?;
+                let node = LiveNode { id, path: path.into(), stat: Ok(stat) };
+                nodes.push(Known {
+                    node: node.clone(),
+                    parent: dir.id,
+                    children: FastMap::default(),
+                });
+                (Ok(Some(id)), Ok(Some(node)))
+            }
+            Ok(None) => (Ok(None), Ok(None)),
+            Err(e) => (Err(e), Err(e)),
+        };
+        nodes[dir.id as usize].children.insert(name.into(), known);
+        found
     }
 
     fn parent(&self, dir: &LiveNode) -> LiveNode {
-        let parent = model::path::parent(&dir.path).to_vec();
-        match self.node(parent.clone()) {
-            Ok(Some(n)) => n,
-            // The parent vanished or became unreadable since `dir` was reached: the node carries
-            // the error, and any use of it fails with the kernel's answer.
-            Ok(None) => LiveNode { path: parent.into(), stat: Err(Errno::ENOENT) },
-            Err(e) => LiveNode { path: parent.into(), stat: Err(e) },
-        }
+        let parent = self.nodes.borrow()[dir.id as usize].parent;
+        self.node(parent)
     }
 
     fn meta(&self, node: &LiveNode) -> Result<Meta, Errno> {
@@ -154,6 +211,15 @@ impl Fs for LiveFs<'_> {
         }
         names.sort();
         Ok(names)
+    }
+}
+
+/// `lstat`s absolute `path`: the node's stat, `None` for an absent name, or the kernel's error.
+pub(crate) fn lstat(path: &[u8]) -> Lstat {
+    match std::fs::symlink_metadata(OsStr::from_bytes(path)) {
+        Ok(m) => Ok(Some(stat_of(&m))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(errno_of(&e)),
     }
 }
 

@@ -21,13 +21,15 @@
 #[cfg(test)]
 mod differential;
 mod entry;
+mod fast_hash;
 mod fingerprint;
 mod live;
+mod prefetch;
 mod stdin;
 #[cfg(test)]
 mod tests;
 
 pub use entry::check_entry;
-pub use fingerprint::{fingerprint_of, read_hash, Fingerprints, RACY_WINDOW};
+pub use fingerprint::{fingerprint_of, read_hash, CachedFingerprints, Fingerprints, RACY_WINDOW};
 pub use live::{errno_of, LiveFs, LiveNode};
 pub use stdin::LiveStdin;

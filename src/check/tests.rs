@@ -334,3 +334,35 @@ fn check_entry_checks_the_entrys_predicates() {
     let v = check_entry(&entry, std::slice::from_ref(&entry), &LiveFs::new(&mut fps), &NoStdin);
     assert_eq!(v, fails(1, Observed::Kind(FileKind::Regular)));
 }
+
+#[test]
+fn a_stored_cache_is_read_in_place_and_changes_go_over_it() {
+    let t = Tree::new();
+    for (name, content) in [("a", b"A"), ("b", b"B"), ("c", b"C")] {
+        t.write(name, content);
+    }
+    let store = crate::store::Store::open(&t.path(".dry")).expect("store");
+    let mut first = trusting();
+    for name in ["a", "b", "c"] {
+        first.hash_path(&t.path(name)).expect("hash");
+    }
+    store.save_fingerprints(&first.to_entries()).expect("save");
+
+    let mut loaded = Fingerprints::over(store.load_fingerprints());
+    loaded.set_racy_window(Duration::ZERO);
+    assert_eq!((loaded.len(), loaded.is_dirty()), (3, false));
+    assert_eq!(loaded.hash_path(&t.path("a")).expect("hash"), Hash::of(b"A"));
+    assert_eq!(loaded.files_hashed(), 0, "the stored fingerprint answers");
+    fs::write(t.path("b"), b"b2").expect("write");
+    set_mtime(&t.path("b"), 1_000_000_000);
+    assert_eq!(loaded.hash_path(&t.path("b")).expect("hash"), Hash::of(b"b2"));
+    fs::remove_file(t.path("c")).expect("rm");
+    assert!(loaded.hash_path(&t.path("c")).is_err());
+    assert_eq!((loaded.files_hashed(), loaded.len(), loaded.is_dirty()), (1, 2, true));
+    let b_now = fingerprint_of(&fs::metadata(t.path("b")).expect("stat"));
+    let a_then = fingerprint_of(&fs::metadata(t.path("a")).expect("stat"));
+    let expected = vec![(t.abs("a"), a_then, Hash::of(b"A")), (t.abs("b"), b_now, Hash::of(b"b2"))];
+    assert_eq!(loaded.to_entries(), expected);
+    store.save_fingerprints(&loaded.to_entries()).expect("save");
+    assert_eq!(Fingerprints::over(store.load_fingerprints()).to_entries(), expected);
+}

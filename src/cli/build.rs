@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use crate::check::Fingerprints;
-use crate::decide::{decide, Decision};
+use crate::decide::{decide_stored, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
@@ -53,33 +53,33 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let ctx = Context::from_process()?;
     let store = ctx.store()?;
-    let mut fps = Fingerprints::from(store.load_fingerprints());
+    let mut fps = Fingerprints::over(store.load_fingerprints());
     let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
-    let entries = super::show::load_family_or_warn(&store, &key.family());
     let decision = if args.force {
-        Decision::Run("--force".to_string())
+        Decided::Run("--force".to_string())
     } else {
-        decide(&entries, &key, &root, &mut fps, &crate::check::LiveStdin::new())
+        let stdin = crate::check::LiveStdin::new();
+        decide_stored(&store, &key, &root, &mut fps, &stdin, &mut super::show::warn_corrupt)
     };
     let _ = store.set_last(&key.family());
-    if let Decision::Replay(i) = &decision {
-        match replay(&store, &entries[*i], &ctx.project.root, &mut fps) {
+    if let Decided::Replay(entry) = &decision {
+        match replay(&store, entry, &ctx.project.root, &mut fps) {
             Ok(code) => {
                 if args.verbose {
                     eprintln!("dry: replayed: nothing changed");
                 }
                 save_fingerprints(&store, &fps);
                 let _ = store.set_last_steps(&[]);
-                log(&store, &key, Outcome::Replayed, started, entries[*i].run_ns);
+                log(&store, &key, Outcome::Replayed, started, entry.run_ns);
                 return Ok(code);
             }
             Err(e) => eprintln!("dry: cannot replay ({e:#}); running instead"),
         }
     }
     let reason = match decision {
-        Decision::Run(r) => r,
-        Decision::Replay(_) => "replay failed".to_string(),
+        Decided::Run(r) => r,
+        Decided::Replay(_) => "replay failed".to_string(),
     };
     let (entry, code) = run_and_record(&ctx, &store, &mut fps, key, &exe, &args)?;
     if args.verbose {

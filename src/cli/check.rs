@@ -3,7 +3,7 @@
 
 use super::context::Context;
 use crate::check::Fingerprints;
-use crate::decide::{decide, Decision};
+use crate::decide::{decide_stored, Decided};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -33,18 +33,18 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
         return Ok(1);
     };
-    let mut fps = Fingerprints::from(store.load_fingerprints());
+    let mut fps = Fingerprints::over(store.load_fingerprints());
     let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
-    let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();
-    match decide(&entries, &key, root, &mut fps, &crate::check::LiveStdin::new()) {
-        Decision::Replay(_) => {
+    let stdin = crate::check::LiveStdin::new();
+    match decide_stored(&store, &key, root, &mut fps, &stdin, &mut super::show::warn_corrupt) {
+        Decided::Replay(_) => {
             if args.verbose {
                 eprintln!("dry: would replay: nothing changed");
             }
             Ok(0)
         }
-        Decision::Run(reason) => {
+        Decided::Run(reason) => {
             if args.verbose {
                 eprintln!("dry: would run: {reason}");
             }

@@ -27,13 +27,15 @@ pub struct ShowArgs {
 
 /// Loads a family's entries; a corrupt database is reported and treated as empty.
 pub fn load_family_or_warn(store: &Store, family: &Hash) -> Vec<Entry> {
-    match store.load_family(family) {
-        Ok(entries) => entries,
-        Err(e) => {
-            eprintln!("dry: {e}; treating it as a cache miss");
-            Vec::new()
-        }
-    }
+    store.load_family(family).unwrap_or_else(|e| {
+        warn_corrupt(e);
+        Vec::new()
+    })
+}
+
+/// Reports a database that cannot be read; the caller treats it as a cache miss.
+pub fn warn_corrupt(e: crate::store::StoreError) {
+    eprintln!("dry: {e}; treating it as a cache miss");
 }
 
 /// Runs `dry show`.
@@ -48,7 +50,7 @@ pub fn run(args: ShowArgs) -> anyhow::Result<i32> {
     let families = if args.cmd.is_empty() {
         store.families()?
     } else {
-        let mut fps = Fingerprints::from(store.load_fingerprints());
+        let mut fps = Fingerprints::over(store.load_fingerprints());
         vec![ctx.key(&args.cmd, &[], &mut fps)?.0.family()]
     };
     let root = ctx.project.root.as_os_str().as_bytes();

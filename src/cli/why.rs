@@ -41,7 +41,7 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
         out!("nothing recorded in this project yet");
         return Ok(0);
     };
-    let mut fps = Fingerprints::from(store.load_fingerprints());
+    let mut fps = Fingerprints::over(store.load_fingerprints());
     if let Some(path) = &args.path {
         return why_path(&ctx, &store, &mut fps, path);
     }

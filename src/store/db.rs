@@ -4,15 +4,17 @@
 //! anything is deserialized; writes replace the whole file (see `layout::replace`) and are only
 //! made by `Store::record` and `gc`, under the store's lock.
 //!
-//! This is the store's one `unsafe`: mapping a file. It must not grow a second one; the zero-copy
-//! read path, when it comes, goes through [`decode_entries`], the one place archives are accessed.
+//! This is the store's one `unsafe`: mapping a file. It must not grow a second one: the zero-copy
+//! read path ([`with_family`]) hands the validated archive to a closure for as long as the map
+//! lives, instead of keeping a reference into it; [`with_entries`] is the one place archives
+//! are accessed.
 
 use super::format::{self, ENTRIES_MAGIC};
 use super::layout::{self, Durability};
 use super::StoreError;
 use memmap2::Mmap;
 use model::entry::ArchivedEntry;
-use model::{Entry, Hash};
+use model::{CommandKey, Entry, Hash};
 use rkyv::rancor;
 use rkyv::util::AlignedVec;
 use rkyv::vec::ArchivedVec;
@@ -27,6 +29,8 @@ pub(crate) enum FileBytes {
     Mapped(Mmap),
     /// A file of length zero.
     Empty,
+    /// Bytes held in memory (tests, fuzzing, decoding a buffer).
+    Owned(Vec<u8>),
 }
 
 impl Deref for FileBytes {
@@ -36,6 +40,7 @@ impl Deref for FileBytes {
         match self {
             FileBytes::Mapped(m) => m,
             FileBytes::Empty => &[],
+            FileBytes::Owned(v) => v,
         }
     }
 }
@@ -71,26 +76,59 @@ pub(crate) fn read_family(path: &Path, family: &Hash) -> Result<Vec<Entry>, Stor
     }
 }
 
-/// Decodes a whole database file (`file`, read from `path`) of `family`. This is the one path
-/// by which entry archives are accessed: header and checksum, then bytecheck validation, then
-/// deserialization, then a check that every entry belongs to `family`.
+/// Decodes a whole database file (`file`, read from `path`) of `family` into owned entries:
+/// [`with_entries`], then deserialization.
 pub(crate) fn decode_entries(
     path: &Path,
     file: &[u8],
     family: &Hash,
 ) -> Result<Vec<Entry>, StoreError> {
+    with_entries(path, file, family, |archived| {
+        archived
+            .iter()
+            .map(rkyv::deserialize::<Entry, rancor::Error>)
+            .collect::<Result<Vec<Entry>, _>>()
+            .map_err(|e| StoreError::corrupt(path, format!("undecodable archive: {e}")))
+    })?
+}
+
+/// Hands the entries of a whole database file (`file`, read from `path`) of `family` to `f`,
+/// read in place (zero-copy). This is the one path by which entry archives are accessed:
+/// header and checksum, then bytecheck validation, then a check that every entry belongs to
+/// `family`.
+pub(crate) fn with_entries<R>(
+    path: &Path,
+    file: &[u8],
+    family: &Hash,
+    f: impl FnOnce(&[ArchivedEntry]) -> R,
+) -> Result<R, StoreError> {
     let payload =
         format::decode(ENTRIES_MAGIC, file).map_err(|why| StoreError::corrupt(path, why))?;
     let mut buf = AlignedVec::new();
     let payload = format::align_payload(payload, &mut buf);
     let archived = rkyv::access::<ArchivedVec<ArchivedEntry>, rancor::Error>(payload)
         .map_err(|e| StoreError::corrupt(path, format!("invalid archive: {e}")))?;
-    let entries = rkyv::deserialize::<Vec<Entry>, rancor::Error>(archived)
-        .map_err(|e| StoreError::corrupt(path, format!("undecodable archive: {e}")))?;
-    if let Some(i) = entries.iter().position(|e| e.key.family() != *family) {
-        return Err(StoreError::corrupt(path, format!("entry {i} belongs to another family")));
+    for (i, entry) in archived.iter().enumerate() {
+        let key = rkyv::deserialize::<CommandKey, rancor::Error>(&entry.key)
+            .map_err(|e| StoreError::corrupt(path, format!("undecodable key {i}: {e}")))?;
+        if key.family() != *family {
+            return Err(StoreError::corrupt(path, format!("entry {i} belongs to another family")));
+        }
     }
-    Ok(entries)
+    Ok(f(archived.as_slice()))
+}
+
+/// Maps the database of `family` at `path` and hands its entries, validated and read in place,
+/// to `f` (no entries if the file does not exist).
+pub(crate) fn with_family<R>(
+    path: &Path,
+    family: &Hash,
+    f: impl FnOnce(&[ArchivedEntry]) -> R,
+) -> Result<R, StoreError> {
+    match map_file(path)? {
+        None => Ok(f(&[])),
+        Some(bytes) => with_entries(path, &bytes, family, f),
+    }
 }
 
 /// Encodes `entries` of `family` as a whole database file: header, then archive. Checks what it

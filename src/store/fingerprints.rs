@@ -1,48 +1,273 @@
 //! The fingerprint cache, `.dry/fingerprints`: for each absolute path hashed lately, the
 //! fingerprint (dev, ino, size, mtime, ctime) it had and the content hash computed then, so the
-//! checker can skip rehashing unchanged files. A cache only: absent or damaged means empty, and
-//! concurrent savers race harmlessly (the last rename wins).
+//! checker can skip rehashing unchanged files. A cache only: absent or damaged means empty (or,
+//! for one damaged record, a miss), and concurrent savers race harmlessly (the last rename wins).
 //!
-//! Same header scheme as the entry database (`format`), with its own magic; the payload is the
-//! rkyv archive of `Vec<(Vec<u8>, Fingerprint, Hash)>`.
+//! The file is read **in place**: mapped, its 32-byte header checked, and nothing else until a
+//! path is looked up. A lookup hashes the path into an open-addressing table of record numbers
+//! and compares the record's path, then verifies that record's own checksum: opening costs the
+//! same for 10 paths as for 1 000 000, and a damaged record is a miss, never a wrong answer
+//! about another path. Byte layout in `notes/format.md` ("fingerprints", version 2).
 #![forbid(unsafe_code)]
 
-use super::db;
-use super::format::{self, FINGERPRINTS_MAGIC};
+use super::db::{self, FileBytes};
+use super::format::FINGERPRINTS_MAGIC as MAGIC;
 use super::layout::{self, Durability};
 use super::StoreError;
 use model::fingerprint::Fingerprint;
 use model::Hash;
-use rkyv::rancor;
-use rkyv::util::AlignedVec;
 use std::path::Path;
 
 /// One cached fingerprint: absolute path, fingerprint, content hash.
 pub(crate) type Item = (Vec<u8>, Fingerprint, Hash);
 
-/// Loads the cache; empty if it is absent or damaged.
-pub(crate) fn load(dir: &Path) -> Vec<Item> {
-    match db::map_file(&dir.join(layout::FINGERPRINTS)) {
-        Ok(Some(bytes)) => decode(&bytes).unwrap_or_default(),
-        Ok(None) | Err(_) => Vec::new(),
+/// The version of this file kind (the entry database has its own, `format::VERSION`).
+const VERSION: u32 = 2;
+const HEADER_LEN: usize = 32;
+const RECORD_LEN: usize = 96;
+const SLOT_LEN: usize = 4;
+/// Offset of a record's checksum, which covers the bytes before it and the record's path.
+const CHECK_AT: usize = 88;
+/// FNV-1a offset bases: one for the table's hash of a path, one for a record's checksum.
+const SLOT_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const CHECK_SEED: u64 = 0x6c62_272e_07bb_0142;
+
+/// The fingerprint cache as stored: a mapped file, validated lazily, one record per lookup.
+pub struct FingerprintFile {
+    bytes: FileBytes,
+    count: usize,
+    slots: usize,
+    records_at: usize,
+    slots_at: usize,
+    heap_at: usize,
+}
+
+impl std::fmt::Debug for FingerprintFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FingerprintFile").field("count", &self.count).finish()
     }
 }
 
-/// Decodes a whole cache file; `None` if it is damaged in any way.
+impl FingerprintFile {
+    /// The cache with no path in it.
+    pub fn empty() -> FingerprintFile {
+        FingerprintFile {
+            bytes: FileBytes::Empty,
+            count: 0,
+            slots: 0,
+            records_at: 0,
+            slots_at: 0,
+            heap_at: 0,
+        }
+    }
+
+    /// Reads a whole cache file held in memory (for fuzzing and tools): empty if its header is
+    /// damaged. Never panics, whatever the bytes, here or in later lookups.
+    pub fn from_bytes(bytes: Vec<u8>) -> FingerprintFile {
+        FingerprintFile::parse(FileBytes::Owned(bytes)).unwrap_or_else(FingerprintFile::empty)
+    }
+
+    /// Checks the header of `bytes` (a whole cache file); `None` if it is not a valid one.
+    /// Only the header and the file's length are checked here: records are checked when read.
+    fn parse(bytes: FileBytes) -> Option<FingerprintFile> {
+        let header = bytes.get(..HEADER_LEN)?;
+        if header[..8] != MAGIC || u32_at(header, 8)? != VERSION || u32_at(header, 12)? != 0 {
+            return None;
+        }
+        let count = usize::try_from(u32_at(header, 16)?).ok()?;
+        let slots = usize::try_from(u32_at(header, 20)?).ok()?;
+        let heap_len = usize::try_from(u64_at(header, 24)?).ok()?;
+        let table_ok =
+            if count == 0 { slots == 0 } else { slots.is_power_of_two() && slots > count };
+        if !table_ok {
+            return None;
+        }
+        let records_at = HEADER_LEN;
+        let slots_at = records_at.checked_add(count.checked_mul(RECORD_LEN)?)?;
+        let heap_at = slots_at.checked_add(slots.checked_mul(SLOT_LEN)?)?;
+        if heap_at.checked_add(heap_len)? != bytes.len() {
+            return None;
+        }
+        Some(FingerprintFile { bytes, count, slots, records_at, slots_at, heap_at })
+    }
+
+    /// Returns the number of records (damaged ones included).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Reports whether the file holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Returns the fingerprint and hash cached for `path`; `None` if there is none or its record
+    /// is damaged.
+    pub fn get(&self, path: &[u8]) -> Option<(Fingerprint, Hash)> {
+        if self.slots == 0 {
+            return None;
+        }
+        let mask = self.slots - 1;
+        let mut at = (fnv1a(SLOT_SEED, &[path]) as usize) & mask;
+        // Bounded: a damaged table may have no empty slot.
+        for _ in 0..self.slots {
+            let slot = u32_at(&self.bytes, self.slots_at + at * SLOT_LEN)? as usize;
+            if slot == 0 {
+                return None;
+            }
+            if let Some((p, fp, hash)) = self.record(slot - 1) {
+                if p == path {
+                    return Some((fp, hash));
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+
+    /// Returns every intact record, sorted by path (as written).
+    pub fn items(&self) -> Vec<Item> {
+        (0..self.count)
+            .filter_map(|i| self.record(i))
+            .map(|(p, fp, hash)| (p.to_vec(), fp, hash))
+            .collect()
+    }
+
+    /// Reads record `i`: its path, fingerprint and hash, if its checksum holds.
+    fn record(&self, i: usize) -> Option<(&[u8], Fingerprint, Hash)> {
+        if i >= self.count {
+            return None;
+        }
+        let at = self.records_at + i * RECORD_LEN;
+        let r = self.bytes.get(at..at + RECORD_LEN)?;
+        let off = usize::try_from(u64_at(r, 0)?).ok()?;
+        let len = usize::try_from(u32_at(r, 8)?).ok()?;
+        let start = self.heap_at.checked_add(off)?;
+        let path = self.bytes.get(start..start.checked_add(len)?)?;
+        if u64_at(r, CHECK_AT)? != fnv1a(CHECK_SEED, &[&r[..CHECK_AT], path]) {
+            return None;
+        }
+        let fp = Fingerprint {
+            dev: u64_at(r, 16)?,
+            ino: u64_at(r, 24)?,
+            size_bytes: u64_at(r, 32)?,
+            mtime_ns: u64_at(r, 40)? as i64,
+            ctime_ns: u64_at(r, 48)? as i64,
+        };
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&r[56..CHECK_AT]);
+        Some((path, fp, Hash(hash)))
+    }
+}
+
+/// Maps the cache; empty if it is absent or its header is damaged.
+pub(crate) fn load(dir: &Path) -> FingerprintFile {
+    match db::map_file(&dir.join(layout::FINGERPRINTS)) {
+        Ok(Some(bytes)) => FingerprintFile::parse(bytes).unwrap_or_else(FingerprintFile::empty),
+        Ok(None) | Err(_) => FingerprintFile::empty(),
+    }
+}
+
+/// Decodes a whole cache file held in memory; `None` if its header is damaged. Records that
+/// are damaged are left out.
+#[cfg(test)]
 pub(crate) fn decode(file: &[u8]) -> Option<Vec<Item>> {
-    let payload = format::decode(FINGERPRINTS_MAGIC, file).ok()?;
-    let mut buf = AlignedVec::new();
-    let payload = format::align_payload(payload, &mut buf);
-    rkyv::from_bytes::<Vec<Item>, rancor::Error>(payload).ok()
+    FingerprintFile::parse(FileBytes::Owned(file.to_vec())).map(|f| f.items())
+}
+
+/// Encodes `items` (unique paths) as a whole cache file.
+pub(crate) fn encode(items: &[Item]) -> Vec<u8> {
+    let mut items: Vec<&Item> = items.iter().collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items.dedup_by(|a, b| a.0 == b.0);
+    let count = items.len();
+    let slots = if count == 0 { 0 } else { (2 * count).next_power_of_two() };
+    let heap_len: usize = items.iter().map(|i| i.0.len()).sum();
+    let mut out = Vec::with_capacity(HEADER_LEN + count * RECORD_LEN + slots * SLOT_LEN + heap_len);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(&(slots as u32).to_le_bytes());
+    out.extend_from_slice(&(heap_len as u64).to_le_bytes());
+    let mut off = 0u64;
+    for (path, fp, hash) in &items {
+        let mut r = [0u8; RECORD_LEN];
+        r[0..8].copy_from_slice(&off.to_le_bytes());
+        r[8..12].copy_from_slice(&(path.len() as u32).to_le_bytes());
+        r[16..24].copy_from_slice(&fp.dev.to_le_bytes());
+        r[24..32].copy_from_slice(&fp.ino.to_le_bytes());
+        r[32..40].copy_from_slice(&fp.size_bytes.to_le_bytes());
+        r[40..48].copy_from_slice(&fp.mtime_ns.to_le_bytes());
+        r[48..56].copy_from_slice(&fp.ctime_ns.to_le_bytes());
+        r[56..CHECK_AT].copy_from_slice(&hash.0);
+        let check = fnv1a(CHECK_SEED, &[&r[..CHECK_AT], path]);
+        r[CHECK_AT..].copy_from_slice(&check.to_le_bytes());
+        out.extend_from_slice(&r);
+        off += path.len() as u64;
+    }
+    let mut table = vec![0u32; slots];
+    for (i, (path, _, _)) in items.iter().enumerate() {
+        let mut at = (fnv1a(SLOT_SEED, &[path]) as usize) & (slots - 1);
+        while table[at] != 0 {
+            at = (at + 1) & (slots - 1);
+        }
+        table[at] = i as u32 + 1;
+    }
+    for s in table {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    for (path, _, _) in &items {
+        out.extend_from_slice(path);
+    }
+    out
 }
 
 /// Replaces the cache with `items`. Not fsynced: a cache lost to a power cut costs rehashing.
 pub(crate) fn save(dir: &Path, items: &[Item]) -> Result<(), StoreError> {
+    // The table has up to twice as many slots as records, numbered in a u32.
+    if items.len() > 1 << 30 {
+        return Err(StoreError::Io {
+            path: dir.join(layout::FINGERPRINTS),
+            source: std::io::Error::other("too many fingerprints for one cache file"),
+        });
+    }
     let path = dir.join(layout::FINGERPRINTS);
-    let payload = rkyv::to_bytes::<rancor::Error>(&items.to_vec()).map_err(|e| StoreError::Io {
-        path: path.clone(),
-        source: std::io::Error::other(format!("serializing fingerprints: {e}")),
-    })?;
-    let header = format::encode_header(FINGERPRINTS_MAGIC, &payload);
-    layout::replace(dir, &path, &[&header, &payload], Durability::Cached)
+    layout::replace(dir, &path, &[&encode(items)], Durability::Cached)
+}
+
+/// FNV-1a (64-bit) of the concatenation of `parts`, from offset basis `seed`. Not a defence
+/// against tampering (whoever can write `.dry/` can write entries): it catches accidental damage,
+/// and every single changed byte changes it.
+fn fnv1a(seed: u64, parts: &[&[u8]]) -> u64 {
+    let mut h = seed;
+    for part in parts {
+        for &b in *part {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at.checked_add(8)?)?.try_into().ok()?))
+}
+
+impl crate::check::CachedFingerprints for FingerprintFile {
+    fn get(&self, path: &[u8]) -> Option<(Fingerprint, Hash)> {
+        FingerprintFile::get(self, path)
+    }
+
+    fn items(&self) -> Vec<Item> {
+        FingerprintFile::items(self)
+    }
+
+    fn len(&self) -> usize {
+        FingerprintFile::len(self)
+    }
 }

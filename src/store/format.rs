@@ -23,7 +23,8 @@ pub(crate) const VERSION: u32 = 1;
 /// catches 7-bit transfers and the final `\n` catches line-ending conversion.
 pub(crate) const ENTRIES_MAGIC: [u8; 8] = *b"\x89DRYENT\n";
 
-/// Magic of the fingerprint cache (`fingerprints`).
+/// Magic of the fingerprint cache (`fingerprints`), whose own layout and version follow it
+/// (`fingerprints.rs`): it shares the magic scheme, not this header.
 pub(crate) const FINGERPRINTS_MAGIC: [u8; 8] = *b"\x89DRYFPC\n";
 
 const VERSION_AT: usize = 8;

@@ -27,10 +27,12 @@ mod retention;
 #[cfg(test)]
 mod tests;
 
+pub use fingerprints::FingerprintFile;
 pub use gc::GcReport;
 pub use log::{LogRecord, Outcome};
 pub use retention::MAX_ENTRIES_PER_FAMILY;
 
+use model::entry::ArchivedEntry;
 use model::fingerprint::Fingerprint;
 use model::{Entry, Hash};
 use std::fs::File;
@@ -155,6 +157,18 @@ impl Store {
         db::read_family(&layout::family_path(&self.dir, family), family)
     }
 
+    /// Hands the entries of command family `family`, oldest first, to `f`, read in place from the
+    /// mapped database file (zero-copy: validated, never deserialized; `f` deserializes what it
+    /// keeps). An empty slice if the family has no file; [`StoreError::Corrupt`] as for
+    /// [`Store::load_family`], and then `f` is not called.
+    pub fn with_family<R>(
+        &self,
+        family: &Hash,
+        f: impl FnOnce(&[ArchivedEntry]) -> R,
+    ) -> Result<R, StoreError> {
+        db::with_family(&layout::family_path(&self.dir, family), family, f)
+    }
+
     /// Adds `entry` to its family, atomically, under the store's lock.
     ///
     /// Retention (see [`MAX_ENTRIES_PER_FAMILY`]): older entries with the same key id and the
@@ -180,9 +194,10 @@ impl Store {
         db::families(&self.dir)
     }
 
-    /// Loads the fingerprint cache: absolute path → (fingerprint, content hash). Empty if the
-    /// cache is absent or damaged.
-    pub fn load_fingerprints(&self) -> Vec<(Vec<u8>, Fingerprint, Hash)> {
+    /// Maps the fingerprint cache: absolute path → (fingerprint, content hash), read in place
+    /// (opening costs the same whatever its size). Empty if the cache is absent or its header is
+    /// damaged; a damaged record is a miss.
+    pub fn load_fingerprints(&self) -> FingerprintFile {
         fingerprints::load(&self.dir)
     }
 

@@ -309,6 +309,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
+    fn arbitrary_fingerprint_files_never_panic(
+        bytes in proptest::collection::vec(any::<u8>(), 0..512),
+        fix_header in any::<bool>(),
+    ) {
+        let mut bytes = bytes;
+        if fix_header && bytes.len() >= 32 {
+            // Past the header checks: a valid magic, version and flags, and a length that fits.
+            let valid = fingerprints::encode(&fingerprint_items(3));
+            bytes[..16].copy_from_slice(&valid[..16]);
+        }
+        let file = FingerprintFile::from_bytes(bytes);
+        for (p, _, _) in file.items() {
+            let _ = file.get(&p);
+        }
+        let _ = file.get(b"/src/1.c");
+    }
+
+    #[test]
     fn arbitrary_family_files_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let (_tmp, store) = new_store();
         let k = key("cc", &[]);
@@ -550,31 +568,89 @@ fn retention_drops_redundant_entries_and_caps_the_family() {
 
 // ----------------------------------------------------------------------------- fingerprints
 
+fn fingerprint(n: u64) -> Fingerprint {
+    Fingerprint { dev: n, ino: n + 1, size_bytes: n + 2, mtime_ns: -(n as i64), ctime_ns: i64::MAX }
+}
+
+fn fingerprint_items(n: u64) -> Vec<fingerprints::Item> {
+    let mut items: Vec<_> = (0..n)
+        .map(|i| (format!("/src/{i}.c").into_bytes(), fingerprint(i), Hash::of(&i.to_le_bytes())))
+        .collect();
+    items.push((vec![0xff; 300], fingerprint(n), Hash::of(b"long")));
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    items
+}
+
 #[test]
-fn fingerprints_round_trip_and_damage_means_empty() {
+fn fingerprints_round_trip_and_a_damaged_header_means_empty() {
     let (_tmp, store) = new_store();
-    assert_eq!(store.load_fingerprints(), vec![]);
-    let fp = |n: u64| Fingerprint {
-        dev: n,
-        ino: n + 1,
-        size_bytes: n + 2,
-        mtime_ns: -(n as i64),
-        ctime_ns: i64::MAX,
-    };
-    let items =
-        vec![(b"/a".to_vec(), fp(1), Hash::of(b"a")), (vec![0xff; 300], fp(2), Hash::of(b"b"))];
+    assert_eq!(store.load_fingerprints().items(), vec![]);
+    assert_eq!(store.load_fingerprints().get(b"/a"), None);
+    let items = fingerprint_items(40);
     store.save_fingerprints(&items).unwrap();
-    assert_eq!(store.load_fingerprints(), items);
+    let loaded = store.load_fingerprints();
+    assert_eq!(loaded.items(), items);
+    for (p, fp, h) in &items {
+        assert_eq!(loaded.get(p), Some((*fp, *h)));
+    }
+    assert_eq!(loaded.get(b"/src/40.c"), None);
     store.save_fingerprints(&items[1..]).unwrap();
-    assert_eq!(store.load_fingerprints(), items[1..]);
+    assert_eq!(store.load_fingerprints().items(), items[1..]);
+    store.save_fingerprints(&[]).unwrap();
+    assert_eq!(store.load_fingerprints().items(), vec![]);
+    store.save_fingerprints(&items).unwrap();
     let path = store.dir().join(layout::FINGERPRINTS);
     let valid = std::fs::read(&path).unwrap();
-    for (what, bytes) in damages(&valid) {
+    let flip = |at: usize| {
+        let mut v = valid.clone();
+        v[at] ^= 0x10;
+        v
+    };
+    let mut extended = valid.clone();
+    extended.push(0);
+    let damages = [
+        ("empty", vec![]),
+        ("truncated header", valid[..16].to_vec()),
+        ("header only", valid[..32].to_vec()),
+        ("truncated", valid[..valid.len() - 1].to_vec()),
+        ("extended", extended),
+        ("bad magic", flip(1)),
+        ("wrong version", flip(8)),
+        ("flags", flip(12)),
+        ("count", flip(16)),
+        ("slots", flip(22)),
+        ("heap length", flip(24)),
+    ];
+    for (what, bytes) in damages {
         std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(store.load_fingerprints(), vec![], "{what}");
+        let loaded = store.load_fingerprints();
+        assert_eq!(loaded.items(), vec![], "{what}");
+        assert!(items.iter().all(|(p, _, _)| loaded.get(p).is_none()), "{what}");
     }
     // An entry database is not a fingerprint cache.
     assert_eq!(fingerprints::decode(&with_header(&valid[HEADER_LEN..])), None);
+}
+
+/// Damage past the header costs at most the records it touches: a lookup answers the true
+/// value or nothing, never another path's or a damaged value, whichever byte is hit.
+#[test]
+fn a_damaged_fingerprint_record_is_a_miss_never_a_wrong_answer() {
+    let items = fingerprint_items(12);
+    let valid = fingerprints::encode(&items);
+    for at in 32..valid.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut bytes = valid.clone();
+            bytes[at] ^= bit;
+            let file = FingerprintFile::from_bytes(bytes);
+            let survivors = file.items();
+            assert!(survivors.len() >= items.len() - 2, "byte {at}: one flip lost {survivors:?}");
+            assert!(survivors.iter().all(|i| items.contains(i)), "byte {at}: a wrong record");
+            for (p, fp, h) in &items {
+                let got = file.get(p);
+                assert!(got.is_none() || got == Some((*fp, *h)), "byte {at}: {got:?}");
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------ log, last

@@ -114,26 +114,30 @@ pub fn resolve_kind<F: Fs>(
     }
 }
 
-/// One component still to walk, and whether a slash followed it in the text it came from.
+/// One component still to walk: where its name lies in one of the texts being walked (the path,
+/// or a symlink's target), and whether a slash followed it there. Ranges rather than copies: a
+/// resolution allocates per symlink followed, not per component.
 struct Pending {
-    name: Vec<u8>,
+    text: usize,
+    start: usize,
+    end: usize,
     slash_after: bool,
 }
 
-fn components(text: &[u8]) -> Result<Vec<Pending>, Errno> {
-    let mut out = Vec::new();
-    let parts: Vec<&[u8]> = text.split(|&b| b == b'/').collect();
-    for (i, part) in parts.iter().enumerate() {
-        if part.is_empty() {
-            continue;
+/// Appends the components of `text` (number `text_id` among the texts walked) to `out`.
+fn components(text_id: usize, text: &[u8], out: &mut Vec<Pending>) -> Result<(), Errno> {
+    let mut start = 0;
+    for part in text.split(|&b| b == b'/') {
+        let end = start + part.len();
+        if !part.is_empty() {
+            if part.len() > NAME_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            out.push(Pending { text: text_id, start, end, slash_after: end < text.len() });
         }
-        if part.len() > NAME_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let slash_after = i + 1 < parts.len();
-        out.push(Pending { name: part.to_vec(), slash_after });
+        start = end + 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Walks `text` from directory `start`. `start` is always a directory.
@@ -143,7 +147,11 @@ fn walk<F: Fs>(
     text: &[u8],
     flags: ResolveFlags,
 ) -> Result<Resolved<F::Node>, Errno> {
-    let mut queue: VecDeque<Pending> = components(text)?.into();
+    // texts[0] is `text`; every symlink followed adds its target.
+    let mut targets: Vec<Vec<u8>> = Vec::new();
+    let mut first = Vec::new();
+    components(0, text, &mut first)?;
+    let mut queue: VecDeque<Pending> = first.into();
     let mut cur = start;
     let mut links = 0u32;
     // A path that is only slashes ("/") names the start directory itself.
@@ -154,7 +162,8 @@ fn walk<F: Fs>(
     let mut must_dir = queue.back().is_some_and(|p| p.slash_after);
     while let Some(comp) = queue.pop_front() {
         let last = queue.is_empty();
-        match comp.name.as_slice() {
+        let source = if comp.text == 0 { text } else { &targets[comp.text - 1] };
+        match &source[comp.start..comp.end] {
             b"." => {
                 if last {
                     return finish_dir(flags).map(|_| Resolved::Node(cur));
@@ -205,10 +214,12 @@ fn walk<F: Fs>(
                     if target[0] == b'/' {
                         cur = fs.root();
                     }
-                    let expansion = components(&target)?;
+                    let mut expansion = Vec::new();
+                    components(targets.len() + 1, &target, &mut expansion)?;
                     if last && target.ends_with(b"/") {
                         must_dir = true;
                     }
+                    targets.push(target);
                     if expansion.is_empty() {
                         // The target is "/": the root directory stands for this component.
                         if last {

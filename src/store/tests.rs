@@ -733,6 +733,23 @@ fn last_build_round_trips_and_damage_means_none() {
     assert_eq!(store.last(), None);
 }
 
+#[test]
+fn the_same_last_build_and_steps_are_not_rewritten() {
+    use std::os::unix::fs::MetadataExt;
+    let (_tmp, store) = new_store();
+    let ino = |name: &str| std::fs::metadata(store.dir().join(name)).unwrap().ino();
+    let (f, g) = (Hash::of(b"f"), Hash::of(b"g"));
+    store.set_last(&f).unwrap();
+    store.set_last_steps(&[]).unwrap();
+    let (last, steps) = (ino(layout::LAST), ino(layout::LAST_STEPS));
+    store.set_last(&f).unwrap();
+    store.set_last_steps(&[]).unwrap();
+    assert_eq!((ino(layout::LAST), ino(layout::LAST_STEPS)), (last, steps), "left as they were");
+    store.set_last(&g).unwrap();
+    store.set_last_steps(&["ran `cc`".to_string()]).unwrap();
+    assert_eq!((store.last(), store.last_steps()), (Some(g), vec!["ran `cc`".to_string()]));
+}
+
 // ----------------------------------------------------------------------------------- gc
 
 /// An entry of `key` at time `t` whose stdout is the object `content`, stored.

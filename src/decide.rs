@@ -8,7 +8,7 @@ use crate::store::{Store, StoreError};
 use model::check::StdinSource;
 use model::entry::ArchivedEntry;
 use model::verdict::Verdict;
-use model::{CommandKey, Entry};
+use model::{CommandKey, Effect, Entry};
 use rkyv::rancor;
 
 /// What to do with a requested command.
@@ -94,10 +94,11 @@ pub enum Decided {
 }
 
 /// [`decide`] for `key` over its family as stored, read in place: the newest entry with the same
-/// key is checked without deserializing the family, and only the entry that holds is copied
-/// out. Anything else (that entry is uncacheable, or one of its predicates fails strictly and
-/// the output rule must be tried) falls back to [`decide`] over the deserialized family, so the
-/// decision is [`decide`]'s in every case. A corrupt database is reported to `warn` and is a miss.
+/// key is checked without deserializing the family's predicates (only the effects of its runs,
+/// for the output rule), and only the entry that holds is copied out. Anything else (that entry
+/// is uncacheable or does not hold) falls back to [`decide`] over the family copied out once,
+/// so the decision is [`decide`]'s in every case: [`decide`] tries that same entry first, with
+/// the same check. A corrupt database is reported to `warn` and is a miss.
 pub fn decide_stored(
     store: &Store,
     key: &CommandKey,
@@ -107,28 +108,43 @@ pub fn decide_stored(
     warn: &mut dyn FnMut(StoreError),
 ) -> Decided {
     let family = key.family();
-    let fast = store.with_family(&family, |entries| {
-        let newest = newest_with_id(entries, key)?;
-        if !newest.uncacheable.is_empty() {
-            return None;
+    // Inside the map: the newest entry checked in place (with the output rule, against the
+    // effects of every run of the family), or else the family copied out once for `decide`.
+    let found = store.with_family(&family, |entries| {
+        if let Some(newest) = newest_with_id(entries, key).filter(|e| e.uncacheable.is_empty()) {
+            if let Ok(entry) = without_predicates(newest) {
+                let effects: Result<Vec<Vec<Effect>>, _> = entries
+                    .iter()
+                    .map(|e| rkyv::deserialize::<_, rancor::Error>(&e.effects))
+                    .collect();
+                if let Ok(effects) = effects {
+                    let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
+                    let live = LiveFs::new(fingerprints);
+                    live.prefetch(newest.predicates.iter().map(|p| p.view()));
+                    let predicates = newest.predicates.iter().map(|p| p.view());
+                    let verdict = model::check::check_views_in_family(
+                        predicates,
+                        &entry.effects,
+                        &siblings,
+                        &live,
+                        stdin,
+                    );
+                    if verdict.holds() {
+                        return Ok(Found::Holds(Box::new(entry)));
+                    }
+                }
+            }
         }
-        let live = LiveFs::new(fingerprints);
-        live.prefetch(newest.predicates.iter().map(|p| p.view()));
-        let predicates = newest.predicates.iter().map(|p| p.view());
-        match model::check::check_views(predicates, &live, stdin) {
-            Verdict::Holds => without_predicates(newest).ok(),
-            Verdict::Fails { .. } => None,
-        }
+        store.copy_family(&family, entries).map(Found::Family)
     });
-    let entries = match fast {
-        Ok(Some(entry)) => return Decided::Replay(Box::new(entry)),
-        Ok(None) => store.load_family(&family),
-        Err(e) => Err(e),
+    let mut entries = match found.and_then(|r| r) {
+        Ok(Found::Holds(entry)) => return Decided::Replay(entry),
+        Ok(Found::Family(entries)) => entries,
+        Err(e) => {
+            warn(e);
+            Vec::new()
+        }
     };
-    let mut entries = entries.unwrap_or_else(|e| {
-        warn(e);
-        Vec::new()
-    });
     match decide(&entries, key, root, fingerprints, stdin) {
         Decision::Replay(i) => {
             let mut entry = entries.swap_remove(i);
@@ -137,6 +153,13 @@ pub fn decide_stored(
         }
         Decision::Run(reason) => Decided::Run(reason),
     }
+}
+
+/// What [`decide_stored`] found inside the map: an entry that holds strictly (copied out without
+/// predicates), or the whole family copied out for [`decide`].
+enum Found {
+    Holds(Box<Entry>),
+    Family(Vec<Entry>),
 }
 
 /// The newest archived entry whose key has `key`'s id (the first one [`decide`] would check).

@@ -178,13 +178,28 @@ pub fn check_in_family<F: Fs>(
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Verdict {
-    for (index, p) in entry.predicates.iter().enumerate() {
-        if let Some(observed) = check_one(p, fs, stdin) {
+    let siblings: Vec<&[Effect]> = family.iter().map(|e| e.effects.as_slice()).collect();
+    let predicates = entry.predicates.iter().map(Predicate::view);
+    check_views_in_family(predicates, &entry.effects, &siblings, fs, stdin)
+}
+
+/// [`check_in_family`] over borrowed views (owned or archived predicates): the entry's
+/// predicates, its `effects`, and the effects of every run of the family (`siblings`, the
+/// entry's own among them).
+pub fn check_views_in_family<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
+    predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
+    effects: &[Effect],
+    siblings: &[&[Effect]],
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Verdict {
+    for (index, p) in predicates.into_iter().enumerate() {
+        if let Some(observed) = check_view(p, fs, stdin) {
             let relaxed = match (p, &observed) {
-                (Predicate::Listing { dir, .. }, Observed::Names { added, removed }) => {
-                    listing_differs_by_outputs(dir, added, removed, &entry.effects, family, fs)
+                (PredicateView::Listing { dir, .. }, Observed::Names { added, removed }) => {
+                    listing_differs_by_outputs(dir, added, removed, effects, siblings, fs)
                 }
-                _ => output_in_place(p, &entry.effects, family, fs),
+                _ => output_in_place(p, effects, siblings, fs),
             };
             if !relaxed {
                 return Verdict::Fails { index, observed };
@@ -202,41 +217,45 @@ fn listing_differs_by_outputs<F: Fs>(
     added: &[Vec<u8>],
     removed: &[Vec<u8>],
     effects: &[Effect],
-    family: &[Entry],
+    siblings: &[&[Effect]],
     fs: &F,
 ) -> bool {
     let dir = crate::path::normalize(dir);
     added.iter().chain(removed).all(|name| {
         let path = crate::path::normalize(&crate::path::join(&dir, name));
-        effects.iter().any(|e| e.path() == path.as_slice())
-            && family
-                .iter()
-                .flat_map(|sibling| sibling.effects.iter())
-                .filter(|e| e.path() == path.as_slice())
-                .any(|e| effect_in_place(e, fs))
+        in_place(&path, effects, siblings, fs)
     })
 }
 
 /// Whether `p` is about one of `effects`' paths and that path is now as this run, or another
 /// run of the family, left it.
-fn output_in_place<F: Fs>(p: &Predicate, effects: &[Effect], family: &[Entry], fs: &F) -> bool {
+fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
+    p: PredicateView<'_, N>,
+    effects: &[Effect],
+    siblings: &[&[Effect]],
+    fs: &F,
+) -> bool {
     let subject = match p {
-        Predicate::Resolves { .. }
-        | Predicate::DoesNotResolve { .. }
-        | Predicate::Metadata { .. }
-        | Predicate::Readlink { .. } => crate::path::normalize(&p.subject()),
-        Predicate::Content { .. } | Predicate::Listing { .. } | Predicate::Stdin { .. } => {
-            return false
-        }
+        PredicateView::Resolves { .. }
+        | PredicateView::DoesNotResolve { .. }
+        | PredicateView::Metadata { .. }
+        | PredicateView::Readlink { .. } => crate::path::normalize(&p.subject()),
+        PredicateView::Content { .. }
+        | PredicateView::Listing { .. }
+        | PredicateView::Stdin { .. } => return false,
     };
-    if !effects.iter().any(|e| e.path() == subject.as_slice()) {
-        return false;
-    }
-    family
-        .iter()
-        .flat_map(|sibling| sibling.effects.iter())
-        .filter(|e| e.path() == subject.as_slice())
-        .any(|e| effect_in_place(e, fs))
+    in_place(&subject, effects, siblings, fs)
+}
+
+/// Whether normalized `path` is one of `effects`' paths and is now as one of the family's runs
+/// (`siblings`) left it.
+fn in_place<F: Fs>(path: &[u8], effects: &[Effect], siblings: &[&[Effect]], fs: &F) -> bool {
+    effects.iter().any(|e| e.path() == path)
+        && siblings
+            .iter()
+            .flat_map(|sibling| sibling.iter())
+            .filter(|e| e.path() == path)
+            .any(|e| effect_in_place(e, fs))
 }
 
 /// Whether the live state of an effect's path is the state the effect leaves.

@@ -82,16 +82,6 @@ pub enum Predicate {
 impl Predicate {
     /// Returns the path this predicate is about, as bytes, for messages and `dry why PATH`.
     pub fn subject(&self) -> Vec<u8> {
-        match self {
-            Predicate::Resolves { path, base, .. }
-            | Predicate::DoesNotResolve { path, base, .. } => {
-                crate::path::normalize(&crate::path::join(base, path))
-            }
-            Predicate::Content { path, .. }
-            | Predicate::Metadata { path, .. }
-            | Predicate::Readlink { path, .. } => path.clone(),
-            Predicate::Listing { dir, .. } => dir.clone(),
-            Predicate::Stdin { .. } => b"<stdin>".to_vec(),
-        }
+        self.view().subject()
     }
 }

@@ -10,7 +10,7 @@ use crate::predicate::Predicate;
 use crate::resolve::ResolveFlags;
 
 /// One predicate, borrowed: the same variants and fields as [`Predicate`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub enum PredicateView<'a, N> {
     /// See [`Predicate::Resolves`].
     Resolves {
@@ -71,6 +71,33 @@ pub enum PredicateView<'a, N> {
         /// blake3 of standard input's content.
         hash: Hash,
     },
+}
+
+// By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
+impl<N> Clone for PredicateView<'_, N> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<N> Copy for PredicateView<'_, N> {}
+
+impl<N> PredicateView<'_, N> {
+    /// Returns the path this predicate is about, as bytes, for messages and the output rule
+    /// (see [`Predicate::subject`]).
+    pub fn subject(&self) -> Vec<u8> {
+        match *self {
+            PredicateView::Resolves { path, base, .. }
+            | PredicateView::DoesNotResolve { path, base, .. } => {
+                crate::path::normalize(&crate::path::join(base, path))
+            }
+            PredicateView::Content { path, .. }
+            | PredicateView::Metadata { path, .. }
+            | PredicateView::Readlink { path, .. } => path.to_vec(),
+            PredicateView::Listing { dir, .. } => dir.to_vec(),
+            PredicateView::Stdin { .. } => b"<stdin>".to_vec(),
+        }
+    }
 }
 
 impl Predicate {

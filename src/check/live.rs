@@ -64,6 +64,8 @@ struct Known {
     parent: u32,
     /// `Ok(Some(id))`: that node; `Ok(None)`: absent; `Err`: the kernel's error.
     children: FastMap<Box<[u8]>, Result<Option<u32>, Errno>>,
+    /// What `readlink` answered, once asked.
+    target: Option<Result<Vec<u8>, Errno>>,
 }
 
 /// The real filesystem, seen through cached `lstat` calls and the fingerprint cache.
@@ -92,6 +94,7 @@ impl<'a> LiveFs<'a> {
             node: LiveNode { id: 0, path: root, stat },
             parent: 0,
             children: FastMap::default(),
+            target: None,
         };
         LiveFs {
             nodes: RefCell::new(vec![root]),
@@ -162,6 +165,7 @@ impl Fs for LiveFs<'_> {
                     node: node.clone(),
                     parent: dir.id,
                     children: FastMap::default(),
+                    target: None,
                 });
                 (Ok(Some(id)), Ok(Some(node)))
             }
@@ -182,10 +186,16 @@ impl Fs for LiveFs<'_> {
     }
 
     fn read_link(&self, node: &LiveNode) -> Result<Vec<u8>, Errno> {
-        match std::fs::read_link(OsStr::from_bytes(&node.path)) {
+        // Once per snapshot, like the lstat: `/lib -> usr/lib` is met by every library path.
+        if let Some(known) = &self.nodes.borrow()[node.id as usize].target {
+            return known.clone();
+        }
+        let target = match std::fs::read_link(OsStr::from_bytes(&node.path)) {
             Ok(target) => Ok(target.into_os_string().into_vec()),
             Err(e) => Err(errno_of(&e)),
-        }
+        };
+        self.nodes.borrow_mut()[node.id as usize].target = Some(target.clone());
+        target
     }
 
     fn content_hash(&self, node: &LiveNode) -> Result<Hash, Errno> {

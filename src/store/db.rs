@@ -83,13 +83,16 @@ pub(crate) fn decode_entries(
     file: &[u8],
     family: &Hash,
 ) -> Result<Vec<Entry>, StoreError> {
-    with_entries(path, file, family, |archived| {
-        archived
-            .iter()
-            .map(rkyv::deserialize::<Entry, rancor::Error>)
-            .collect::<Result<Vec<Entry>, _>>()
-            .map_err(|e| StoreError::corrupt(path, format!("undecodable archive: {e}")))
-    })?
+    with_entries(path, file, family, |archived| to_owned(path, archived))?
+}
+
+/// Copies validated archived entries (of the file at `path`) out into owned ones.
+pub(crate) fn to_owned(path: &Path, archived: &[ArchivedEntry]) -> Result<Vec<Entry>, StoreError> {
+    archived
+        .iter()
+        .map(rkyv::deserialize::<Entry, rancor::Error>)
+        .collect::<Result<Vec<Entry>, _>>()
+        .map_err(|e| StoreError::corrupt(path, format!("undecodable archive: {e}")))
 }
 
 /// Hands the entries of a whole database file (`file`, read from `path`) of `family` to `f`,

@@ -169,6 +169,16 @@ impl Store {
         db::with_family(&layout::family_path(&self.dir, family), family, f)
     }
 
+    /// Copies the entries `with_family` handed out (of family `family`) into owned ones, as
+    /// [`Store::load_family`] would have returned them, without mapping the file again.
+    pub fn copy_family(
+        &self,
+        family: &Hash,
+        archived: &[ArchivedEntry],
+    ) -> Result<Vec<Entry>, StoreError> {
+        db::to_owned(&layout::family_path(&self.dir, family), archived)
+    }
+
     /// Adds `entry` to its family, atomically, under the store's lock.
     ///
     /// Retention (see [`MAX_ENTRIES_PER_FAMILY`]): older entries with the same key id and the

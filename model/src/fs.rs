@@ -72,4 +72,14 @@ pub trait Fs {
 
     /// Returns the names in directory `node`, without `.` and `..`, sorted bytewise.
     fn list(&self, node: &Self::Node) -> Result<Vec<Vec<u8>>, Errno>;
+
+    /// Returns the directory that absolute `base` resolves to, where a relative path's
+    /// resolution starts: by default [`crate::resolve::start_dir`], walked anew each time. A
+    /// filesystem whose answers cannot change while it is in use (a snapshot) may remember it.
+    fn start_dir(&self, base: &[u8]) -> Result<Self::Node, Errno>
+    where
+        Self: Sized,
+    {
+        crate::resolve::start_dir(self, base)
+    }
 }

@@ -89,15 +89,17 @@ pub fn resolve<F: Fs>(
     if path.len() >= PATH_MAX || base.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let start = if path[0] == b'/' {
-        fs.root()
-    } else {
-        match walk(fs, fs.root(), base, ResolveFlags::DIRECTORY)? {
-            Resolved::Node(n) => n,
-            Resolved::Absent => return Err(Errno::ENOENT),
-        }
-    };
+    let start = if path[0] == b'/' { fs.root() } else { fs.start_dir(base)? };
     walk(fs, start, path, flags)
+}
+
+/// Resolves absolute directory `base` as the start of a relative resolution (what
+/// [`Fs::start_dir`] does unless a filesystem remembers it).
+pub fn start_dir<F: Fs>(fs: &F, base: &[u8]) -> Result<F::Node, Errno> {
+    match walk(fs, fs.root(), base, ResolveFlags::DIRECTORY)? {
+        Resolved::Node(n) => Ok(n),
+        Resolved::Absent => Err(Errno::ENOENT),
+    }
 }
 
 /// Returns the kind a resolution reaches; in create mode an absent last component counts as the

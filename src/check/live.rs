@@ -38,6 +38,9 @@ pub(crate) struct Stat {
     fingerprint: Fingerprint,
 }
 
+/// A node's number in the snapshot, or the error that reaching it met.
+type NodeId = Result<u32, Errno>;
+
 /// The answer of one `lstat`: the node, `None` for an absent name, or the kernel's error.
 pub(crate) type Lstat = Result<Option<Stat>, Errno>;
 
@@ -77,6 +80,8 @@ pub struct LiveFs<'a> {
     nodes: RefCell<Vec<Known>>,
     /// `lstat`s taken ahead of the lookups that will need them, by path (see `prefetch`).
     ahead: RefCell<FastMap<Box<[u8]>, Lstat>>,
+    /// Where each base directory of a relative resolution led (a function of the snapshot).
+    starts: RefCell<FastMap<Box<[u8]>, NodeId>>,
     lstats: Cell<usize>,
     fingerprints: RefCell<&'a mut Fingerprints>,
 }
@@ -99,6 +104,7 @@ impl<'a> LiveFs<'a> {
         LiveFs {
             nodes: RefCell::new(vec![root]),
             ahead: RefCell::new(FastMap::default()),
+            starts: RefCell::new(FastMap::default()),
             lstats: Cell::new(1),
             fingerprints: RefCell::new(fingerprints),
         }
@@ -212,6 +218,17 @@ impl Fs for LiveFs<'_> {
         fingerprints.hash_with_fingerprint(path, stat.fingerprint).map_err(|e| errno_of(&e))
     }
 
+    fn start_dir(&self, base: &[u8]) -> Result<LiveNode, Errno> {
+        // Every answer the walk depends on is cached in this snapshot, so walking `base` again
+        // would reach the same node: remember it (a relative input re-walked the cwd).
+        if let Some(known) = self.starts.borrow().get(base) {
+            return known.map(|id| self.node(id));
+        }
+        let found = model::resolve::start_dir(self, base);
+        self.starts.borrow_mut().insert(base.into(), found.as_ref().map(|n| n.id).map_err(|e| *e));
+        found
+    }
+
     fn list(&self, node: &LiveNode) -> Result<Vec<Vec<u8>>, Errno> {
         let dir = std::fs::read_dir(OsStr::from_bytes(&node.path)).map_err(|e| errno_of(&e))?;
         let mut names = Vec::new();
@@ -219,7 +236,8 @@ impl Fs for LiveFs<'_> {
             let entry = entry.map_err(|e| errno_of(&e))?;
             names.push(entry.file_name().into_vec());
         }
-        names.sort();
+        // Names in a directory are distinct: an unstable sort gives the same order, faster.
+        names.sort_unstable();
         Ok(names)
     }
 }

@@ -236,15 +236,24 @@ pub(crate) fn save(dir: &Path, items: &[Item]) -> Result<(), StoreError> {
     layout::replace(dir, &path, &[&encode(items)], Durability::Cached)
 }
 
-/// FNV-1a (64-bit) of the concatenation of `parts`, from offset basis `seed`. Not a defence
-/// against tampering (whoever can write `.dry/` can write entries): it catches accidental damage,
-/// and every single changed byte changes it.
+/// FNV-1a (64-bit), taken a little-endian word of 8 bytes at a time (then byte by byte for the
+/// last few), over each of `parts` in turn, from offset basis `seed`. A word at a time is 8×
+/// fewer dependent multiplies than the byte-wise original, which matters at 100 000 lookups per
+/// check. Each step is a bijection of the state for a given input word, so any one changed word
+/// (any changed byte) changes the result. Not a defence against tampering (whoever can write
+/// `.dry/` can write entries): it catches accidental damage.
 fn fnv1a(seed: u64, parts: &[&[u8]]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = seed;
     for part in parts {
-        for &b in *part {
+        let mut words = part.chunks_exact(8);
+        for w in &mut words {
+            h ^= u64::from_le_bytes(w.try_into().expect("8 bytes"));
+            h = h.wrapping_mul(PRIME);
+        }
+        for &b in words.remainder() {
             h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            h = h.wrapping_mul(PRIME);
         }
     }
     h

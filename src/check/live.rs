@@ -122,10 +122,21 @@ impl<'a> LiveFs<'a> {
         &self,
         predicates: impl IntoIterator<Item = PredicateView<'p, N>>,
     ) {
-        let paths = super::prefetch::paths_of(predicates);
+        let mut paths = super::prefetch::paths_of(predicates);
         if paths.len() < super::prefetch::MIN_PATHS {
             return;
         }
+        // A path under a symlinked top directory (`/lib -> usr/lib` on merged-/usr systems) is
+        // never built by a walk, which goes through the target: its lstat would be wasted. The
+        // top directories are looked up in the snapshot itself (a few lookups, needed anyway).
+        let root = self.root();
+        let mut walkable: FastMap<&[u8], bool> = FastMap::default();
+        paths.retain(|p| {
+            let top = p[1..].split(|&b| b == b'/').next().unwrap_or_default();
+            *walkable.entry(top).or_insert_with(|| {
+                matches!(self.lookup(&root, top), Ok(Some(n)) if n.stat.is_ok_and(|s| s.meta.kind == FileKind::Directory))
+            })
+        });
         let answers = super::prefetch::lstat_all(&paths);
         self.lstats.set(self.lstats.get() + answers.len());
         let mut ahead = self.ahead.borrow_mut();

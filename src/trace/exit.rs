@@ -379,7 +379,9 @@ fn moved_link(cx: &mut Cx<'_>, p: &PendingPair) {
 }
 
 fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
-    if ret.is_ok() {
+    // G16 (notes/model.md): EINVAL, the new name inside the old directory, depends on the
+    // identity of every directory on both walks, not on where they end.
+    if ret.is_ok() || ret == Err(libc::EINVAL) {
         emit_pins(cx, p.pins.clone());
     }
     emit_probes(cx, p.created.clone());

@@ -159,6 +159,25 @@ fn a_failed_mkdir_depends_on_the_missing_parent() {
 }
 
 #[test]
+fn a_rename_into_itself_depends_on_the_directories_on_the_way() {
+    // G16: renaming x to x/y/z fails (EINVAL: inside itself) while x/y is a directory of x.
+    // Once x/y is a symlink to a directory elsewhere, the same rename succeeds, though both
+    // walks end as before: x/y/ is a directory, x/y/z does not exist.
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("x/y")).expect("mkdir x/y");
+    std::fs::create_dir(p.path("o")).expect("mkdir o");
+    let rename = "import os\ntry:\n os.rename('x', 'x/y/z'); print(0)\nexcept OSError as e:\n print(e.errno)";
+    let script = format!("{STAMP}python3 -c \"{rename}\" > status");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("status"), format!("{}\n", nix::libc::EINVAL));
+    std::fs::remove_dir(p.path("x/y")).expect("rmdir x/y");
+    std::os::unix::fs::symlink("../o", p.path("x/y")).expect("symlink");
+    p.bash(&script).assert_ran();
+    assert_eq!(p.read("status"), "0\n");
+    assert!(std::fs::symlink_metadata(p.path("o/z/y")).is_ok(), "x moved to o/z");
+}
+
+#[test]
 fn a_write_through_dotdot_depends_on_the_directory_not_being_a_symlink() {
     let p = Project::new();
     std::fs::create_dir_all(p.path("d")).expect("mkdir d");

@@ -424,8 +424,11 @@ impl Traced {
 
     fn chdir(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
         let at = self.at(path);
+        // G17: every later relative path is recorded from where this lands; pin the walk.
+        let pins = self.change_pins(&at, ResolveFlags::DIRECTORY);
         match self.os.chdir(path) {
             Ok(()) => {
+                self.emit_pins(pins);
                 self.resolve(&at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
                 Ok(Outcome::Done)
             }

@@ -106,6 +106,28 @@ fn g16_a_rename_into_itself_depends_on_the_walk() {
     closed(&Scenario { s0, program: p, edits });
 }
 
+/// G17 (fixed in the tracer and its mirror, found by the fuzz target): after `chdir a/..`
+/// every relative path is recorded from the directory the chdir landed in (`/p`). Once `a` is
+/// a symlink to `o/x`, `a/..` is `/p/o`, whose `f` the run reads, while every predicate about
+/// `/p/f` holds. The walk of a chdir is now pinned, as a changing call's is.
+#[test]
+fn g17_a_chdir_through_dotdot_depends_on_the_walk() {
+    let s0 = fs(&[
+        ("/p/a", None, None),
+        ("/p/f", Some("1"), None),
+        ("/p/o/x", None, None),
+        ("/p/o/f", Some("2"), None),
+    ]);
+    let p = program(vec![
+        Op::Chdir(lit("a/..")),
+        Op::Read(lit("f")),
+        Op::Write(lit("/p/out"), Data::Digest),
+    ]);
+    let edits =
+        vec![Edit::Remove(b"/p/a".to_vec()), Edit::Symlink(b"/p/a".to_vec(), b"o/x".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
 /// G9: appending through a hard link changes the file's other name, which is no effect.
 #[test]
 fn g9_writing_through_a_hard_link() {

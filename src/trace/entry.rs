@@ -179,8 +179,8 @@ pub(crate) enum Pending {
     /// `execve(at)`: `at` is `None` for `execveat(AT_EMPTY_PATH)`; `canon` is the file;
     /// `nested` is what nested mode read and decided at the entry.
     Exec { at: Option<At>, follow: bool, canon: Vec<u8>, nested: Option<Box<NestedExec>> },
-    /// `chdir`; `at` is `None` for `fchdir`.
-    Chdir { at: Option<At> },
+    /// `chdir`; `at` is `None` for `fchdir`; `pins` as in [`PendingOpen`] (G17).
+    Chdir { at: Option<At>, pins: Vec<Pin> },
     /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed; `pins` as in
     /// [`PendingOpen`].
     Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, pins: Vec<Pin> },
@@ -287,8 +287,13 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
         Syscall::Exec { dir, path, follow, empty_path, .. } => {
             exec(cx, dir, path, follow, empty_path)
         }
-        Syscall::Chdir { path } => Some(Pending::Chdir { at: Some(cx.at(Dirfd::Cwd, path)?) }),
-        Syscall::Fchdir { .. } => Some(Pending::Chdir { at: None }),
+        Syscall::Chdir { path } => {
+            let at = cx.at(Dirfd::Cwd, path)?;
+            // G17: every later relative path is recorded from where this lands; pin the walk.
+            let pins = change_pins(&at, ResolveFlags::DIRECTORY);
+            Some(Pending::Chdir { at: Some(at), pins })
+        }
+        Syscall::Fchdir { .. } => Some(Pending::Chdir { at: None, pins: Vec::new() }),
         Syscall::Getdents { fd } => {
             list(cx, fd);
             None

@@ -40,7 +40,7 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
             }
         }
         Pending::Exec { at: None, .. } => {}
-        Pending::Chdir { at } => chdir(cx, at.as_ref(), ret),
+        Pending::Chdir { at, pins } => chdir(cx, at.as_ref(), pins, ret),
         Pending::Unlink { at, before, canon, pins } => {
             if ret.is_ok() {
                 emit_pins(cx, pins);
@@ -253,9 +253,11 @@ fn readlink(cx: &mut Cx<'_>, at: &At, buf: Addr, host: &[u8], ret: Result<u64, i
     }
 }
 
-fn chdir(cx: &mut Cx<'_>, at: Option<&At>, ret: Result<u64, i32>) {
+fn chdir(cx: &mut Cx<'_>, at: Option<&At>, pins: Vec<Pin>, ret: Result<u64, i32>) {
     match (ret, at) {
         (Ok(_), at) => {
+            // G17 (notes/model.md): later relative paths are recorded from where this landed.
+            emit_pins(cx, pins);
             if let Some(at) = at {
                 cx.sink.resolve(at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
             }

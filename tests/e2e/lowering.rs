@@ -178,6 +178,23 @@ fn a_rename_into_itself_depends_on_the_directories_on_the_way() {
 }
 
 #[test]
+fn a_chdir_through_dotdot_depends_on_where_it_lands() {
+    // G17: after `chdir("a/..")` every relative path is recorded from the directory it landed
+    // in. Once a is a symlink to o/x, a/.. is o, and the same program reads o/f instead.
+    let p = Project::new();
+    std::fs::create_dir(p.path("a")).expect("mkdir a");
+    std::fs::create_dir_all(p.path("o/x")).expect("mkdir o/x");
+    std::fs::write(p.path("f"), "1").expect("write f");
+    std::fs::write(p.path("o/f"), "2").expect("write o/f");
+    let read = "import os\nos.chdir('a/..')\nprint(open('f').read())";
+    let script = format!("{STAMP}python3 -c \"{read}\"");
+    assert!(p.bash(&script).assert_ran().stdout.ends_with("\n1\n"));
+    std::fs::remove_dir(p.path("a")).expect("rmdir a");
+    std::os::unix::fs::symlink("o/x", p.path("a")).expect("symlink");
+    assert!(p.bash(&script).assert_ran().stdout.ends_with("\n2\n"));
+}
+
+#[test]
 fn a_write_through_dotdot_depends_on_the_directory_not_being_a_symlink() {
     let p = Project::new();
     std::fs::create_dir_all(p.path("d")).expect("mkdir d");

@@ -111,29 +111,8 @@ pub fn decide_stored(
     // Inside the map: the newest entry checked in place (with the output rule, against the
     // effects of every run of the family), or else the family copied out once for `decide`.
     let found = store.with_family(&family, |entries| {
-        if let Some(newest) = newest_with_id(entries, key).filter(|e| e.uncacheable.is_empty()) {
-            if let Ok(entry) = without_predicates(newest) {
-                let effects: Result<Vec<Vec<Effect>>, _> = entries
-                    .iter()
-                    .map(|e| rkyv::deserialize::<_, rancor::Error>(&e.effects))
-                    .collect();
-                if let Ok(effects) = effects {
-                    let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
-                    let live = LiveFs::new(fingerprints);
-                    live.prefetch(newest.predicates.iter().map(|p| p.view()));
-                    let predicates = newest.predicates.iter().map(|p| p.view());
-                    let verdict = model::check::check_views_in_family(
-                        predicates,
-                        &entry.effects,
-                        &siblings,
-                        &live,
-                        stdin,
-                    );
-                    if verdict.holds() {
-                        return Ok(Found::Holds(Box::new(entry)));
-                    }
-                }
-            }
+        if let Some(entry) = newest_holding(entries, key, fingerprints, stdin) {
+            return Ok(Found::Holds(Box::new(entry)));
         }
         store.copy_family(&family, entries).map(Found::Family)
     });
@@ -162,12 +141,36 @@ enum Found {
     Family(Vec<Entry>),
 }
 
-/// The newest archived entry whose key has `key`'s id (the first one [`decide`] would check).
-fn newest_with_id<'a>(entries: &'a [ArchivedEntry], key: &CommandKey) -> Option<&'a ArchivedEntry> {
+/// The newest archived entry with `key`'s id, copied out without its predicates, if it is
+/// cacheable and holds (output rule included, against the effects of every run of the family).
+/// `None` sends the caller to [`decide`].
+fn newest_holding(
+    entries: &[ArchivedEntry],
+    key: &CommandKey,
+    fingerprints: &mut Fingerprints,
+    stdin: &dyn StdinSource,
+) -> Option<Entry> {
     let id = key.id();
-    entries.iter().rev().find(|e| {
+    let newest = entries.iter().rposition(|e| {
         rkyv::deserialize::<CommandKey, rancor::Error>(&e.key).is_ok_and(|k| k.id() == id)
-    })
+    })?;
+    let archived = &entries[newest];
+    if !archived.uncacheable.is_empty() {
+        return None;
+    }
+    let effects: Vec<Vec<Effect>> = entries
+        .iter()
+        .map(|e| rkyv::deserialize::<_, rancor::Error>(&e.effects))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
+    let live = LiveFs::new(fingerprints);
+    live.prefetch(archived.predicates.iter().map(|p| p.view()));
+    let predicates = archived.predicates.iter().map(|p| p.view());
+    model::check::check_views_in_family(predicates, siblings[newest], &siblings, &live, stdin)
+        .holds()
+        .then(|| without_predicates(archived).ok())
+        .flatten()
 }
 
 /// Copies an archived entry out of the database, all but its predicates.

@@ -6,7 +6,7 @@ use crate::decide::{decide_stored, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
-use crate::trace::Observer as _;
+use crate::trace::{Observer as _, Stops};
 use anyhow::Context as _;
 use model::check::StdinSource as _;
 use model::entry::{ExitStatus, Uncacheable};
@@ -165,8 +165,8 @@ fn run_and_record(
 ) -> anyhow::Result<(Entry, i32)> {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
-    let tee_out = std::thread::spawn(move || tee(out_r, Stream::Out));
-    let tee_err = std::thread::spawn(move || tee(err_r, Stream::Err));
+    let tee_out = spawn_without_sigchld(move || tee(out_r, Stream::Out));
+    let tee_err = spawn_without_sigchld(move || tee(err_r, Stream::Err));
     let spawn = crate::trace::Spawn {
         exe: exe.to_path_buf(),
         argv: args.cmd.clone(),
@@ -174,7 +174,13 @@ fn run_and_record(
         cwd: ctx.cwd.clone(),
         stdout: out_w,
         stderr: err_w,
-        seccomp: ctx.var("DRY_NO_SECCOMP").is_none(),
+        stops: if ctx.var("DRY_NO_SECCOMP").is_some() {
+            Stops::Every
+        } else if ctx.var("DRY_NO_NOTIFY").is_some() {
+            Stops::Filtered
+        } else {
+            Stops::Notified
+        },
         nested: !args.no_nested,
     };
     let nested = if args.no_nested {
@@ -234,6 +240,23 @@ fn run_and_record(
 enum Stream {
     Out,
     Err,
+}
+
+/// Starts a thread with `SIGCHLD` blocked: the tracer reads `SIGCHLD` through a signalfd
+/// while it runs (src/trace/wake.rs), and a thread that let the signal in could take it first.
+fn spawn_without_sigchld<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let mut block = SigSet::empty();
+    block.add(Signal::SIGCHLD);
+    let mut before = SigSet::empty();
+    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut before)).is_ok();
+    let handle = std::thread::spawn(f);
+    if blocked {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+    }
+    handle
 }
 
 /// Copies everything from `from` to dry's own stdout or stderr as it arrives, and returns it.

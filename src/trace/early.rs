@@ -7,12 +7,17 @@
 //! gives an answer it cannot be sure the kernel gives too (a permission error, an unreadable
 //! link), it returns `false` and the syscall takes the usual exit path.
 //!
+//! A probe that reaches the tracer as a seccomp notification ([`super::notify`]) has no exit
+//! stop to fall back on: when the look above cannot answer, [`settle`] asks the kernel the same
+//! question itself, with the tracer's credentials (the tracees' too: `PR_SET_NO_NEW_PRIVS` keeps
+//! set-user-ID programs from changing them; notes/0008-user-notification.md).
+//!
 //! A race with another process that creates the path between the tracer's look and the
 //! kernel's records "does not resolve" for a path the tracee then opened; that predicate is
 //! false once the path exists, so the next check reruns the command: never unsound.
 
-use super::entry::Cx;
-use super::exit::spelled;
+use super::entry::{Cx, Pending};
+use super::exit::{self, spelled};
 use super::observe::follow_flags;
 use super::probe;
 use model::fs::FileKind;
@@ -78,5 +83,48 @@ pub(crate) fn readlink(cx: &mut Cx<'_>, at: &At, host: &[u8]) -> bool {
             true
         }
         Err(_) => false,
+    }
+}
+
+/// A notified probe that the entry could not answer (its `pending` work): records what the
+/// exit stop would have recorded, from the tracer's own syscall on the same path. `args` are
+/// the syscall's arguments.
+pub(crate) fn settle(cx: &mut Cx<'_>, pending: Pending, args: &[u64; 6]) {
+    match pending {
+        // The entry answers every stat that succeeds or fails in the lookup; what is left
+        // failed otherwise (a permission), and the exit records only lookup failures.
+        Pending::Stat { at, follow, host, .. } => match probe::meta(&host, follow) {
+            Err(e) => cx.sink.resolve_failed(&at, follow_flags(follow), e.0),
+            // It resolves now: it changed under the tracer's two looks.
+            Ok(_) => cx.sink.unknown(cx.nr),
+        },
+        Pending::Readlink { at, host, .. } => match probe::kind(&host, false) {
+            Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e.0),
+            Ok(_) => cx.sink.unknown(cx.nr),
+        },
+        Pending::Access { at, follow, host } => {
+            let ret = access(cx.nr, args, &host);
+            exit::access(cx, &at, follow, &host, ret);
+        }
+        _ => cx.sink.unknown(cx.nr),
+    }
+}
+
+/// The result of the `access` family syscall `nr` with `args`, asked by the tracer about
+/// `host`.
+fn access(nr: u64, args: &[u64; 6], host: &[u8]) -> Result<u64, i32> {
+    use nix::fcntl::{AtFlags, AT_FDCWD};
+    use nix::unistd::{faccessat, AccessFlags};
+    let (mode, flags) = match i64::try_from(nr).unwrap_or(-1) {
+        libc::SYS_access => (args[1], 0),
+        libc::SYS_faccessat => (args[2], 0),
+        _ => (args[2], args[3]),
+    };
+    let mode = AccessFlags::from_bits_truncate(i32::try_from(mode).unwrap_or(0));
+    let keep = AtFlags::AT_EACCESS | AtFlags::AT_SYMLINK_NOFOLLOW;
+    let flags = AtFlags::from_bits_truncate(i32::try_from(flags).unwrap_or(0)) & keep;
+    match faccessat(AT_FDCWD, probe::os(host), mode, flags) {
+        Ok(()) => Ok(0),
+        Err(e) => Err(e as i32),
     }
 }

@@ -6,13 +6,12 @@
 //! here. Argument memory is read only through the [`Stopped`] guard in [`Cx`]; a path that
 //! cannot be read is reported as an unknown syscall and the call is not observed further.
 
-use super::mem;
+use super::mem::{self, Paused};
 use super::nested::NestedExec;
 use super::observe::{follow_flags, Sink, StdinClass, StdinRef};
 use super::output::Output;
 use super::probe;
 use super::procs::Task;
-use super::stop::Stopped;
 use super::syscall::{Addr, Dirfd, OpenFlags, StatBuf, Syscall};
 use model::entry::Uncacheable;
 use model::fs::FileKind;
@@ -25,8 +24,8 @@ use nix::libc;
 
 /// Everything a syscall's entry or exit handler may use, for one stop.
 pub(crate) struct Cx<'a> {
-    /// The stopped tracee.
-    pub(crate) stop: &'a Stopped,
+    /// The waiting tracee (a ptrace stop or a seccomp notification).
+    pub(crate) tracee: &'a dyn Paused,
     /// Its state.
     pub(crate) task: &'a mut Task,
     /// Where observations go.
@@ -218,7 +217,7 @@ impl Cx<'_> {
         if let Some(e) = self.task.fds.borrow().get(fd) {
             return Some(e.spelled.clone());
         }
-        probe::fd_path(self.stop.pid(), fd)
+        probe::fd_path(self.tracee.pid(), fd)
     }
 
     /// Returns the canonical path of the tracee's `fd` (from the table, or from `/proc`).
@@ -226,13 +225,13 @@ impl Cx<'_> {
         if let Some(e) = self.task.fds.borrow().get(fd) {
             return Some(e.path.clone());
         }
-        probe::fd_path(self.stop.pid(), fd)
+        probe::fd_path(self.tracee.pid(), fd)
     }
 
     /// Reads the path at `addr` and pairs it with its base; reports an unknown syscall if
     /// either cannot be had.
     fn at(&mut self, dir: Dirfd, addr: Addr) -> Option<At> {
-        let at = mem::read_cstr(self.stop, addr).and_then(|p| {
+        let at = mem::read_cstr(self.tracee, addr).and_then(|p| {
             let base = if p.first() == Some(&b'/') { b"/".to_vec() } else { self.base(dir)? };
             Some(At::new(&base, &p))
         });
@@ -244,13 +243,13 @@ impl Cx<'_> {
 
     /// The path the tracer itself uses to look at what `at` names.
     pub(crate) fn host(&self, at: &At) -> Vec<u8> {
-        probe::for_tracee(self.stop.pid(), path::join(&at.base, &at.path))
+        probe::for_tracee(self.tracee.pid(), path::join(&at.base, &at.path))
     }
 
     /// Reports whether the path argument at `addr` is empty (or NULL, which newer kernels
     /// accept with `AT_EMPTY_PATH`).
     fn empty_path(&self, addr: Addr) -> bool {
-        addr == 0 || mem::read_cstr(self.stop, addr).is_some_and(|p| p.is_empty())
+        addr == 0 || mem::read_cstr(self.tracee, addr).is_some_and(|p| p.is_empty())
     }
 }
 
@@ -364,7 +363,7 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
     let raw = match flags {
         OpenFlags::Given(f) => Some(f),
         // struct open_how starts with `__u64 flags`.
-        OpenFlags::How(addr) => mem::read_u64(cx.stop, addr),
+        OpenFlags::How(addr) => mem::read_u64(cx.tracee, addr),
     };
     let Some(raw) = raw else {
         cx.sink.unknown(cx.nr);
@@ -447,7 +446,7 @@ fn pair(
 fn list(cx: &mut Cx<'_>, fd: i32) {
     let known = cx.task.fds.borrow().get(fd).is_some();
     if !known {
-        let Some(path) = probe::fd_path(cx.stop.pid(), fd) else { return };
+        let Some(path) = probe::fd_path(cx.tracee.pid(), fd) else { return };
         cx.task.fds.borrow_mut().insert(fd, path, false);
     }
     if !cx.task.fds.borrow_mut().first_listing(fd) {
@@ -465,7 +464,7 @@ fn stdin(cx: &mut Cx<'_>) {
     if !cx.task.fds.borrow_mut().first_stdin_read() {
         return;
     }
-    let fd0 = probe::proc_path(cx.stop.pid(), "fd/0");
+    let fd0 = probe::proc_path(cx.tracee.pid(), "fd/0");
     let Some((file, _)) = probe::identity(&fd0) else { return };
     // A nested command reading the pipe or terminal it got as its stdin cannot be replayed.
     if let Some(streams) = cx.streams {

@@ -110,7 +110,7 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
     }
     let hash = cx.sink.hash(&canon);
     cx.sink.read(at.as_ref().map(spelled).unwrap_or_else(|| canon.clone()), hash);
-    if let Some(exe) = probe::readlink(&probe::proc_path(cx.stop.pid(), "exe")) {
+    if let Some(exe) = probe::readlink(&probe::proc_path(cx.tracee.pid(), "exe")) {
         if exe != canon {
             cx.sink.read_now(exe);
         }
@@ -129,7 +129,7 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         cx.task.fds.borrow_mut().remove(fd);
         return;
     }
-    let pid = cx.stop.pid();
+    let pid = cx.tracee.pid();
     let Ok(kind) = probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true) else {
         return cx.sink.unknown(cx.nr);
     };
@@ -185,12 +185,13 @@ fn read_meta(cx: &Cx<'_>, buf: StatBuf) -> Option<Meta> {
     let (mode, size_bytes) = match buf {
         // struct stat: st_mode (u32) at 24, st_size (i64) at 48.
         StatBuf::Stat(addr) => {
-            (mem::read_u32(cx.stop, addr + 24)?, mem::read_u64(cx.stop, addr + 48)?)
+            (mem::read_u32(cx.tracee, addr + 24)?, mem::read_u64(cx.tracee, addr + 48)?)
         }
         // struct statx: stx_mode (u16) at 0x1c, stx_size (u64) at 0x28.
-        StatBuf::Statx(addr) => {
-            (u32::from(mem::read_u16(cx.stop, addr + 0x1c)?), mem::read_u64(cx.stop, addr + 0x28)?)
-        }
+        StatBuf::Statx(addr) => (
+            u32::from(mem::read_u16(cx.tracee, addr + 0x1c)?),
+            mem::read_u64(cx.tracee, addr + 0x28)?,
+        ),
     };
     Some(Meta { kind: probe::kind_of_mode(mode), mode: mode & 0o7777, size_bytes })
 }
@@ -210,7 +211,8 @@ fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: 
     }
 }
 
-fn access(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8], ret: Result<u64, i32>) {
+/// `access`, `faccessat(2)`: what the result says about the path.
+pub(crate) fn access(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8], ret: Result<u64, i32>) {
     let flags = follow_flags(follow);
     match ret {
         Ok(_) => {
@@ -237,7 +239,7 @@ fn readlink(cx: &mut Cx<'_>, at: &At, buf: Addr, host: &[u8], ret: Result<u64, i
     let flags = ResolveFlags::NOFOLLOW;
     match ret {
         Ok(n) => {
-            let target = usize::try_from(n).ok().and_then(|n| mem::read_bytes(cx.stop, buf, n));
+            let target = usize::try_from(n).ok().and_then(|n| mem::read_bytes(cx.tracee, buf, n));
             let Some(target) = target else {
                 return cx.sink.unknown(cx.nr);
             };
@@ -261,7 +263,7 @@ fn chdir(cx: &mut Cx<'_>, at: Option<&At>, pins: Vec<Pin>, ret: Result<u64, i32>
             if let Some(at) = at {
                 cx.sink.resolve(at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
             }
-            if let Some(cwd) = probe::cwd(cx.stop.pid()) {
+            if let Some(cwd) = probe::cwd(cx.tracee.pid()) {
                 *cx.task.cwd.borrow_mut() = cwd;
             }
         }
@@ -422,7 +424,7 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
 fn dup(cx: &mut Cx<'_>, old: i32, new: i32, cloexec: bool) {
     let known = cx.task.fds.borrow().get(old).cloned();
     let entry = known.or_else(|| {
-        let path = probe::fd_path(cx.stop.pid(), new)?;
+        let path = probe::fd_path(cx.tracee.pid(), new)?;
         let (spelled, cloexec, listed, writable) = (path.clone(), false, false, false);
         Some(FdEntry { path, spelled, cloexec, listed, writable })
     });
@@ -443,7 +445,7 @@ fn connect(cx: &mut Cx<'_>, addr: Addr, ret: Result<u64, i32>) {
     if !matches!(ret, Ok(_) | Err(libc::EINPROGRESS)) {
         return;
     }
-    let Some(family) = mem::read_u16(cx.stop, addr) else {
+    let Some(family) = mem::read_u16(cx.tracee, addr) else {
         return cx.sink.unknown(cx.nr);
     };
     let family = i32::from(family);

@@ -12,6 +12,8 @@
 //! `CLONE_FS`/`CLONE_FILES`) lives in `procs`. `entry` and `exit` turn a syscall into
 //! observations, with `probe` (the tracer's own stat/realpath/readdir) and `observe`; `early`
 //! answers path probes at their entry stop so that the tracee need not stop at their exit.
+//! Where the kernel grants a seccomp listener, those probes do not stop the tracee at all: they
+//! reach the tracer as user notifications (`notify`), waited for beside `waitpid` (`wake`).
 //!
 //! # Syscalls and what they emit
 //!
@@ -71,6 +73,7 @@ mod entry;
 mod exit;
 mod mem;
 mod nested;
+mod notify;
 mod observe;
 mod output;
 mod probe;
@@ -81,6 +84,7 @@ mod spawn;
 mod stop;
 mod syscall;
 mod tracer;
+mod wake;
 
 #[cfg(test)]
 mod tests;
@@ -108,12 +112,31 @@ pub struct Spawn {
     pub stdout: OwnedFd,
     /// Becomes the command's fd 2.
     pub stderr: OwnedFd,
-    /// Install the seccomp filter so that only path syscalls stop (off only for testing).
-    pub seccomp: bool,
+    /// Which syscalls stop the command, and how.
+    pub stops: Stops,
     /// Nested mode (notes/0006-nested.md): every exec after the top-level command's own starts
     /// a command instance, execs may be replaced ([`Observer::exec_requested`]) and writes to
     /// fds 1 and 2 are captured as the instances' output.
     pub nested: bool,
+}
+
+/// Which syscalls of the command the tracer sees, and how (notes/0008-user-notification.md).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Stops {
+    /// No seccomp filter: every syscall's entry and exit is a ptrace stop (for testing).
+    Every,
+    /// A seccomp filter makes only path syscalls stop, as ptrace stops.
+    Filtered,
+    /// As [`Stops::Filtered`], but the path probes answered at their entry (`stat`, `access`,
+    /// `readlink` and their variants) reach the tracer as seccomp user notifications, which
+    /// are cheaper than ptrace stops. Where the kernel refuses a listener (before Linux 5.5,
+    /// or under another listener), the run falls back to [`Stops::Filtered`].
+    Notified,
+}
+
+impl Stops {
+    /// Every mode, the default first (for tests that run each).
+    pub const ALL: [Stops; 3] = [Stops::Notified, Stops::Filtered, Stops::Every];
 }
 
 /// Identifies one command instance: one successful exec in the traced tree. The top-level
@@ -219,18 +242,23 @@ pub enum TraceError {
 /// process ended.
 pub fn run(spawn: Spawn, observer: &mut dyn Observer) -> Result<ExitStatus, TraceError> {
     let stdin = observe::StdinRef::of(std::io::stdin());
-    trace(spawn, None, stdin, observer)
+    trace(spawn, None, stdin, observer).map(|t| t.status)
 }
 
-/// Runs `spawn` with `stdin` as its fd 0 instead of the tracer's (for tests).
+/// Runs `spawn` with `stdin`, if given, as its fd 0 instead of the tracer's (for tests).
 #[cfg(test)]
 fn run_with_stdin(
     spawn: Spawn,
-    stdin: OwnedFd,
+    stdin: Option<OwnedFd>,
     observer: &mut dyn Observer,
-) -> Result<ExitStatus, TraceError> {
-    let reference = observe::StdinRef::of(&stdin);
-    trace(spawn, Some(stdin), reference, observer)
+) -> Result<tracer::Traced, TraceError> {
+    match stdin {
+        Some(stdin) => {
+            let reference = observe::StdinRef::of(&stdin);
+            trace(spawn, Some(stdin), reference, observer)
+        }
+        None => trace(spawn, None, observe::StdinRef::of(std::io::stdin()), observer),
+    }
 }
 
 fn trace(
@@ -238,16 +266,16 @@ fn trace(
     stdin: Option<OwnedFd>,
     reference: Option<observe::StdinRef>,
     observer: &mut dyn Observer,
-) -> Result<ExitStatus, TraceError> {
+) -> Result<tracer::Traced, TraceError> {
     let started = spawn::start(&spawn, stdin.as_ref().map(|fd| fd.as_fd()))?;
     // The command has its own copies now.
     drop((spawn.stdout, spawn.stderr, stdin));
     let cwd = spawn.cwd.as_os_str().as_bytes().to_vec();
-    let modes = tracer::Modes { seccomp: spawn.seccomp, nested: spawn.nested };
+    let modes = tracer::Modes { seccomp: spawn.stops != Stops::Every, nested: spawn.nested };
     let tracer = tracer::Tracer::new(observer, modes, reference, started.pid, cwd);
-    let status = tracer.run(started.first)?;
+    let traced = tracer.run(started.first, started.listener)?;
     match started.report.setup_error() {
         Some(e) => Err(e),
-        None => Ok(status),
+        None => Ok(traced),
     }
 }

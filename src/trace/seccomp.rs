@@ -15,6 +15,7 @@
 //! ```text
 //! ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : allow
 //! ld  nr   ; jge X32_BIT ? allow : next
+//! jeq NOTIFIED[i] ? notify : next     (one per notified syscall; with a listener only)
 //! jeq TRACED[i] ? trace : next        (one per traced syscall)
 //! jeq OUTPUT_ARG0[i] ? out0 : next    (nested only)
 //! jeq OUTPUT_ARG2[i] ? out2 : next    (nested only)
@@ -25,6 +26,7 @@
 //! out2: ld args[2].lo ; jeq 1 ? trace : next ; jeq 2 ? trace : allow    (nested only)
 //! allow: ret ALLOW
 //! trace: ret TRACE
+//! notify: ret USER_NOTIF                                                   (listener only)
 //! ```
 //!
 //! Only the low half of an fd argument is tested: the kernel reads fds as `int`.
@@ -79,6 +81,22 @@ pub(crate) const TRACED: &[libc::c_long] = &[
     libc::SYS_connect,
 ];
 
+/// The path probes that go to the tracer as seccomp user notifications instead of ptrace
+/// stops when a listener could be made ([`super::notify`]): the syscalls that
+/// [`super::early`] answers at their entry. They are in [`TRACED`] too, for runs without a
+/// listener.
+pub(crate) const NOTIFIED: &[libc::c_long] = &[
+    libc::SYS_stat,
+    libc::SYS_lstat,
+    libc::SYS_newfstatat,
+    libc::SYS_statx,
+    libc::SYS_access,
+    libc::SYS_faccessat,
+    libc::SYS_faccessat2,
+    libc::SYS_readlink,
+    libc::SYS_readlinkat,
+];
+
 /// The output syscalls whose fd is their first argument (stopped in nested mode when it is
 /// 1 or 2).
 pub(crate) const OUTPUT_ARG0: &[libc::c_long] = &[
@@ -122,6 +140,7 @@ enum Label {
     Trace,
     Out0,
     Out2,
+    Notify,
 }
 
 /// An instruction before its jumps are resolved.
@@ -175,8 +194,8 @@ fn assemble(prog: &[Ins]) -> Vec<libc::sock_filter> {
 }
 
 /// Builds the filter program (see the module docs for its layout); `nested` adds the output
-/// syscalls.
-pub(crate) fn filter(nested: bool) -> Vec<libc::sock_filter> {
+/// syscalls, `notify` sends the [`NOTIFIED`] syscalls to the filter's listener.
+pub(crate) fn filter(nested: bool, notify: bool) -> Vec<libc::sock_filter> {
     use Label::*;
     use To::{Next, L};
     let mut p = vec![
@@ -185,6 +204,9 @@ pub(crate) fn filter(nested: bool) -> Vec<libc::sock_filter> {
         Ins::Stmt(LD, OFF_NR),
         Ins::Jump(JGE, X32_SYSCALL_BIT, L(Allow), Next),
     ];
+    if notify {
+        p.extend(NOTIFIED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Notify), Next)));
+    }
     p.extend(TRACED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Trace), Next)));
     if nested {
         p.extend(OUTPUT_ARG0.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Out0), Next)));
@@ -213,6 +235,9 @@ pub(crate) fn filter(nested: bool) -> Vec<libc::sock_filter> {
         Ins::Here(Trace),
         Ins::Stmt(RET, libc::SECCOMP_RET_TRACE),
     ]);
+    if notify {
+        p.extend([Ins::Here(Notify), Ins::Stmt(RET, libc::SECCOMP_RET_USER_NOTIF)]);
+    }
     assemble(&p)
 }
 
@@ -262,8 +287,8 @@ mod tests {
     #[test]
     fn nested_mode_also_stops_output_to_fds_1_and_2() {
         let (trace, allow) = (libc::SECCOMP_RET_TRACE, libc::SECCOMP_RET_ALLOW);
-        let nested = filter(true);
-        let plain = filter(false);
+        let nested = filter(true, false);
+        let plain = filter(false, false);
         for &nr in OUTPUT_ARG0 {
             let nr = nr as u64;
             for (fd, want) in [(0, allow), (1, trace), (2, trace), (3, allow)] {
@@ -288,8 +313,29 @@ mod tests {
     }
 
     #[test]
+    fn with_a_listener_the_probes_notify_and_nothing_else_changes() {
+        for nested in [false, true] {
+            let (notify, plain) = (filter(nested, true), filter(nested, false));
+            for nr in 0..460u64 {
+                for (arg0, arg2) in [(0, 0), (1, 1), (2, 5), (7, 2)] {
+                    let d = data2(nr, arg0, arg2);
+                    let want = if NOTIFIED.iter().any(|&n| n as u64 == nr) {
+                        assert_eq!(run(&plain, &d), libc::SECCOMP_RET_TRACE, "nr {nr}");
+                        libc::SECCOMP_RET_USER_NOTIF
+                    } else {
+                        run(&plain, &d)
+                    };
+                    assert_eq!(run(&notify, &d), want, "nr {nr} nested {nested}");
+                }
+            }
+            let x32 = libc::SYS_readlink as u64 | u64::from(X32_SYSCALL_BIT);
+            assert_eq!(run(&notify, &data2(x32, 0, 0)), libc::SECCOMP_RET_ALLOW);
+        }
+    }
+
+    #[test]
     fn traces_exactly_the_listed_syscalls_and_read_of_fd_0() {
-        let prog = filter(false);
+        let prog = filter(false, false);
         for nr in 0..460u64 {
             let want = if TRACED.iter().any(|&t| t as u64 == nr) {
                 libc::SECCOMP_RET_TRACE

@@ -1,6 +1,7 @@
 //! Starting the command: checks its executable, forks, and in the child sets up fds, the
-//! working directory, `PTRACE_TRACEME`, a stop for the tracer, `PR_SET_NO_NEW_PRIVS`, the
-//! seccomp filter and finally `execve`.
+//! working directory, `PTRACE_TRACEME`, `PR_SET_NO_NEW_PRIVS`, the seccomp filter (with a
+//! user-notification listener sent to the tracer when the kernel grants one, [`super::notify`]),
+//! a stop for the tracer and finally `execve`.
 //!
 //! Everything the child needs (C strings, pointer arrays, the filter) is built before `fork`:
 //! the tracer may have other threads, so between `fork` and `execve` the child makes only
@@ -9,9 +10,10 @@
 //! `execve` exits 127 (`ENOENT`) or 126 like a shell. This module ends when the child sits in
 //! its first stop with the tracer's options set; [`super::tracer`] takes over from there.
 
+use super::notify::{self, Channel, Installed, Listener};
 use super::seccomp;
 use super::stop::{Resume, Stopped};
-use super::{Spawn, TraceError};
+use super::{Spawn, Stops, TraceError};
 use nix::errno::Errno;
 use nix::libc;
 use nix::sys::ptrace::Options;
@@ -26,7 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The steps of the child's setup, as reported through the error pipe.
-const STEPS: [&str; 8] = [
+const STEPS: [&str; 9] = [
     "dup2 (stdin)",
     "dup2 (stdout)",
     "dup2 (stderr)",
@@ -35,6 +37,7 @@ const STEPS: [&str; 8] = [
     "raise(SIGSTOP)",
     "PR_SET_NO_NEW_PRIVS",
     "seccomp filter",
+    "sending the seccomp listener",
 ];
 
 /// The options every tracee gets (inherited by its children).
@@ -57,6 +60,8 @@ struct Prepared {
     argv_ptrs: Vec<*const libc::c_char>,
     env_ptrs: Vec<*const libc::c_char>,
     filter: Option<Vec<libc::sock_filter>>,
+    /// The filter that notifies (tried first), and the socket its listener goes through.
+    notifying: Option<(Vec<libc::sock_filter>, RawFd)>,
     stdin: Option<RawFd>,
     stdout: RawFd,
     stderr: RawFd,
@@ -90,6 +95,8 @@ pub(crate) struct Started {
     pub(crate) pid: Pid,
     /// Its first stop (`SIGSTOP` before `execve`), options set.
     pub(crate) first: Stopped,
+    /// The seccomp listener, if the child made one.
+    pub(crate) listener: Option<Listener>,
     /// Where the child reports a failed setup step.
     pub(crate) report: Report,
 }
@@ -124,6 +131,7 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         .map_err(|source| TraceError::Sys { what: "pipe2", source })?;
     nix::fcntl::fcntl(&report_r, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
         .map_err(|source| TraceError::Sys { what: "fcntl", source })?;
+    let channel = if spawn.stops == Stops::Notified { Some(Channel::new()?) } else { None };
     let prepared = Prepared {
         exe: cstring(spawn.exe.as_os_str().as_bytes(), "executable path")?,
         cwd: cstring(spawn.cwd.as_os_str().as_bytes(), "working directory")?,
@@ -131,7 +139,8 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         env_ptrs: pointers(&env),
         _argv: argv,
         _env: env,
-        filter: spawn.seccomp.then(|| seccomp::filter(spawn.nested)),
+        filter: (spawn.stops != Stops::Every).then(|| seccomp::filter(spawn.nested, false)),
+        notifying: channel.as_ref().map(|c| (seccomp::filter(spawn.nested, true), c.child_end())),
         stdin: stdin.map(|fd| fd.as_raw_fd()),
         stdout: spawn.stdout.as_raw_fd(),
         stderr: spawn.stderr.as_raw_fd(),
@@ -145,13 +154,15 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         ForkResult::Child => child(&prepared),
         ForkResult::Parent { child } => {
             drop(report_w);
-            first_stop(child, Report(File::from(report_r)))
+            drop(prepared);
+            first_stop(child, Report(File::from(report_r)), channel)
         }
     }
 }
 
-/// Waits for the child's `SIGSTOP` and sets the tracer's options.
-fn first_stop(pid: Pid, report: Report) -> Result<Started, TraceError> {
+/// Waits for the child's `SIGSTOP`, sets the tracer's options and takes the listener the
+/// child sent before it stopped.
+fn first_stop(pid: Pid, report: Report, channel: Option<Channel>) -> Result<Started, TraceError> {
     loop {
         match waitpid(pid, Some(WaitPidFlag::__WALL)) {
             Ok(WaitStatus::Stopped(_, Signal::SIGSTOP)) => break,
@@ -167,7 +178,8 @@ fn first_stop(pid: Pid, report: Report) -> Result<Started, TraceError> {
     }
     let first = Stopped::new(pid);
     first.set_options(options())?;
-    Ok(Started { pid, first, report })
+    let listener = channel.and_then(Channel::receive);
+    Ok(Started { pid, first, report, listener })
 }
 
 /// Reports the failed setup `step` with the current errno and exits 125.
@@ -196,6 +208,32 @@ fn install_fd(p: &Prepared, fd: RawFd, target: RawFd, step: u32) {
     }
 }
 
+/// Installs the seccomp filter, if any: the notifying one first, the plain one if the kernel
+/// refuses a listener. Async-signal-safe.
+fn install_filter(p: &Prepared) {
+    let fprog = |f: &Vec<libc::sock_filter>| libc::sock_fprog {
+        len: u16::try_from(f.len()).unwrap_or(u16::MAX),
+        filter: f.as_ptr().cast_mut(),
+    };
+    if let Some((filter, channel)) = &p.notifying {
+        match notify::install(&fprog(filter), *channel) {
+            Installed::Notifying => return,
+            Installed::Refused => {}
+            Installed::Lost => fail(p, 8),
+        }
+    }
+    if let Some(filter) = &p.filter {
+        let prog = fprog(filter);
+        let prog_ptr: *const libc::sock_fprog = &prog;
+        let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
+        // SAFETY: `prog` points at `len` valid instructions that outlive the call; the kernel
+        // copies the program.
+        if unsafe { libc::prctl(libc::PR_SET_SECCOMP, mode, prog_ptr) } < 0 {
+            fail(p, 7);
+        }
+    }
+}
+
 /// The child between `fork` and `execve`: async-signal-safe calls only.
 fn child(p: &Prepared) -> ! {
     if let Some(fd) = p.stdin {
@@ -216,24 +254,15 @@ fn child(p: &Prepared) -> ! {
     if unsafe { libc::ptrace(libc::PTRACE_TRACEME, 0, null, null) } < 0 {
         fail(p, 4);
     }
-    // SAFETY: raise(3) is async-signal-safe; the tracer resumes us after this stop.
-    if unsafe { libc::raise(libc::SIGSTOP) } != 0 {
-        fail(p, 5);
-    }
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } < 0 {
         fail(p, 6);
     }
-    if let Some(filter) = &p.filter {
-        let len = u16::try_from(filter.len()).unwrap_or(u16::MAX);
-        let prog = libc::sock_fprog { len, filter: filter.as_ptr().cast_mut() };
-        let prog_ptr: *const libc::sock_fprog = &prog;
-        let mode = libc::SECCOMP_MODE_FILTER as libc::c_ulong;
-        // SAFETY: `prog` points at `len` valid instructions that outlive the call; the kernel
-        // copies the program.
-        if unsafe { libc::prctl(libc::PR_SET_SECCOMP, mode, prog_ptr) } < 0 {
-            fail(p, 7);
-        }
+    install_filter(p);
+    // SAFETY: raise(3) is async-signal-safe; the tracer resumes us after this stop. The filter
+    // is in place but stops nothing before then: raise makes no traced syscall.
+    if unsafe { libc::raise(libc::SIGSTOP) } != 0 {
+        fail(p, 5);
     }
     // SAFETY: `exe` and both NULL-terminated pointer arrays point at live C strings.
     unsafe { libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.env_ptrs.as_ptr()) };

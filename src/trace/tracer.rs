@@ -17,12 +17,15 @@
 use super::arch::x86_64::{self as arch, AUDIT_ARCH};
 use super::entry::{enter, Cx, Pending};
 use super::exit::{exec_done, exit};
+use super::mem::Paused;
 use super::nested::{self, Instances};
+use super::notify::{Listener, Notice};
 use super::observe::{Sink, StdinRef};
 use super::output;
 use super::procs::{Procs, Replay, Task};
 use super::stop::{Resume, Stopped, SyscallOp};
 use super::syscall::Syscall;
+use super::wake::ChildSignals;
 use super::{seccomp, syscall, Observer, TraceError};
 use model::entry::ExitStatus;
 use nix::errno::Errno;
@@ -42,6 +45,15 @@ pub(crate) struct Modes {
     pub(crate) nested: bool,
 }
 
+/// How a traced run ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Traced {
+    /// How the top-level process ended.
+    pub(crate) status: ExitStatus,
+    /// How many syscalls reached the tracer as seccomp notifications.
+    pub(crate) notices: u64,
+}
+
 /// The tracer's state for one run.
 pub(crate) struct Tracer<'a> {
     observer: &'a mut dyn Observer,
@@ -53,6 +65,7 @@ pub(crate) struct Tracer<'a> {
     root_execd: bool,
     instances: Instances,
     status: Option<ExitStatus>,
+    notices: u64,
 }
 
 /// The sink for observations made by `task`.
@@ -87,29 +100,100 @@ impl<'a> Tracer<'a> {
             root_execd: false,
             instances: Instances::new(),
             status: None,
+            notices: 0,
         }
     }
 
-    /// Resumes the root from its first stop and traces until no tracee is left.
-    pub(crate) fn run(mut self, first: Stopped) -> Result<ExitStatus, TraceError> {
+    /// Resumes the root from its first stop and traces until no tracee is left; with a
+    /// `listener`, also answers its notifications.
+    pub(crate) fn run(
+        mut self,
+        first: Stopped,
+        listener: Option<Listener>,
+    ) -> Result<Traced, TraceError> {
         if let Err(e) = self.resume(first, None) {
             return Err(self.abort(e));
         }
+        let traced = match &listener {
+            None => self.wait_loop(),
+            Some(listener) => self.poll_loop(listener),
+        };
+        if let Err(e) = traced {
+            return Err(self.abort(e));
+        }
+        let status = self
+            .status
+            .ok_or(TraceError::Sys { what: "waitpid (top-level exit)", source: Errno::ECHILD })?;
+        Ok(Traced { status, notices: self.notices })
+    }
+
+    /// Handles statuses, blocking in `waitpid`, until no tracee is left.
+    fn wait_loop(&mut self) -> Result<(), TraceError> {
         let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
         loop {
-            let status = match waitpid(None, Some(flags)) {
-                Ok(s) => s,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::ECHILD) => break,
-                Err(source) => return Err(self.abort(TraceError::Sys { what: "waitpid", source })),
-            };
-            match self.on_status(status) {
-                Ok(()) | Err(TraceError::TraceeGone { .. }) => {}
-                Err(e) => return Err(self.abort(e)),
+            match waitpid(None, Some(flags)) {
+                Ok(status) => self.handle(status)?,
+                Err(Errno::EINTR) => {}
+                Err(Errno::ECHILD) => return Ok(()),
+                Err(source) => return Err(TraceError::Sys { what: "waitpid", source }),
             }
         }
-        self.status
-            .ok_or(TraceError::Sys { what: "waitpid (top-level exit)", source: Errno::ECHILD })
+    }
+
+    /// Handles statuses and notifications as they come, until no tracee is left.
+    fn poll_loop(&mut self, listener: &Listener) -> Result<(), TraceError> {
+        let children = ChildSignals::watch()?;
+        while self.drain()? {
+            if children.wait(listener.fd())?.notice {
+                if let Some(notice) = listener.recv()? {
+                    self.notices += 1;
+                    self.on_notice(&notice);
+                    listener.proceed(notice)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles every status already reported; `false` once no tracee is left.
+    fn drain(&mut self) -> Result<bool, TraceError> {
+        let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD | WaitPidFlag::WNOHANG;
+        loop {
+            match waitpid(None, Some(flags)) {
+                Ok(WaitStatus::StillAlive) => return Ok(true),
+                Ok(status) => self.handle(status)?,
+                Err(Errno::EINTR) => {}
+                Err(Errno::ECHILD) => return Ok(false),
+                Err(source) => return Err(TraceError::Sys { what: "waitpid", source }),
+            }
+        }
+    }
+
+    /// Handles one status; a tracee that vanished mid-stop costs that stop only.
+    fn handle(&mut self, status: WaitStatus) -> Result<(), TraceError> {
+        match self.on_status(status) {
+            Ok(()) | Err(TraceError::TraceeGone { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A notified path probe: answered at once, as at an entry stop; when the tracer's look
+    /// cannot stand for the kernel's, the tracer asks the kernel the same question itself
+    /// (`early::settle`), since no exit stop will follow.
+    fn on_notice(&mut self, notice: &Notice) {
+        let Some(task) = self.procs.get_mut(notice.pid()) else { return };
+        let raw = arch::RawSyscall { nr: notice.nr, args: notice.args };
+        let sink = sink(self.observer, task);
+        let mut cx =
+            Cx { tracee: notice, task, sink, stdin: self.stdin, streams: None, nr: raw.nr };
+        match syscall::decode(&raw) {
+            Some(call) => {
+                if let Some(pending) = enter(&mut cx, call) {
+                    super::early::settle(&mut cx, pending, &raw.args);
+                }
+            }
+            None => cx.sink.unknown(raw.nr),
+        }
     }
 
     /// Kills every tracee after a fatal error, waits for them, and returns the error.
@@ -195,7 +279,7 @@ impl<'a> Tracer<'a> {
                 if let (true, Some(pending)) = (observed, task.pending.take()) {
                     let sink = sink(self.observer, task);
                     let mut cx =
-                        Cx { stop: &stop, task, sink, stdin: self.stdin, streams: None, nr: 0 };
+                        Cx { tracee: &stop, task, sink, stdin: self.stdin, streams: None, nr: 0 };
                     exec_done(&mut cx, pending);
                 }
                 task.pending = None;
@@ -248,8 +332,14 @@ impl<'a> Tracer<'a> {
             Some(c) => {
                 let sink = sink(self.observer, task);
                 let streams = self.modes.nested.then_some(&self.instances.streams);
-                let mut cx =
-                    Cx { stop, task: &mut *task, sink, stdin: self.stdin, streams, nr: raw.nr };
+                let mut cx = Cx {
+                    tracee: stop,
+                    task: &mut *task,
+                    sink,
+                    stdin: self.stdin,
+                    streams,
+                    nr: raw.nr,
+                };
                 enter(&mut cx, c)
             }
             None => {
@@ -281,7 +371,7 @@ impl<'a> Tracer<'a> {
         }
         let sink = sink(self.observer, task);
         let nr = task.nr;
-        let mut cx = Cx { stop, task, sink, stdin: self.stdin, streams: None, nr };
+        let mut cx = Cx { tracee: stop, task, sink, stdin: self.stdin, streams: None, nr };
         exit(&mut cx, pending, ret);
         Ok(())
     }

@@ -2,12 +2,13 @@
 //! directory changes, listings, dirfd-relative opens, `chdir`, links and stat-family calls.
 
 use super::harness::{h, python, sh, workdir, write};
+use crate::trace::Stops;
 use model::fs::FileKind;
 use model::observe::{At, Observation};
 use model::resolve::ResolveFlags;
 use model::Errno;
 
-const MODES: [bool; 2] = [true, false];
+const MODES: [Stops; 3] = Stops::ALL;
 
 #[test]
 fn cat_redirect_reads_the_input_and_touches_the_new_output() {

@@ -2,7 +2,7 @@
 //! helpers that normalise temporary paths and pick observations out of a run.
 
 use crate::trace::{
-    run, run_with_stdin, CmdId, ExecDecision, ExecRequest, Observer, Spawn, TraceError,
+    run_with_stdin, CmdId, ExecDecision, ExecRequest, Observer, Spawn, Stops, TraceError,
 };
 use model::entry::ExitStatus;
 use model::fs::FileKind;
@@ -110,7 +110,9 @@ pub(super) struct Run {
     /// The canonical temporary directory, as bytes.
     root: Vec<u8>,
     pub(super) stdout: Vec<u8>,
-    pub(super) seccomp: bool,
+    pub(super) stops: Stops,
+    /// How many syscalls reached the tracer as seccomp notifications.
+    pub(super) notices: u64,
 }
 
 /// A temporary work directory and its canonical path (`/tmp` may be a symlink).
@@ -135,7 +137,7 @@ fn spawn(
     dir: &Path,
     exe: &str,
     argv: &[&str],
-    seccomp: bool,
+    stops: Stops,
     nested: bool,
 ) -> (Spawn, std::fs::File) {
     let out = tempfile::tempfile().expect("stdout file");
@@ -152,7 +154,7 @@ fn spawn(
         cwd: dir.to_path_buf(),
         stdout: OwnedFd::from(out.try_clone().expect("stdout fd")),
         stderr: OwnedFd::from(err),
-        seccomp,
+        stops,
         nested,
     };
     (spawn, out)
@@ -167,10 +169,10 @@ pub(super) fn trace(
     dir: &Path,
     exe: &str,
     argv: &[&str],
-    seccomp: bool,
+    stops: Stops,
     stdin: Option<OwnedFd>,
 ) -> Result<Run, TraceError> {
-    trace_nested(dir, exe, argv, seccomp, stdin, None)
+    trace_nested(dir, exe, argv, stops, stdin, None)
 }
 
 /// Runs `exe argv...` in `dir`, in nested mode if `decide` is given (it answers every exec
@@ -179,42 +181,40 @@ pub(super) fn trace_nested(
     dir: &Path,
     exe: &str,
     argv: &[&str],
-    seccomp: bool,
+    stops: Stops,
     stdin: Option<OwnedFd>,
     decide: Option<Decide>,
 ) -> Result<Run, TraceError> {
-    let (spawn, mut out) = spawn(dir, exe, argv, seccomp, decide.is_some());
+    let (spawn, mut out) = spawn(dir, exe, argv, stops, decide.is_some());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut c = Collect { decide, ..Collect::default() };
-        let status = match stdin {
-            Some(fd) => run_with_stdin(spawn, fd, &mut c),
-            None => run(spawn, &mut c),
-        };
-        let _ = tx.send(status.map(|s| (s, c.obs, c.events)));
+        let traced = run_with_stdin(spawn, stdin, &mut c);
+        let _ = tx.send(traced.map(|t| (t, c.obs, c.events)));
     });
-    let (status, obs, events) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
+    let (traced, obs, events) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
+    let (status, notices) = (traced.status, traced.notices);
     let mut stdout = Vec::new();
     out.rewind().expect("rewind stdout");
     out.read_to_end(&mut stdout).expect("read stdout");
     let root = dir.as_os_str().as_bytes().to_vec();
-    Ok(Run { status, obs, events, root, stdout, seccomp })
+    Ok(Run { status, obs, events, root, stdout, stops, notices })
 }
 
 /// Runs `sh -c script` in `dir`.
-pub(super) fn sh(dir: &Path, script: &str, seccomp: bool) -> Run {
-    trace(dir, "/bin/sh", &["sh", "-c", script], seccomp, None).expect("trace sh")
+pub(super) fn sh(dir: &Path, script: &str, stops: Stops) -> Run {
+    trace(dir, "/bin/sh", &["sh", "-c", script], stops, None).expect("trace sh")
 }
 
 /// Runs `sh -c script` in `dir` in nested mode, answering exec requests with `decide`.
-pub(super) fn sh_nested(dir: &Path, script: &str, seccomp: bool, decide: Decide) -> Run {
-    trace_nested(dir, "/bin/sh", &["sh", "-c", script], seccomp, None, Some(decide))
+pub(super) fn sh_nested(dir: &Path, script: &str, stops: Stops, decide: Decide) -> Run {
+    trace_nested(dir, "/bin/sh", &["sh", "-c", script], stops, None, Some(decide))
         .expect("trace sh")
 }
 
 /// Runs `python3 -c code` in `dir`.
-pub(super) fn python(dir: &Path, code: &str, seccomp: bool) -> Run {
-    trace(dir, PYTHON, &["python3", "-c", code], seccomp, None).expect("trace python3")
+pub(super) fn python(dir: &Path, code: &str, stops: Stops) -> Run {
+    trace(dir, PYTHON, &["python3", "-c", code], stops, None).expect("trace python3")
 }
 
 impl Run {
@@ -277,7 +277,7 @@ impl Run {
         let mut lines: Vec<String> =
             self.obs.iter().map(|(c, o)| format!("{c:?} {}", self.show(o))).collect();
         lines.extend(self.events.iter().map(|e| self.norm(format!("{e:?}").as_bytes())));
-        format!("seccomp={} status={:?}\n{}", self.seccomp, self.status, lines.join("\n"))
+        format!("stops={:?} status={:?}\n{}", self.stops, self.status, lines.join("\n"))
     }
 }
 

@@ -2,11 +2,11 @@
 //! their replacement, the output of instances, and what replaying processes do unobserved.
 
 use super::harness::{sh_nested, workdir, write, Decide, Event, Req, Run};
-use crate::trace::{CmdId, ExecDecision};
+use crate::trace::{CmdId, ExecDecision, Stops};
 use model::entry::{ExitStatus, Uncacheable};
 use model::observe::Observation;
 
-const MODES: [bool; 2] = [true, false];
+const MODES: [Stops; 3] = Stops::ALL;
 
 /// Lets every command run.
 fn run_all() -> Decide {

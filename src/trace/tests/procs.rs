@@ -3,7 +3,7 @@
 //! standard input, sockets, and the errors of a command that cannot start.
 
 use super::harness::{h, python, sh, trace, workdir, write};
-use crate::trace::TraceError;
+use crate::trace::{Stops, TraceError};
 use model::entry::{ExitStatus, Uncacheable};
 use model::fs::FileKind;
 use model::observe::Observation;
@@ -11,7 +11,7 @@ use model::Errno;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 
-const MODES: [bool; 2] = [true, false];
+const MODES: [Stops; 3] = Stops::ALL;
 
 #[test]
 fn subshell_and_pipeline_children_are_traced() {
@@ -158,13 +158,13 @@ fn connecting_a_socket_is_uncacheable() {
 fn missing_and_unexecutable_commands_are_errors() {
     let (_d, dir) = workdir();
     let missing = dir.join("missing");
-    let r = trace(&dir, missing.to_str().expect("utf-8"), &["missing"], true, None);
+    let r = trace(&dir, missing.to_str().expect("utf-8"), &["missing"], Stops::Notified, None);
     assert!(matches!(r, Err(TraceError::NotFound(p)) if p == missing));
     write(&dir, "plain", "#!/bin/sh\n");
     let plain = dir.join("plain");
-    let r = trace(&dir, plain.to_str().expect("utf-8"), &["plain"], true, None);
+    let r = trace(&dir, plain.to_str().expect("utf-8"), &["plain"], Stops::Notified, None);
     assert!(matches!(r, Err(TraceError::NotExecutable(p)) if p == plain));
-    let r = trace(&dir, dir.to_str().expect("utf-8"), &["dir"], true, None);
+    let r = trace(&dir, dir.to_str().expect("utf-8"), &["dir"], Stops::Notified, None);
     assert!(matches!(r, Err(TraceError::NotExecutable(_))));
 }
 
@@ -229,7 +229,7 @@ fn a_missing_working_directory_is_a_setup_error() {
         cwd: dir.join("missing"),
         stdout: OwnedFd::from(out.try_clone().expect("stdout fd")),
         stderr: OwnedFd::from(out),
-        seccomp: true,
+        stops: Stops::Notified,
         nested: false,
     };
     let r = crate::trace::run(spawn, &mut super::harness::Collect::default());

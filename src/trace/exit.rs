@@ -17,6 +17,7 @@ use model::observe::{At, Observation};
 use model::resolve::ResolveFlags;
 use model::walk::Pin;
 use nix::libc;
+use nix::unistd::Pid;
 
 /// Handles the exit of a syscall whose entry left `pending`; `ret` is its value or errno.
 pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
@@ -118,20 +119,30 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
 }
 
 fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
-    let PendingOpen { at, intent, before, prior, through_link, pins } = p;
     let fd = match ret {
         Ok(fd) => fd as i32,
-        Err(e) => return cx.sink.resolve_failed(&at, intent.flags, e),
+        Err(e) => return cx.sink.resolve_failed(&p.at, p.intent.flags, e),
     };
+    let pid = cx.tracee.pid();
+    match opened(cx, p, pid, fd) {
+        Some(entry) => cx.task.fds.borrow_mut().insert_entry(fd, entry),
+        None => cx.task.fds.borrow_mut().remove(fd),
+    }
+}
+
+/// Records a successful open of `p`, looking at the opened file through `/proc/{pid}/fd/{fd}`
+/// (the tracee's new fd, or the tracer's own copy: [`super::adopt`]); returns what the fd
+/// table keeps of it, if anything.
+pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, pid: Pid, fd: i32) -> Option<FdEntry> {
+    let PendingOpen { at, intent, before, prior, through_link, pins } = p;
     emit_pins(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
-        cx.task.fds.borrow_mut().remove(fd);
-        return;
+        return None;
     }
-    let pid = cx.tracee.pid();
     let Ok(kind) = probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true) else {
-        return cx.sink.unknown(cx.nr);
+        cx.sink.unknown(cx.nr);
+        return None;
     };
     cx.sink.resolve_open(&at, intent.flags, Ok(kind), intent.readable);
     // An append or read-write open that created the file depends on its absence: had it
@@ -147,10 +158,7 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
         cx.sink.resolve(&at, flags, outcome);
     }
-    let Some(canon) = probe::fd_path(pid, fd) else {
-        cx.task.fds.borrow_mut().remove(fd);
-        return;
-    };
+    let canon = probe::fd_path(pid, fd)?;
     // Inputs are named as spelled (resolved again at check time, symlinks included); outputs
     // by the canonical path of the file actually written.
     let spelled = spelled(&at);
@@ -177,7 +185,7 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         listed: false,
         writable: intent.writable,
     };
-    cx.task.fds.borrow_mut().insert_entry(fd, entry);
+    Some(entry)
 }
 
 /// Reads the kind, permission bits and size from the stat buffer the kernel filled.

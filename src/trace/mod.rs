@@ -24,7 +24,7 @@
 //!
 //! | syscall | observations |
 //! |---|---|
-//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only; a non-creating open of a path that does not resolve is answered at entry); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Touch { before }`; a following create-mode open also → `Resolve(O_NOFOLLOW)` (G7) |
+//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only; a non-creating open of a path that does not resolve is answered at entry; with a listener, a read-only open of a regular file or directory is performed by the tracer and handed over, `adopt`); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Touch { before }`; a following create-mode open also → `Resolve(O_NOFOLLOW)` (G7) |
 //! | `stat` `lstat` `newfstatat` `statx` | `Resolve` + `Stat` (the tracer's own stat at entry, no exit stop; no `Stat` for an unfollowed symlink); `AT_EMPTY_PATH` with an empty path (fstat) → nothing |
 //! | `access` `faccessat(2)` | `Resolve`; `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat`; a path that does not resolve is answered at entry |
 //! | `readlink(at)` | answered at entry: `Resolve(NOFOLLOW)` + `ReadLink`; not a symlink (`EINVAL`) → `Resolve` ok (kind by lstat) |
@@ -67,6 +67,7 @@
 //! `open`, exec); fds replaced by calls the tracer does not follow (`close_range` then `pipe`)
 //! keep a stale identity.
 
+mod adopt;
 mod arch;
 mod early;
 mod entry;

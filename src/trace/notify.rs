@@ -24,6 +24,29 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h, Linux 6.6; not in the libc crate).
 const SYNC_WAKE_UP: u64 = 1;
 
+/// The oldest kernel with everything the notified mode uses: `SECCOMP_USER_NOTIF_FLAG_CONTINUE`
+/// (5.5) and `SECCOMP_ADDFD_FLAG_SEND` (5.14). Synchronous wake-up (6.6) only makes it faster.
+const OLDEST: (u32, u32) = (5, 14);
+
+/// Reports whether the running kernel is at least [`OLDEST`] (by its release string, e.g.
+/// `6.8.0-45-generic`); an unreadable release counts as too old.
+pub(crate) fn supported() -> bool {
+    nix::sys::utsname::uname()
+        .is_ok_and(|u| release_at_least(u.release().as_encoded_bytes(), OLDEST))
+}
+
+/// Parses the leading `major.minor` of a kernel release and compares it with `min`.
+fn release_at_least(release: &[u8], min: (u32, u32)) -> bool {
+    let text = String::from_utf8_lossy(release);
+    let mut parts = text.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next().and_then(|p| p.parse::<u32>().ok());
+    let minor = parts.next().and_then(|p| p.parse::<u32>().ok());
+    match (major, minor) {
+        (Some(major), Some(minor)) => (major, minor) >= min,
+        _ => false,
+    }
+}
+
 /// A notified syscall: the tracee `pid` sleeps in it until [`Listener::proceed`].
 #[derive(Debug)]
 pub(crate) struct Notice {
@@ -83,6 +106,31 @@ impl Listener {
             nr: u64::try_from(req.data.nr).unwrap_or(u64::MAX),
             args: req.data.args,
         }))
+    }
+
+    /// Installs `file` in the tracee waiting in `notice` at its lowest free fd (close-on-exec
+    /// if `cloexec`) and makes that fd the result of its syscall; returns the fd.
+    pub(crate) fn hand_over(
+        &self,
+        notice: &Notice,
+        file: &impl AsRawFd,
+        cloexec: bool,
+    ) -> Result<i32, Errno> {
+        let addfd = libc::seccomp_notif_addfd {
+            id: notice.id,
+            flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+            srcfd: u32::try_from(file.as_raw_fd()).map_err(|_| Errno::EBADF)?,
+            newfd: 0,
+            newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+        };
+        let ptr: *const libc::seccomp_notif_addfd = &addfd;
+        // SAFETY: `ptr` points at a live seccomp_notif_addfd that the kernel only reads.
+        let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_ADDFD, ptr) };
+        if rc < 0 {
+            Err(Errno::last())
+        } else {
+            Ok(rc)
+        }
     }
 
     /// Lets the kernel run the notified syscall as it would have without the filter.
@@ -204,9 +252,8 @@ pub(crate) fn install(prog: &libc::sock_fprog, channel: RawFd) -> Installed {
     let flags = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
     let prog_ptr: *const libc::sock_fprog = prog;
     // SAFETY: `prog` points at a valid program that outlives the call; the kernel copies it.
-    let rc = unsafe {
-        libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, prog_ptr)
-    };
+    let rc =
+        unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, prog_ptr) };
     let Ok(listener) = RawFd::try_from(rc) else { return Installed::Refused };
     if listener < 0 {
         return Installed::Refused;
@@ -216,12 +263,33 @@ pub(crate) fn install(prog: &libc::sock_fprog, channel: RawFd) -> Installed {
     let msg = control.header(&mut byte, &mut iov);
     // SAFETY: `msg` points at live buffers; sendmsg(2) is async-signal-safe.
     let sent = unsafe { libc::sendmsg(channel, &msg, libc::MSG_NOSIGNAL) };
-    // SAFETY: close(2) is async-signal-safe. The listener is close-on-exec anyway; closing it
-    // here keeps it out of the exec'd command.
-    unsafe { libc::close(listener) };
+    // The child's copy of the listener is left open: `close` is a notified syscall now, and
+    // nobody answers before the tracer has the listener (a deadlock). It is close-on-exec.
     if sent == 1 {
         Installed::Notifying
     } else {
         Installed::Lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::release_at_least;
+
+    #[test]
+    fn kernel_releases_compare_by_major_then_minor() {
+        for (release, ok) in [
+            ("6.18.44-fc-v595", true),
+            ("5.14.0-362.el9.x86_64", true),
+            ("5.15.0-91-generic", true),
+            ("5.13.19", false),
+            ("5.4.0-150-generic", false),
+            ("4.19.0", false),
+            ("10.0", true),
+            ("garbage", false),
+            ("", false),
+        ] {
+            assert_eq!(release_at_least(release.as_bytes(), (5, 14)), ok, "{release}");
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : allow
 //! ld  nr   ; jge X32_BIT ? allow : next
 //! jeq NOTIFIED[i] ? notify : next     (one per notified syscall; with a listener only)
+//! jeq open/openat ? open1/open2 : next                                     (listener only)
 //! jeq TRACED[i] ? trace : next        (one per traced syscall)
 //! jeq OUTPUT_ARG0[i] ? out0 : next    (nested only)
 //! jeq OUTPUT_ARG2[i] ? out2 : next    (nested only)
@@ -24,6 +25,8 @@
 //! ld  args[0].hi ; jeq 0 ? trace : allow
 //! out0: ld args[0].lo ; jeq 1 ? trace : next ; jeq 2 ? trace : allow    (nested only)
 //! out2: ld args[2].lo ; jeq 1 ? trace : next ; jeq 2 ? trace : allow    (nested only)
+//! open1: ld args[1].lo ; jset OPEN_CHANGES ? trace : notify                (listener only)
+//! open2: ld args[2].lo ; jset OPEN_CHANGES ? trace : notify                (listener only)
 //! allow: ret ALLOW
 //! trace: ret TRACE
 //! notify: ret USER_NOTIF                                                   (listener only)
@@ -95,7 +98,22 @@ pub(crate) const NOTIFIED: &[libc::c_long] = &[
     libc::SYS_faccessat2,
     libc::SYS_readlink,
     libc::SYS_readlinkat,
+    libc::SYS_close,
 ];
+
+/// The opens that are notified when their flags (the low half of the argument at this
+/// offset) ask for none of [`OPEN_CHANGES`]: read-only opens, which the tracer can perform for
+/// the tracee ([`super::adopt`]). Other opens stop as before.
+pub(crate) const NOTIFIED_OPENS: &[(libc::c_long, u32)] =
+    &[(libc::SYS_open, OFF_ARG1_LO), (libc::SYS_openat, OFF_ARG2_LO)];
+
+/// Open flags that change the file or need the kernel's own result: write access, `O_CREAT`,
+/// `O_TRUNC`, `O_TMPFILE`.
+pub(crate) const OPEN_CHANGES: u32 = (libc::O_WRONLY
+    | libc::O_RDWR
+    | libc::O_CREAT
+    | libc::O_TRUNC
+    | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u32;
 
 /// The output syscalls whose fd is their first argument (stopped in nested mode when it is
 /// 1 or 2).
@@ -121,6 +139,8 @@ const OFF_ARCH: u32 = 4;
 const OFF_ARG0_LO: u32 = 16;
 /// `offsetof(struct seccomp_data, args[0])`, high half.
 const OFF_ARG0_HI: u32 = 20;
+/// `offsetof(struct seccomp_data, args[1])`, low half.
+const OFF_ARG1_LO: u32 = 24;
 /// `offsetof(struct seccomp_data, args[2])`, low half.
 const OFF_ARG2_LO: u32 = 32;
 
@@ -141,6 +161,8 @@ enum Label {
     Out0,
     Out2,
     Notify,
+    /// Tests open flags at this offset: a read-only open notifies, any other stops.
+    Open(u32),
 }
 
 /// An instruction before its jumps are resolved.
@@ -153,6 +175,7 @@ enum Ins {
 const LD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
 const JEQ: u32 = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
 const JGE: u32 = libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K;
+const JSET: u32 = libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K;
 const RET: u32 = libc::BPF_RET | libc::BPF_K;
 
 /// Resolves labels into relative jump offsets.
@@ -206,6 +229,9 @@ pub(crate) fn filter(nested: bool, notify: bool) -> Vec<libc::sock_filter> {
     ];
     if notify {
         p.extend(NOTIFIED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Notify), Next)));
+        p.extend(
+            NOTIFIED_OPENS.iter().map(|&(nr, off)| Ins::Jump(JEQ, nr as u32, L(Open(off)), Next)),
+        );
     }
     p.extend(TRACED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Trace), Next)));
     if nested {
@@ -226,6 +252,15 @@ pub(crate) fn filter(nested: bool, notify: bool) -> Vec<libc::sock_filter> {
                 Ins::Stmt(LD, off),
                 Ins::Jump(JEQ, 1, L(Trace), Next),
                 Ins::Jump(JEQ, 2, L(Trace), L(Allow)),
+            ]);
+        }
+    }
+    if notify {
+        for &(_, off) in NOTIFIED_OPENS {
+            p.extend([
+                Ins::Here(Open(off)),
+                Ins::Stmt(LD, off),
+                Ins::Jump(JSET, OPEN_CHANGES, L(Trace), L(Notify)),
             ]);
         }
     }
@@ -265,7 +300,11 @@ mod tests {
                 pc += 1;
                 continue;
             }
-            let taken = if code & 0xf0 == libc::BPF_JEQ { acc == ins.k } else { acc >= ins.k };
+            let taken = match code & 0xf0 {
+                libc::BPF_JEQ => acc == ins.k,
+                libc::BPF_JSET => acc & ins.k != 0,
+                _ => acc >= ins.k,
+            };
             pc += 1 + usize::from(if taken { ins.jt } else { ins.jf });
         }
     }
@@ -319,6 +358,9 @@ mod tests {
             for nr in 0..460u64 {
                 for (arg0, arg2) in [(0, 0), (1, 1), (2, 5), (7, 2)] {
                     let d = data2(nr, arg0, arg2);
+                    if NOTIFIED_OPENS.iter().any(|&(n, _)| n as u64 == nr) {
+                        continue;
+                    }
                     let want = if NOTIFIED.iter().any(|&n| n as u64 == nr) {
                         assert_eq!(run(&plain, &d), libc::SECCOMP_RET_TRACE, "nr {nr}");
                         libc::SECCOMP_RET_USER_NOTIF
@@ -330,6 +372,48 @@ mod tests {
             }
             let x32 = libc::SYS_readlink as u64 | u64::from(X32_SYSCALL_BIT);
             assert_eq!(run(&notify, &data2(x32, 0, 0)), libc::SECCOMP_RET_ALLOW);
+        }
+    }
+
+    #[test]
+    fn with_a_listener_only_read_only_opens_notify() {
+        let (notify, trace) = (libc::SECCOMP_RET_USER_NOTIF, libc::SECCOMP_RET_TRACE);
+        let changes = [
+            libc::O_WRONLY,
+            libc::O_RDWR,
+            libc::O_CREAT,
+            libc::O_TRUNC,
+            libc::O_TMPFILE,
+            libc::O_WRONLY | libc::O_CLOEXEC,
+        ];
+        let reads = [
+            libc::O_RDONLY,
+            libc::O_RDONLY | libc::O_CLOEXEC,
+            libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            libc::O_PATH | libc::O_NOFOLLOW,
+            libc::O_APPEND,
+        ];
+        for nested in [false, true] {
+            let (with, without) = (filter(nested, true), filter(nested, false));
+            for (nr, flags_at) in [(libc::SYS_open as u64, 1), (libc::SYS_openat as u64, 2)] {
+                let data = |flags: i32| {
+                    let mut d = data2(nr, 0, 0);
+                    d[4 + 2 * flags_at] = flags as u32;
+                    // A set high half is ignored by the kernel (flags are an int).
+                    d[5 + 2 * flags_at] = 0xffff_ffff;
+                    d
+                };
+                for f in changes {
+                    assert_eq!(run(&with, &data(f)), trace, "nr {nr} flags {f:#o}");
+                }
+                for f in reads {
+                    assert_eq!(run(&with, &data(f)), notify, "nr {nr} flags {f:#o}");
+                    assert_eq!(run(&without, &data(f)), trace, "nr {nr} flags {f:#o}");
+                }
+            }
+            for nr in [libc::SYS_openat2, libc::SYS_creat] {
+                assert_eq!(run(&with, &data2(nr as u64, 0, 0)), trace, "nr {nr}");
+            }
         }
     }
 

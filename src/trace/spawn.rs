@@ -131,7 +131,8 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         .map_err(|source| TraceError::Sys { what: "pipe2", source })?;
     nix::fcntl::fcntl(&report_r, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))
         .map_err(|source| TraceError::Sys { what: "fcntl", source })?;
-    let channel = if spawn.stops == Stops::Notified { Some(Channel::new()?) } else { None };
+    let notified = spawn.stops == Stops::Notified && notify::supported();
+    let channel = if notified { Some(Channel::new()?) } else { None };
     let prepared = Prepared {
         exe: cstring(spawn.exe.as_os_str().as_bytes(), "executable path")?,
         cwd: cstring(spawn.cwd.as_os_str().as_bytes(), "working directory")?,

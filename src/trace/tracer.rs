@@ -14,6 +14,7 @@
 //! `nested` at their entry and success, exits end instances, and writes to fds
 //! 1 and 2 go to `output` instead of the observation handlers.
 
+use super::adopt::{self, Answer};
 use super::arch::x86_64::{self as arch, AUDIT_ARCH};
 use super::entry::{enter, Cx, Pending};
 use super::exit::{exec_done, exit};
@@ -24,7 +25,7 @@ use super::observe::{Sink, StdinRef};
 use super::output;
 use super::procs::{Procs, Replay, Task};
 use super::stop::{Resume, Stopped, SyscallOp};
-use super::syscall::Syscall;
+use super::syscall::{OpenFlags, Syscall};
 use super::wake::ChildSignals;
 use super::{seccomp, syscall, Observer, TraceError};
 use model::entry::ExitStatus;
@@ -143,16 +144,23 @@ impl<'a> Tracer<'a> {
     /// Handles statuses and notifications as they come, until no tracee is left.
     fn poll_loop(&mut self, listener: &Listener) -> Result<(), TraceError> {
         let children = ChildSignals::watch()?;
-        while self.drain()? {
-            if children.wait(listener.fd())?.notice {
+        if !self.drain()? {
+            return Ok(());
+        }
+        loop {
+            let ready = children.wait(listener.fd())?;
+            if ready.notice {
                 if let Some(notice) = listener.recv()? {
                     self.notices += 1;
-                    self.on_notice(&notice);
-                    listener.proceed(notice)?;
+                    if self.on_notice(&notice, listener) == Answer::Continue {
+                        listener.proceed(notice)?;
+                    }
                 }
             }
+            if ready.statuses && !self.drain()? {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Handles every status already reported; `false` once no tracee is left.
@@ -177,22 +185,29 @@ impl<'a> Tracer<'a> {
         }
     }
 
-    /// A notified path probe: answered at once, as at an entry stop; when the tracer's look
-    /// cannot stand for the kernel's, the tracer asks the kernel the same question itself
-    /// (`early::settle`), since no exit stop will follow.
-    fn on_notice(&mut self, notice: &Notice) {
-        let Some(task) = self.procs.get_mut(notice.pid()) else { return };
+    /// A notified syscall: handled as at its entry stop, then either left to the kernel
+    /// (`Continue`) or, for an open that resolves, performed by the tracer ([`adopt`]). A probe
+    /// the entry cannot answer is asked of the kernel by the tracer itself (`early::settle`),
+    /// since no exit stop will follow.
+    fn on_notice(&mut self, notice: &Notice, listener: &Listener) -> Answer {
+        let Some(task) = self.procs.get_mut(notice.pid()) else { return Answer::Continue };
         let raw = arch::RawSyscall { nr: notice.nr, args: notice.args };
         let sink = sink(self.observer, task);
         let mut cx =
             Cx { tracee: notice, task, sink, stdin: self.stdin, streams: None, nr: raw.nr };
-        match syscall::decode(&raw) {
-            Some(call) => {
-                if let Some(pending) = enter(&mut cx, call) {
-                    super::early::settle(&mut cx, pending, &raw.args);
-                }
+        let Some(call) = syscall::decode(&raw) else {
+            cx.sink.unknown(raw.nr);
+            return Answer::Continue;
+        };
+        match (enter(&mut cx, call), call) {
+            (None, _) => Answer::Continue,
+            (Some(Pending::Open(p)), Syscall::Open { flags: OpenFlags::Given(flags), .. }) => {
+                adopt::open(&mut cx, p, flags, listener, notice)
             }
-            None => cx.sink.unknown(raw.nr),
+            (Some(pending), _) => {
+                super::early::settle(&mut cx, pending, &raw.args);
+                Answer::Continue
+            }
         }
     }
 

@@ -3,8 +3,8 @@
 //!
 //! `waitpid` cannot also wait for an fd, so while a listener is in use the tracer thread blocks
 //! `SIGCHLD`, reads it through a `signalfd` and `poll`s both fds. A blocked `SIGCHLD` stays
-//! pending until read, and the tracer drains every status with `WNOHANG` before it waits again,
-//! so no stop is missed as long as no other thread of the process takes the signal first (the
+//! pending until read; the tracer reads it first and then drains every status with `WNOHANG`,
+//! so a status that comes meanwhile leaves a new `SIGCHLD` pending, and no stop is missed as long as no other thread of the process takes the signal first (the
 //! CLI's other threads block it, see `cli::build`). Should one take it anyway, the wait ends
 //! after [`FALLBACK`] and the statuses are drained then: slower, never stuck.
 
@@ -22,6 +22,8 @@ const FALLBACK: u16 = 20;
 pub(crate) struct Ready {
     /// A notification is pending.
     pub(crate) notice: bool,
+    /// A `SIGCHLD` came (or the wait timed out): statuses may be waiting.
+    pub(crate) statuses: bool,
 }
 
 /// `SIGCHLD` blocked in this thread and readable as an fd; unblocked again on drop.
@@ -56,15 +58,17 @@ impl ChildSignals {
             PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
             PollFd::new(listener, PollFlags::POLLIN),
         ];
-        match poll(&mut fds, PollTimeout::from(FALLBACK)) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        let timed_out = match poll(&mut fds, PollTimeout::from(FALLBACK)) {
+            Ok(n) => n == 0,
+            Err(nix::errno::Errno::EINTR) => false,
             Err(source) => return Err(TraceError::Sys { what: "poll", source }),
-        }
+        };
         let readable = |f: &PollFd<'_>| f.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
-        if readable(&fds[0]) {
+        let signalled = readable(&fds[0]);
+        if signalled {
             while let Ok(Some(_)) = self.fd.read_signal() {}
         }
-        Ok(Ready { notice: readable(&fds[1]) })
+        Ok(Ready { notice: readable(&fds[1]), statuses: signalled || timed_out })
     }
 }
 

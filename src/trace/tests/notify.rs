@@ -93,3 +93,48 @@ print('done')
         }
     }
 }
+
+const OPENS: &str = "
+import os
+fd = os.open('link', os.O_RDONLY)
+f = os.open('f', os.O_RDONLY, dir_fd=fd)
+data = os.read(f, 100).decode()
+os.close(f)
+os.close(fd)
+with open('/dev/null') as n:
+    n.read()
+print(data, sorted(os.listdir('link')))
+";
+
+#[test]
+fn read_only_opens_are_performed_by_the_tracer_and_recorded_as_from_stops() {
+    let (_d, dir) = workdir();
+    write(&dir, "real/f", "in real");
+    std::os::unix::fs::symlink("real", dir.join("link")).expect("symlink");
+    let notified = python(&dir, OPENS, Stops::Notified);
+    let filtered = python(&dir, OPENS, Stops::Filtered);
+    for r in [&notified, &filtered] {
+        assert_eq!(r.stdout, b"in real ['f']\n", "{}", r.ctx());
+        // Opened relative to the directory fd, the file is named through the spelled path:
+        // the fd table knew the fd the tracer handed over.
+        assert!(r.resolved("$T/link/f", Ok(FileKind::Regular)), "{}", r.ctx());
+        assert!(
+            r.reads().contains(&("$T/link/f".into(), super::harness::h("in real"))),
+            "{}",
+            r.ctx()
+        );
+        assert!(r.resolved("/dev/null", Ok(FileKind::Other)), "{}", r.ctx());
+    }
+    assert_eq!(observed(&notified), observed(&filtered));
+}
+
+#[test]
+fn a_fifo_opened_for_reading_is_left_to_the_kernel() {
+    // Opening a FIFO for reading blocks until a writer comes: the tracer must not do it itself.
+    for stops in Stops::ALL {
+        let (_d, dir) = workdir();
+        let r = sh(&dir, "mkfifo p; (sleep 0.2; echo through > p) & cat p; wait", stops);
+        assert_eq!(r.stdout, b"through\n", "{}", r.ctx());
+        assert!(r.resolved("$T/p", Ok(FileKind::Other)), "{}", r.ctx());
+    }
+}

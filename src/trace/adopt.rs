@@ -1,0 +1,89 @@
+//! Read-only opens of notified tracees, performed by the tracer and handed over.
+//!
+//! A notified `open` that resolves has no exit stop to tell the tracer which fd the tracee got,
+//! and the fd table needs it (a directory fd is the base of later `*at` calls). So the tracer
+//! opens the file itself, with the tracee's flags, records what the exit stop would have
+//! recorded (looking at its own fd), and installs the file in the tracee with
+//! `SECCOMP_IOCTL_NOTIF_ADDFD` and `SECCOMP_ADDFD_FLAG_SEND`: the kernel picks the lowest free
+//! fd, as `open` would, and makes it the syscall's result in one step.
+//!
+//! Only regular files and directories are opened this way: opening them has no effect on
+//! anything but the new file description, and never blocks. A device, FIFO or socket (a FIFO
+//! blocks until a writer comes; a terminal can become the opener's controlling terminal) is
+//! left to the kernel, and only its resolution is recorded, as for a failed look: the fd table
+//! does not learn its fd, which only matters for a directory. The filter notifies only opens
+//! without write access, `O_CREAT`, `O_TRUNC` or `O_TMPFILE` (notes/0008-user-notification.md).
+
+use super::entry::{Cx, PendingOpen};
+use super::exit;
+use super::notify::{Listener, Notice};
+use super::probe;
+use model::fs::FileKind;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use std::os::fd::AsRawFd;
+
+/// How a notified open was answered.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Answer {
+    /// The tracee got its fd (or stopped waiting): nothing left to answer.
+    Given,
+    /// The kernel is to run the open itself (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`).
+    Continue,
+}
+
+/// Opens what `p` names for the tracee waiting in `notice`, whose open flags are `raw`.
+pub(crate) fn open(
+    cx: &mut Cx<'_>,
+    p: PendingOpen,
+    raw: u64,
+    listener: &Listener,
+    notice: &Notice,
+) -> Answer {
+    let host = cx.host(&p.at);
+    let kind = match probe::kind(&host, p.intent.flags.follow) {
+        Ok(kind) => kind,
+        Err(e) => {
+            // The entry found it; it is gone now. The kernel will answer as it finds it.
+            cx.sink.resolve_failed(&p.at, p.intent.flags, e.0);
+            return Answer::Continue;
+        }
+    };
+    if !matches!(kind, FileKind::Regular | FileKind::Directory) {
+        cx.sink.resolve_open(&p.at, p.intent.flags, Ok(kind), p.intent.readable);
+        return Answer::Continue;
+    }
+    // The kernel reads open flags as an int: the low half of the argument.
+    let low = u32::try_from(raw & 0xffff_ffff).unwrap_or(0);
+    let given = OFlag::from_bits_retain(i32::from_ne_bytes(low.to_ne_bytes()));
+    let flags = (given - OFlag::O_CLOEXEC) | OFlag::O_NOCTTY;
+    let file = match nix::fcntl::open(probe::os(&host), flags, Mode::empty()) {
+        Ok(file) => file,
+        Err(e) => {
+            // Same path, same flags, same credentials: the kernel's answer would be this one.
+            cx.sink.resolve_failed(&p.at, p.intent.flags, e as i32);
+            return Answer::Continue;
+        }
+    };
+    let cloexec = p.intent.cloexec;
+    let entry = exit::opened(cx, p, Pid::this(), file.as_raw_fd());
+    match listener.hand_over(notice, &file, cloexec) {
+        Ok(fd) => {
+            let mut fds = cx.task.fds.borrow_mut();
+            match entry {
+                Some(entry) => fds.insert_entry(fd, entry),
+                None => fds.remove(fd),
+            }
+            Answer::Given
+        }
+        // The tracee stopped waiting (a signal): it will ask again.
+        Err(Errno::ENOENT) => Answer::Given,
+        Err(_) => {
+            // The tracee keeps waiting; the kernel opens instead, and the fd stays unknown.
+            cx.sink.unknown(cx.nr);
+            Answer::Continue
+        }
+    }
+}

@@ -34,6 +34,26 @@ pub(crate) enum Answer {
     Continue,
 }
 
+/// The links to "my own fds" in `/dev` (`/dev/stdin -> /proc/self/fd/0`, ...), rewritten to the
+/// tracee's own `/proc/PID/fd`: followed by the tracer, they would open the tracer's fds.
+/// (`/proc/self` itself is rewritten for every probe, `probe::for_tracee`.)
+fn own_fds(pid: Pid, host: Vec<u8>) -> Vec<u8> {
+    let fd = |n: &str| format!("/proc/{}/fd{n}", pid.as_raw()).into_bytes();
+    for (prefix, to) in [
+        (&b"/dev/fd"[..], fd("")),
+        (b"/dev/stdin", fd("/0")),
+        (b"/dev/stdout", fd("/1")),
+        (b"/dev/stderr", fd("/2")),
+    ] {
+        if host.starts_with(prefix) && matches!(host.get(prefix.len()), None | Some(b'/')) {
+            let mut out = to;
+            out.extend_from_slice(&host[prefix.len()..]);
+            return out;
+        }
+    }
+    host
+}
+
 /// Opens what `p` names for the tracee waiting in `notice`, whose open flags are `raw`.
 pub(crate) fn open(
     cx: &mut Cx<'_>,
@@ -42,7 +62,7 @@ pub(crate) fn open(
     listener: &Listener,
     notice: &Notice,
 ) -> Answer {
-    let host = cx.host(&p.at);
+    let host = own_fds(cx.tracee.pid(), cx.host(&p.at));
     let kind = match probe::kind(&host, p.intent.flags.follow) {
         Ok(kind) => kind,
         Err(e) => {
@@ -85,5 +105,23 @@ pub(crate) fn open(
             cx.sink.unknown(cx.nr);
             Answer::Continue
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_fds;
+    use nix::unistd::Pid;
+
+    #[test]
+    fn links_to_own_fds_name_the_tracees_fds() {
+        let pid = Pid::from_raw(42);
+        let own = |p: &str| String::from_utf8(own_fds(pid, p.as_bytes().to_vec())).expect("utf-8");
+        assert_eq!(own("/dev/stdin"), "/proc/42/fd/0");
+        assert_eq!(own("/dev/stderr"), "/proc/42/fd/2");
+        assert_eq!(own("/dev/fd/7"), "/proc/42/fd/7");
+        assert_eq!(own("/dev/fdx"), "/dev/fdx");
+        assert_eq!(own("/dev/stdinx"), "/dev/stdinx");
+        assert_eq!(own("/tmp/dev/stdin"), "/tmp/dev/stdin");
     }
 }

@@ -3,8 +3,8 @@
 //! removed or renamed), and returns the [`Pending`] work for the syscall's exit.
 //!
 //! Syscalls that need no result (`getdents`, `read` of fd 0, `close`) are observed entirely
-//! here. Argument memory is read only through the [`Stopped`] guard in [`Cx`]; a path that
-//! cannot be read is reported as an unknown syscall and the call is not observed further.
+//! here. Argument memory is read only through the guard in [`Cx`] (a ptrace stop or a seccomp
+//! notification, [`super::mem::Paused`]); a path that cannot be read is reported as an unknown syscall and the call is not observed further.
 
 use super::mem::{self, Paused};
 use super::nested::NestedExec;

@@ -68,7 +68,11 @@ impl ChildSignals {
         if signalled {
             while let Ok(Some(_)) = self.fd.read_signal() {}
         }
-        Ok(Ready { notice: readable(&fds[1]), statuses: signalled || timed_out })
+        let notice = readable(&fds[1]);
+        // Anything else that ends the wait — a timeout, or the listener's POLLHUP once no tracee
+        // uses the filter any more (the last exits) — is a reason to look for statuses: with
+        // a SIGCHLD taken elsewhere, nothing else would.
+        Ok(Ready { notice, statuses: signalled || timed_out || !notice })
     }
 }
 

@@ -192,7 +192,9 @@ pub(super) fn trace_nested(
         let traced = run_with_stdin(spawn, stdin, &mut c);
         let _ = tx.send(traced.map(|t| (t, c.obs, c.events)));
     });
-    let (traced, obs, events) = rx.recv_timeout(TIMEOUT).expect("the traced command hung")?;
+    let (traced, obs, events) = rx
+        .recv_timeout(TIMEOUT)
+        .unwrap_or_else(|_| panic!("the traced command hung ({stops:?})"))?;
     let (status, notices) = (traced.status, traced.notices);
     let mut stdout = Vec::new();
     out.rewind().expect("rewind stdout");

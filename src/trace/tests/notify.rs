@@ -138,3 +138,15 @@ fn a_fifo_opened_for_reading_is_left_to_the_kernel() {
         assert!(r.resolved("$T/p", Ok(FileKind::Other)), "{}", r.ctx());
     }
 }
+
+#[test]
+fn dev_stdin_opens_the_tracees_own_standard_input() {
+    // The shell redirects its child's stdin; /dev/stdin -> /proc/self/fd/0 must reach the
+    // child's fd 0, not the tracer's (whose stdin is the test harness's).
+    for stops in Stops::ALL {
+        let (_d, dir) = workdir();
+        write(&dir, "in", "from the file\n");
+        let r = sh(&dir, "cat /dev/stdin < in", stops);
+        assert_eq!(r.stdout, b"from the file\n", "{}", r.ctx());
+    }
+}

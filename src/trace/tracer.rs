@@ -116,7 +116,7 @@ impl<'a> Tracer<'a> {
             return Err(self.abort(e));
         }
         let traced = match &listener {
-            None => self.wait_loop(),
+            None => self.reap(true).map(drop),
             Some(listener) => self.poll_loop(listener),
         };
         if let Err(e) = traced {
@@ -128,23 +128,10 @@ impl<'a> Tracer<'a> {
         Ok(Traced { status, notices: self.notices })
     }
 
-    /// Handles statuses, blocking in `waitpid`, until no tracee is left.
-    fn wait_loop(&mut self) -> Result<(), TraceError> {
-        let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
-        loop {
-            match waitpid(None, Some(flags)) {
-                Ok(status) => self.handle(status)?,
-                Err(Errno::EINTR) => {}
-                Err(Errno::ECHILD) => return Ok(()),
-                Err(source) => return Err(TraceError::Sys { what: "waitpid", source }),
-            }
-        }
-    }
-
     /// Handles statuses and notifications as they come, until no tracee is left.
     fn poll_loop(&mut self, listener: &Listener) -> Result<(), TraceError> {
         let children = ChildSignals::watch()?;
-        if !self.drain()? {
+        if !self.reap(false)? {
             return Ok(());
         }
         loop {
@@ -157,15 +144,19 @@ impl<'a> Tracer<'a> {
                     }
                 }
             }
-            if ready.statuses && !self.drain()? {
+            if ready.statuses && !self.reap(false)? {
                 return Ok(());
             }
         }
     }
 
-    /// Handles every status already reported; `false` once no tracee is left.
-    fn drain(&mut self) -> Result<bool, TraceError> {
-        let flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD | WaitPidFlag::WNOHANG;
+    /// Handles statuses until no tracee is left (`block`), or until none is reported yet;
+    /// `false` once no tracee is left.
+    fn reap(&mut self, block: bool) -> Result<bool, TraceError> {
+        let mut flags = WaitPidFlag::__WALL | WaitPidFlag::__WNOTHREAD;
+        if !block {
+            flags |= WaitPidFlag::WNOHANG;
+        }
         loop {
             match waitpid(None, Some(flags)) {
                 Ok(WaitStatus::StillAlive) => return Ok(true),

@@ -122,6 +122,11 @@ impl<'a> LiveFs<'a> {
         &self,
         predicates: impl IntoIterator<Item = PredicateView<'p, N>>,
     ) {
+        let predicates = predicates.into_iter();
+        // Too few to be worth it: known without building the set of paths.
+        if predicates.size_hint().1.is_some_and(|n| n < super::prefetch::MIN_PATHS) {
+            return;
+        }
         let mut paths = super::prefetch::paths_of(predicates);
         if paths.len() < super::prefetch::MIN_PATHS {
             return;

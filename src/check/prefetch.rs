@@ -14,9 +14,12 @@ use super::live::{lstat, Lstat};
 use model::view::PredicateView;
 use std::ops::Deref;
 
-/// Fewer paths than this are not worth a thread (spawning one costs about as much as 20
-/// `lstat`s here).
-pub(crate) const MIN_PATHS: usize = 128;
+/// Fewer paths than this are not worth taking ahead. Measured (notes/performance.md, session
+/// 10): a check of 650 paths (the Lua build's no-op) was 0.4 ms *slower* with the prefetch,
+/// because it `lstat`s leaves whose parent the walk finds absent and pays for a thread, a map by
+/// path and the cgroup reads of `available_parallelism`; the gain starts near 2 000 paths and is
+/// 3–6 % at 5 000–100 000.
+pub(crate) const MIN_PATHS: usize = 2048;
 
 /// The most threads a prefetch uses.
 const MAX_THREADS: usize = 8;

@@ -275,6 +275,70 @@ fn lookups_are_cached_within_one_snapshot() {
 }
 
 #[test]
+fn a_small_check_takes_nothing_ahead() {
+    let t = Tree::new();
+    let p: Vec<Predicate> = (0..crate::check::prefetch::MIN_PATHS - 1)
+        .map(|i| Predicate::Content { path: t.abs(&format!("f{i}")), hash: Hash::of(b"") })
+        .collect();
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    let before = live.lstat_count();
+    live.prefetch(p.iter().map(Predicate::view));
+    assert_eq!(live.lstat_count(), before, "no lstat below MIN_PATHS");
+}
+
+#[test]
+fn a_big_check_decides_the_same_with_its_lstats_taken_ahead() {
+    let t = Tree::new();
+    let n = crate::check::prefetch::MIN_PATHS + 10;
+    // Files and directories alternate, so an answer handed to the wrong path changes a kind.
+    for i in 0..n {
+        if i.is_multiple_of(2) {
+            t.write(&format!("real/f{i}"), format!("{i}").as_bytes());
+        } else {
+            fs::create_dir_all(t.path(&format!("real/f{i}"))).expect("mkdir");
+        }
+    }
+    symlink(t.path("real"), t.path("link")).expect("symlink");
+    let kind = |i: usize| if i.is_multiple_of(2) { FileKind::Regular } else { FileKind::Directory };
+    // Every path by its real spelling (taken ahead) and through the symlink (walked).
+    let mut p: Vec<Predicate> = Vec::new();
+    for i in 0..n {
+        for dir in ["real", "link"] {
+            let path = t.abs(&format!("{dir}/f{i}"));
+            p.push(Predicate::Resolves {
+                path,
+                base: t.base(),
+                flags: ResolveFlags::FOLLOW,
+                to: kind(i),
+            });
+        }
+    }
+    p.push(Predicate::Content { path: t.abs("real/f6"), hash: Hash::of(b"6") });
+    p.push(Predicate::DoesNotResolve {
+        path: t.abs("real/absent"),
+        base: t.base(),
+        flags: ResolveFlags::FOLLOW,
+        errno: Errno::ENOENT,
+    });
+    let check = |ahead: bool| {
+        let mut fps = trusting();
+        let live = LiveFs::new(&mut fps);
+        if ahead {
+            live.prefetch(p.iter().map(Predicate::view));
+            assert!(live.lstat_count() > n, "the real paths are taken ahead");
+        }
+        model::check::check(&p, &live, &NoStdin)
+    };
+    assert_eq!(check(false), Verdict::Holds);
+    assert_eq!(check(true), Verdict::Holds);
+    fs::remove_dir(t.path("real/f9")).expect("rmdir");
+    let expected = fails(18, Observed::Errno(Errno::ENOENT));
+    assert_eq!(check(false), expected);
+    assert_eq!(check(true), expected);
+}
+
+#[test]
 fn stdin_is_hashed_whole_through_a_new_open() {
     let t = Tree::new();
     t.write("in", b"line one\nline two\n");

@@ -9,6 +9,15 @@
 //! clock when it is taken is *racy*: the hash is returned but not cached, and the file is read
 //! again next time. Two seconds covers the coarsest common timestamp granularity (FAT's).
 //!
+//! The same cache remembers **absent names**: that a lookup of `name` in directory `dir` found
+//! nothing while `dir` had a given fingerprint. A directory's mtime and ctime change whenever an
+//! entry is added, removed or renamed in it, so while its fingerprint is unchanged the name is
+//! still absent, and a check need not ask the kernel (notes/0010-absent-names.md). Such a record
+//! is keyed by `dir`, a NUL byte and `name` (no path contains NUL, so it never meets a file's
+//! record) and holds the directory's fingerprint and [`ABSENT`]. The same racy rule applies to
+//! the directory's fingerprint; which filesystems keep directory times honestly is the
+//! caller's to decide (`check::live`).
+//!
 //! This module reads user files; it never writes them and never touches `.dry/` (the store
 //! persists the cache through [`Fingerprints::to_entries`] and reads it back, in place, through
 //! [`Fingerprints::over`]).
@@ -26,6 +35,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How close to the present a file's mtime or ctime may be before its fingerprint is racy.
 pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The "hash" of an absent-name record: no content, no file (see the module comment).
+pub const ABSENT: Hash = Hash([0; 32]);
 
 /// The size of the buffer content is streamed through while hashing.
 const BUFFER_BYTES: usize = 64 * 1024;
@@ -217,6 +229,27 @@ impl Fingerprints {
         Ok(hash)
     }
 
+    /// Reports whether `name` was found absent in directory `dir` (an absolute path) when the
+    /// directory had fingerprint `dir_now`, which the caller has just taken: while it has that
+    /// fingerprint, the name is still absent.
+    pub fn known_absent(&self, dir: &[u8], dir_now: Fingerprint, name: &[u8]) -> bool {
+        self.cached(&absent_key(dir, name)) == Some((dir_now, ABSENT))
+    }
+
+    /// Remembers that a lookup of `name` in directory `dir` found nothing, `dir_before` being
+    /// the directory's fingerprint taken *before* that lookup. Nothing is remembered if that
+    /// fingerprint is racy: a name added within the same timestamp tick might not show.
+    pub fn note_absent(&mut self, dir: &[u8], dir_before: Fingerprint, name: &[u8]) {
+        if self.is_racy(&dir_before) {
+            return;
+        }
+        let key = absent_key(dir, name);
+        if self.cached(&key) != Some((dir_before, ABSENT)) {
+            self.changed.insert(key, Some((dir_before, ABSENT)));
+            self.dirty = true;
+        }
+    }
+
     /// Drops the cached fingerprint of `key`, if any.
     fn forget(&mut self, key: &[u8]) {
         if self.cached(key).is_some() {
@@ -235,6 +268,15 @@ impl Fingerprints {
         let recent = |t: i64| now_ns.saturating_sub(t) < self.racy_window_ns;
         recent(fp.mtime_ns) || recent(fp.ctime_ns)
     }
+}
+
+/// The cache key of name `name` absent from directory `dir`: `dir`, NUL, `name`.
+fn absent_key(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(dir.len() + 1 + name.len());
+    key.extend_from_slice(dir);
+    key.push(0);
+    key.extend_from_slice(name);
+    key
 }
 
 /// Returns the fingerprint of a file from its `stat` (or `lstat`) metadata.

@@ -8,7 +8,11 @@
 //! a new one after anything may have changed the filesystem (a restore, a run).
 //!
 //! Content hashes go through [`Fingerprints`], so an unchanged file costs one `lstat` and is never
-//! read. This module reads user files and never writes them.
+//! read. The same cache remembers names found absent from a directory: while the directory's
+//! fingerprint is unchanged, such a name costs no `lstat` at all (notes/0010-absent-names.md).
+//! That holds only on filesystems that change a directory's times with its entries, so it is used
+//! only on the local disk filesystems listed in [`keeps_directory_times`]. This module reads user
+//! files and never writes them.
 //!
 //! Limit: the kernel walks a path one component at a time, while `lstat(dir/name)` hands it the
 //! whole canonical path, so a canonical path longer than `PATH_MAX` fails here with
@@ -82,6 +86,8 @@ pub struct LiveFs<'a> {
     ahead: RefCell<FastMap<Box<[u8]>, Lstat>>,
     /// Where each base directory of a relative resolution led (a function of the snapshot).
     starts: RefCell<FastMap<Box<[u8]>, NodeId>>,
+    /// Per device: whether its filesystem changes a directory's times with its entries.
+    honest_dirs: RefCell<FastMap<u64, bool>>,
     lstats: Cell<usize>,
     fingerprints: RefCell<&'a mut Fingerprints>,
 }
@@ -105,6 +111,7 @@ impl<'a> LiveFs<'a> {
             nodes: RefCell::new(vec![root]),
             ahead: RefCell::new(FastMap::default()),
             starts: RefCell::new(FastMap::default()),
+            honest_dirs: RefCell::new(FastMap::default()),
             lstats: Cell::new(1),
             fingerprints: RefCell::new(fingerprints),
         }
@@ -154,6 +161,61 @@ impl<'a> LiveFs<'a> {
     fn node(&self, id: u32) -> LiveNode {
         self.nodes.borrow()[id as usize].node.clone()
     }
+
+    /// Returns `dir`'s fingerprint if absent names may be remembered by it: `dir` is a
+    /// directory on a filesystem that changes a directory's times with its entries.
+    fn absence_witness(&self, dir: &LiveNode) -> Option<Fingerprint> {
+        let stat = dir.stat.ok().filter(|s| s.meta.kind == FileKind::Directory)?;
+        let dev = stat.fingerprint.dev;
+        let honest = *self
+            .honest_dirs
+            .borrow_mut()
+            .entry(dev)
+            .or_insert_with(|| keeps_directory_times(&dir.path));
+        honest.then_some(stat.fingerprint)
+    }
+
+    /// Answers the lookup of `name` in `dir` (whose child path is `path`) from the kernel, or
+    /// from the fingerprint cache if the name is known absent from the unchanged directory.
+    fn lstat_child(&self, dir: &LiveNode, name: &[u8], path: &[u8]) -> Lstat {
+        let witness = self.absence_witness(dir);
+        if let Some(fp) = witness {
+            if self.fingerprints.borrow().known_absent(&dir.path, fp, name) {
+                return Ok(None);
+            }
+        }
+        self.lstats.set(self.lstats.get() + 1);
+        let answer = lstat(path);
+        if let (Ok(None), Some(fp)) = (&answer, witness) {
+            self.fingerprints.borrow_mut().note_absent(&dir.path, fp, name);
+        }
+        answer
+    }
+}
+
+/// Reports whether the filesystem holding `dir` is one where adding, removing or renaming an
+/// entry always changes the directory's mtime and ctime: the local disk and memory filesystems.
+/// Not procfs, sysfs and the like (entries appear with no change of times), nor network and
+/// FUSE filesystems (whose times are whatever the server says). Unknown means no.
+pub(crate) fn keeps_directory_times(dir: &[u8]) -> bool {
+    use nix::sys::statfs::{self, FsType};
+    const XFS: FsType = FsType(0x5846_5342);
+    const F2FS: FsType = FsType(0xF2F5_2010);
+    const ZFS: FsType = FsType(0x2FC1_2FC1);
+    let Ok(fs) = statfs::statfs(OsStr::from_bytes(dir)) else {
+        return false;
+    };
+    let kind = fs.filesystem_type();
+    [
+        statfs::EXT4_SUPER_MAGIC,
+        statfs::BTRFS_SUPER_MAGIC,
+        statfs::TMPFS_MAGIC,
+        statfs::OVERLAYFS_SUPER_MAGIC,
+        XFS,
+        F2FS,
+        ZFS,
+    ]
+    .contains(&kind)
 }
 
 impl Fs for LiveFs<'_> {
@@ -174,10 +236,7 @@ impl Fs for LiveFs<'_> {
         }
         path.extend_from_slice(name);
         let taken = self.ahead.borrow_mut().remove(path.as_slice());
-        let answer = taken.unwrap_or_else(|| {
-            self.lstats.set(self.lstats.get() + 1);
-            lstat(&path)
-        });
+        let answer = taken.unwrap_or_else(|| self.lstat_child(dir, name, &path));
         let mut nodes = self.nodes.borrow_mut();
         let (known, found) = match answer {
             Ok(Some(stat)) => {

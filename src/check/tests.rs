@@ -94,6 +94,7 @@ fn content_holds_then_fails_with_the_new_hash() {
     assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Hash(Hash::of(b"int main(){}"))));
     fs::remove_file(t.path("src/a.c")).expect("rm");
     assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Errno(Errno::ENOENT)));
+    next_tick();
     fs::create_dir(t.path("src/a.c")).expect("mkdir");
     assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Directory)));
 }
@@ -110,6 +111,7 @@ fn a_header_created_earlier_on_the_search_path_fails_the_absence() {
     ];
     let mut fps = trusting();
     assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    next_tick();
     t.write("inc1/a.h", b"#define A 2");
     assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Regular)));
 }
@@ -148,6 +150,7 @@ fn loops_and_dangling_links_fail_with_the_kernels_errno() {
     ];
     let mut fps = trusting();
     assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    next_tick();
     t.write("nowhere", b"");
     assert_eq!(verdict(&p, &mut fps), fails(1, Observed::Kind(FileKind::Regular)));
 }
@@ -429,4 +432,103 @@ fn a_stored_cache_is_read_in_place_and_changes_go_over_it() {
     assert_eq!(loaded.to_entries(), expected);
     store.save_fingerprints(&loaded.to_entries()).expect("save");
     assert_eq!(Fingerprints::over(store.load_fingerprints()).to_entries(), expected);
+}
+
+/// Waits longer than the coarsest kernel timestamp tick, so that a change made afterwards shows
+/// in a directory's ctime even on a kernel without fine-grained timestamps (before Linux 6.13).
+/// [`trusting`] caches remember absent names by their directory's fingerprint, so a test that
+/// adds a name after a check of its absence needs it (real caches wait out [`RACY_WINDOW`]).
+fn next_tick() {
+    std::thread::sleep(Duration::from_millis(30));
+}
+
+/// Checks `p` in a fresh snapshot over `fps`: whether it holds, and how many `lstat`s it took.
+fn lstats_of_check(p: &[Predicate], fps: &mut Fingerprints) -> (bool, usize) {
+    let live = LiveFs::new(fps);
+    let holds = model::check::check(p, &live, &NoStdin).holds();
+    (holds, live.lstat_count())
+}
+
+#[test]
+fn only_local_disk_and_memory_filesystems_vouch_for_directory_times() {
+    let t = Tree::new();
+    assert!(
+        live::keeps_directory_times(&t.base()),
+        "the tests' temporary directory {} must be on a local disk filesystem",
+        t.root.display()
+    );
+    // procfs and sysfs grow entries (a new pid) without touching the directory's times.
+    assert!(!live::keeps_directory_times(b"/proc"));
+    assert!(!live::keeps_directory_times(b"/sys"));
+    assert!(!live::keeps_directory_times(b"/no/such/directory"));
+}
+
+#[test]
+fn an_absent_name_in_an_unchanged_directory_is_not_looked_up_again() {
+    let t = Tree::new();
+    fs::create_dir(t.path("inc")).expect("mkdir");
+    let p = [misses(&t, "inc/a.h", ResolveFlags::FOLLOW, Errno::ENOENT)];
+    let mut fps = trusting();
+    let (holds, first) = lstats_of_check(&p, &mut fps);
+    assert!(holds);
+    assert!(fps.is_dirty(), "the absence is remembered");
+    let (holds, second) = lstats_of_check(&p, &mut fps);
+    assert!(holds);
+    assert_eq!(second, first - 1, "the absent name costs no lstat the second time");
+    // The memory is keyed by directory and name: another absent name is looked up.
+    let other = [misses(&t, "inc/b.h", ResolveFlags::FOLLOW, Errno::ENOENT)];
+    assert_eq!(lstats_of_check(&other, &mut fps), (true, first));
+}
+
+#[test]
+fn a_name_added_to_a_remembered_directory_is_seen_even_with_its_mtime_put_back() {
+    let t = Tree::new();
+    fs::create_dir(t.path("inc")).expect("mkdir");
+    set_mtime(&t.path("inc"), 1_000_000_000);
+    let p = [misses(&t, "inc/a.h", ResolveFlags::FOLLOW, Errno::ENOENT)];
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert!(fps.is_dirty(), "the absence is remembered");
+    next_tick();
+    t.write("inc/a.h", b"#define A 1");
+    // mtime can be put back by anyone; ctime cannot, and it is part of the fingerprint.
+    set_mtime(&t.path("inc"), 1_000_000_000);
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Regular)));
+    // Renamed away, the name is absent again; renamed back in, it is seen again.
+    next_tick();
+    fs::rename(t.path("inc/a.h"), t.path("a.h")).expect("mv out");
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    next_tick();
+    fs::rename(t.path("a.h"), t.path("inc/a.h")).expect("mv in");
+    assert_eq!(verdict(&p, &mut fps), fails(0, Observed::Kind(FileKind::Regular)));
+}
+
+#[test]
+fn a_directory_changed_too_recently_does_not_vouch_for_absent_names() {
+    let t = Tree::new();
+    fs::create_dir(t.path("inc")).expect("mkdir");
+    let p = [misses(&t, "inc/a.h", ResolveFlags::FOLLOW, Errno::ENOENT)];
+    // The default window: `inc` was created just now, so its times are not trusted yet.
+    let mut fps = Fingerprints::new();
+    let (holds, first) = lstats_of_check(&p, &mut fps);
+    assert!(holds);
+    assert!(!fps.is_dirty(), "nothing remembered from a racy directory");
+    assert_eq!(lstats_of_check(&p, &mut fps), (true, first));
+}
+
+#[test]
+fn remembered_absent_names_survive_the_stored_cache() {
+    let t = Tree::new();
+    fs::create_dir(t.path("inc")).expect("mkdir");
+    let p = [misses(&t, "inc/a.h", ResolveFlags::FOLLOW, Errno::ENOENT)];
+    let mut fps = trusting();
+    let (_, first) = lstats_of_check(&p, &mut fps);
+    let store = crate::store::Store::open(&t.path(".dry")).expect("store");
+    store.save_fingerprints(&fps.to_entries()).expect("save");
+    let mut loaded = Fingerprints::over(store.load_fingerprints());
+    loaded.set_racy_window(Duration::ZERO);
+    assert_eq!(lstats_of_check(&p, &mut loaded), (true, first - 1));
+    next_tick();
+    t.write("inc/a.h", b"");
+    assert_eq!(verdict(&p, &mut loaded), fails(0, Observed::Kind(FileKind::Regular)));
 }

@@ -31,6 +31,35 @@ fn cc_header_created_earlier_on_the_include_path_triggers_a_rebuild() {
 }
 
 #[test]
+fn cc_header_created_in_an_include_dir_remembered_as_lacking_it_triggers_a_rebuild() {
+    let p = Project::new();
+    p.write("inc2/defs.h", "#define VALUE 2\n");
+    std::fs::create_dir_all(p.path("inc1")).expect("mkdir");
+    p.write("main.c", "#include <stdio.h>\n#include <defs.h>\nint main(void){printf(\"%d\\n\", VALUE);return 0;}\n");
+    // Older than the racy window, so a check may remember that `inc1` lacks `defs.h`.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let script = format!("{STAMP}cc -Iinc1 -Iinc2 -o main main.c");
+    p.bash(&script).assert_ran();
+    p.bash(&script).assert_replayed();
+    let fingerprints = std::fs::read(p.path(".dry/fingerprints")).expect("fingerprint cache");
+    let key = format!("{}\0defs.h", p.path("inc1").display());
+    assert!(
+        fingerprints.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the replay remembered the absent header in the fingerprint cache"
+    );
+    p.bash(&script).assert_replayed();
+    p.write("inc1/defs.h", "#define VALUE 1\n");
+    let rebuilt = p.bash(&script);
+    rebuilt.assert_ran();
+    assert!(
+        rebuilt.stderr.contains("inc1/defs.h"),
+        "the reason names the new header: {rebuilt:#?}"
+    );
+    let out = std::process::Command::new(p.path("main")).output().expect("run main");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "1\n");
+}
+
+#[test]
 fn python_module_shadowed_earlier_on_pythonpath_triggers_a_rerun() {
     let p = Project::new();
     p.write("b/mod.py", "VALUE = 'from b'\n");

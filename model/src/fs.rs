@@ -82,4 +82,16 @@ pub trait Fs {
     {
         crate::resolve::start_dir(self, base)
     }
+
+    /// Returns the directory that `dir`, the directory part of a path resolved from `base`
+    /// (ignored when `dir` is absolute), reaches, and how many symlinks were followed on the
+    /// way (they count toward the whole resolution's limit): by default
+    /// [`crate::resolve::dir_part`], walked anew each time. A filesystem whose answers cannot
+    /// change while it is in use (a snapshot) may remember it.
+    fn dir_part(&self, base: &[u8], dir: &[u8]) -> Result<(Self::Node, u32), Errno>
+    where
+        Self: Sized,
+    {
+        crate::resolve::dir_part(self, base, dir)
+    }
 }

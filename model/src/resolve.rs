@@ -89,15 +89,70 @@ pub fn resolve<F: Fs>(
     if path.len() >= PATH_MAX || base.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
+    // The directory part is resolved on its own (a snapshot remembers it: many paths share it),
+    // and the last component from there. That is the same walk: every component of the
+    // directory part is a non-last component of the whole, which must reach a directory with
+    // symlinks followed, exactly what a `DIRECTORY` walk asks of its components; and the
+    // symlinks it followed count toward the limit of the rest.
+    if let Some((dir, rest)) = split_last(path) {
+        // A name too long anywhere in the path fails before any lookup, as in one walk.
+        components(0, rest, &mut Vec::new())?;
+        let (start, links) = fs.dir_part(base, dir)?;
+        let mut links = links;
+        return walk(fs, start, rest, flags, &mut links);
+    }
     let start = if path[0] == b'/' { fs.root() } else { fs.start_dir(base)? };
-    walk(fs, start, path, flags)
+    walk(fs, start, path, flags, &mut 0)
+}
+
+/// Resolves `path` from `base` in one walk, without splitting off its directory part: what
+/// [`resolve`] must always agree with (the tests check that it does).
+pub fn resolve_whole<F: Fs>(
+    fs: &F,
+    base: &[u8],
+    path: &[u8],
+    flags: ResolveFlags,
+) -> Result<Resolved<F::Node>, Errno> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if path.len() >= PATH_MAX || base.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let start = if path[0] == b'/' { fs.root() } else { fs.start_dir(base)? };
+    walk(fs, start, path, flags, &mut 0)
+}
+
+/// Splits `path` before its last component: the directory part, without the slash that ends
+/// it, and the rest (the last component with any trailing slashes). `None` when the directory
+/// part is empty or only the root (`a`, `/a`, `//a/`): the walk starts where it would anyway.
+fn split_last(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = path.len() - path.iter().rev().take_while(|&&b| b == b'/').count();
+    let slash = path[..end].iter().rposition(|&b| b == b'/')?;
+    let dir = &path[..slash];
+    if dir.iter().all(|&b| b == b'/') {
+        return None;
+    }
+    Some((dir, &path[slash + 1..]))
 }
 
 /// Resolves absolute directory `base` as the start of a relative resolution (what
 /// [`Fs::start_dir`] does unless a filesystem remembers it).
 pub fn start_dir<F: Fs>(fs: &F, base: &[u8]) -> Result<F::Node, Errno> {
-    match walk(fs, fs.root(), base, ResolveFlags::DIRECTORY)? {
+    match walk(fs, fs.root(), base, ResolveFlags::DIRECTORY, &mut 0)? {
         Resolved::Node(n) => Ok(n),
+        Resolved::Absent => Err(Errno::ENOENT),
+    }
+}
+
+/// Resolves `dir`, the directory part of a path resolved from `base` (ignored when `dir` is
+/// absolute): the directory it reaches and how many symlinks it followed to get there (what
+/// [`Fs::dir_part`] does unless a filesystem remembers it).
+pub fn dir_part<F: Fs>(fs: &F, base: &[u8], dir: &[u8]) -> Result<(F::Node, u32), Errno> {
+    let start = if dir.first() == Some(&b'/') { fs.root() } else { fs.start_dir(base)? };
+    let mut links = 0;
+    match walk(fs, start, dir, ResolveFlags::DIRECTORY, &mut links)? {
+        Resolved::Node(n) => Ok((n, links)),
         Resolved::Absent => Err(Errno::ENOENT),
     }
 }
@@ -142,12 +197,14 @@ fn components(text_id: usize, text: &[u8], out: &mut Vec<Pending>) -> Result<(),
     Ok(())
 }
 
-/// Walks `text` from directory `start`. `start` is always a directory.
+/// Walks `text` from directory `start`. `start` is always a directory. `links` counts the
+/// symlinks followed, from what the resolution had followed before this walk.
 fn walk<F: Fs>(
     fs: &F,
     start: F::Node,
     text: &[u8],
     flags: ResolveFlags,
+    links: &mut u32,
 ) -> Result<Resolved<F::Node>, Errno> {
     // texts[0] is `text`; every symlink followed adds its target.
     let mut targets: Vec<Vec<u8>> = Vec::new();
@@ -155,7 +212,6 @@ fn walk<F: Fs>(
     components(0, text, &mut first)?;
     let mut queue: VecDeque<Pending> = first.into();
     let mut cur = start;
-    let mut links = 0u32;
     // A path that is only slashes ("/") names the start directory itself.
     if queue.is_empty() {
         return finish_dir(flags).map(|_| Resolved::Node(cur));
@@ -205,8 +261,8 @@ fn walk<F: Fs>(
                         }
                         return Ok(Resolved::Node(node));
                     }
-                    links += 1;
-                    if links > MAX_SYMLINKS {
+                    *links += 1;
+                    if *links > MAX_SYMLINKS {
                         return Err(Errno::ELOOP);
                     }
                     let target = fs.read_link(&node)?;
@@ -268,4 +324,150 @@ fn finish_dir(flags: ResolveFlags) -> Result<(), Errno> {
         return Err(Errno::EISDIR);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memfs::MemFs;
+
+    /// A tree with every kind of step a walk can take: directories, a file, symlinks to a
+    /// directory (relative and absolute), to a file, to `/`, dangling, a loop, a target with a
+    /// trailing slash.
+    fn tree() -> MemFs {
+        let mut fs = MemFs::new();
+        fs.write(b"/p/d/f", b"x");
+        fs.mkdir_p(b"/p/d/e");
+        fs.symlink(b"/p/d/l", b"e");
+        fs.symlink(b"/p/d/abs", b"/p/d");
+        fs.symlink(b"/p/d/lf", b"f");
+        fs.symlink(b"/p/d/root", b"/");
+        fs.symlink(b"/p/d/dangling", b"nowhere");
+        fs.symlink(b"/p/d/loop", b"loop");
+        fs.symlink(b"/p/d/slash", b"e/");
+        fs
+    }
+
+    /// Every path of up to three components from a set covering names, links, dots and empty
+    /// components, relative and absolute, with and without a trailing slash.
+    fn paths() -> Vec<Vec<u8>> {
+        let parts: [&[u8]; 12] = [
+            b"p",
+            b"d",
+            b"e",
+            b"f",
+            b"l",
+            b"abs",
+            b"lf",
+            b"root",
+            b"dangling",
+            b"loop",
+            b"..",
+            b".",
+        ];
+        let mut out: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut level = vec![Vec::new()];
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for prefix in &level {
+                for part in parts.iter().chain([&&b""[..], &&b"slash"[..]]) {
+                    let mut p: Vec<u8> = prefix.clone();
+                    if !p.is_empty() {
+                        p.push(b'/');
+                    }
+                    p.extend_from_slice(part);
+                    next.push(p);
+                }
+            }
+            out.extend(next.iter().cloned());
+            level = next;
+        }
+        let mut all = Vec::new();
+        for p in out {
+            for lead in [&b""[..], b"/", b"/p/d/"] {
+                for trail in [&b""[..], b"/"] {
+                    all.push([lead, &p, trail].concat());
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn splitting_off_the_directory_part_walks_the_same() {
+        let fs = tree();
+        let creat = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
+        let all_flags = [
+            ResolveFlags::FOLLOW,
+            ResolveFlags::NOFOLLOW,
+            ResolveFlags::DIRECTORY,
+            ResolveFlags { reject_symlink: true, ..ResolveFlags::NOFOLLOW },
+            creat,
+            ResolveFlags { exclusive: true, ..creat },
+        ];
+        let mut split = 0;
+        for path in paths() {
+            if split_last(&path).is_some() {
+                split += 1;
+            }
+            for base in [&b"/p"[..], b"/p/d/l", b"/nowhere"] {
+                for flags in all_flags {
+                    assert_eq!(
+                        resolve(&fs, base, &path, flags),
+                        resolve_whole(&fs, base, &path, flags),
+                        "{} from {} with {flags:?}",
+                        String::from_utf8_lossy(&path),
+                        String::from_utf8_lossy(base),
+                    );
+                }
+            }
+        }
+        assert!(split > 8_000, "most paths have a directory part: {split}");
+    }
+
+    #[test]
+    fn symlinks_in_the_directory_part_count_toward_the_limit_of_the_rest() {
+        let mut fs = MemFs::new();
+        fs.mkdir_p(b"/c/d");
+        fs.write(b"/c/d/file", b"x");
+        // /c/x30 -> x29 -> ... -> x1 -> d: 30 links to a directory.
+        fs.symlink(b"/c/x1", b"d");
+        for i in 2..=30 {
+            fs.symlink(format!("/c/x{i}").as_bytes(), format!("x{}", i - 1).as_bytes());
+        }
+        // /c/d/y15 -> ... -> y1 -> file: 15 links to a file.
+        fs.symlink(b"/c/d/y1", b"file");
+        for i in 2..=15 {
+            fs.symlink(format!("/c/d/y{i}").as_bytes(), format!("y{}", i - 1).as_bytes());
+        }
+        let kind = |p: &[u8]| resolve_kind(&fs, b"/", p, ResolveFlags::FOLLOW);
+        assert_eq!(kind(b"/c/x30/file"), Ok(FileKind::Regular), "30 links alone");
+        assert_eq!(kind(b"/c/d/y15"), Ok(FileKind::Regular), "15 links alone");
+        assert_eq!(kind(b"/c/x30/y15"), Err(Errno::ELOOP), "45 links in one resolution");
+        assert_eq!(kind(b"/c/x10/y15"), Ok(FileKind::Regular), "25 links");
+        assert_eq!(
+            resolve(&fs, b"/", b"/c/x30/y15", ResolveFlags::FOLLOW),
+            resolve_whole(&fs, b"/", b"/c/x30/y15", ResolveFlags::FOLLOW)
+        );
+    }
+
+    #[test]
+    fn a_name_too_long_fails_before_a_missing_directory() {
+        let fs = tree();
+        let long = [&b"/nowhere/"[..], &[b'n'; NAME_MAX + 1]].concat();
+        assert_eq!(resolve(&fs, b"/", &long, ResolveFlags::FOLLOW), Err(Errno::ENAMETOOLONG));
+        assert_eq!(resolve_whole(&fs, b"/", &long, ResolveFlags::FOLLOW), Err(Errno::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn the_directory_part_is_everything_before_the_last_component() {
+        assert_eq!(split_last(b"a"), None);
+        assert_eq!(split_last(b"/a"), None);
+        assert_eq!(split_last(b"//a//"), None);
+        assert_eq!(split_last(b"a/b"), Some((&b"a"[..], &b"b"[..])));
+        assert_eq!(split_last(b"/a/b/"), Some((&b"/a"[..], &b"b/"[..])));
+        assert_eq!(split_last(b"a//b"), Some((&b"a/"[..], &b"b"[..])));
+        assert_eq!(split_last(b"a/.."), Some((&b"a"[..], &b".."[..])));
+        assert_eq!(split_last(b"///"), None);
+    }
 }

@@ -236,16 +236,36 @@ proptest! {
         let root_bytes = root.as_os_str().as_bytes().to_vec();
         let dir = nix::fcntl::open(&root, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .expect("open root");
-        for (absolute, parts, slash, call) in queries {
+        // Every query in one snapshot too, before any call changes the tree: a snapshot that
+        // remembers where the paths it walked before led must answer as a fresh one does.
+        let mut shared_fps = Fingerprints::new();
+        let shared = LiveFs::new(&mut shared_fps);
+        let remembered: Vec<_> = queries
+            .iter()
+            .map(|(absolute, parts, slash, call)| {
+                let path = text(&root_bytes, *absolute, parts, *slash);
+                resolve_kind(&shared, &root_bytes, &path, call.flags())
+            })
+            .collect();
+        drop(shared);
+        let mut unchanged = true;
+        for ((absolute, parts, slash, call), remembered) in queries.into_iter().zip(remembered) {
             let path = text(&root_bytes, absolute, &parts, slash);
             // The model first: a creating call changes the tree for the queries after it.
             let mut fps = Fingerprints::new();
             let model = resolve_kind(&LiveFs::new(&mut fps), &root_bytes, &path, call.flags());
+            if unchanged {
+                prop_assert_eq!(
+                    &remembered, &model,
+                    "one snapshot for all queries: {:?} {:?}", call, String::from_utf8_lossy(&path)
+                );
+            }
             let kernel = call.kernel(&dir, &path);
             prop_assert_eq!(
                 model, kernel,
                 "{:?} {:?} (relative to the root)", call, String::from_utf8_lossy(&path)
             );
+            unchanged &= !call.flags().create;
         }
     }
 }

@@ -45,6 +45,9 @@ pub(crate) struct Stat {
 /// A node's number in the snapshot, or the error that reaching it met.
 type NodeId = Result<u32, Errno>;
 
+/// Where a directory part led: the node's number and the symlinks followed, or the error.
+type DirPart = Result<(u32, u32), Errno>;
+
 /// The answer of one `lstat`: the node, `None` for an absent name, or the kernel's error.
 pub(crate) type Lstat = Result<Option<Stat>, Errno>;
 
@@ -86,6 +89,9 @@ pub struct LiveFs<'a> {
     ahead: RefCell<FastMap<Box<[u8]>, Lstat>>,
     /// Where each base directory of a relative resolution led (a function of the snapshot).
     starts: RefCell<FastMap<Box<[u8]>, NodeId>>,
+    /// Where each directory part of a path led, with the symlinks followed on the way, keyed
+    /// by the absolute directory part, or by base, NUL, relative directory part.
+    dirs: RefCell<FastMap<Box<[u8]>, DirPart>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
     honest_dirs: RefCell<FastMap<u64, bool>>,
     lstats: Cell<usize>,
@@ -111,6 +117,7 @@ impl<'a> LiveFs<'a> {
             nodes: RefCell::new(vec![root]),
             ahead: RefCell::new(FastMap::default()),
             starts: RefCell::new(FastMap::default()),
+            dirs: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
             lstats: Cell::new(1),
             fingerprints: RefCell::new(fingerprints),
@@ -301,6 +308,25 @@ impl Fs for LiveFs<'_> {
         }
         let found = model::resolve::start_dir(self, base);
         self.starts.borrow_mut().insert(base.into(), found.as_ref().map(|n| n.id).map_err(|e| *e));
+        found
+    }
+
+    fn dir_part(&self, base: &[u8], dir: &[u8]) -> Result<(LiveNode, u32), Errno> {
+        // As `start_dir`: a function of the snapshot. `/usr/include/x86_64-linux-gnu/bits` is
+        // the directory part of dozens of paths; it is walked once.
+        let relative_key;
+        let key = if dir.first() == Some(&b'/') {
+            dir
+        } else {
+            relative_key = [base, b"\0", dir].concat();
+            &relative_key
+        };
+        if let Some(known) = self.dirs.borrow().get(key) {
+            return known.map(|(id, links)| (self.node(id), links));
+        }
+        let found = model::resolve::dir_part(self, base, dir);
+        let remembered = found.as_ref().map(|(n, links)| (n.id, *links)).map_err(|e| *e);
+        self.dirs.borrow_mut().insert(key.into(), remembered);
         found
     }
 

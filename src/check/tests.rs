@@ -532,3 +532,53 @@ fn remembered_absent_names_survive_the_stored_cache() {
     t.write("inc/a.h", b"");
     assert_eq!(verdict(&p, &mut loaded), fails(0, Observed::Kind(FileKind::Regular)));
 }
+
+#[test]
+fn a_snapshot_remembers_each_directory_part_with_its_base() {
+    let t = Tree::new();
+    t.write("a/inc/x.h", b"A");
+    t.write("b/inc/y.h", b"B");
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    let kind = |base: &str, path: &str| {
+        model::resolve::resolve_kind(&live, &t.abs(base), path.as_bytes(), ResolveFlags::FOLLOW)
+    };
+    assert_eq!(kind("a", "inc/x.h"), Ok(FileKind::Regular));
+    assert_eq!(kind("b", "inc/x.h"), Err(Errno::ENOENT), "the same directory part, another base");
+    assert_eq!(kind("b", "inc/y.h"), Ok(FileKind::Regular));
+    assert_eq!(kind("a", "inc/y.h"), Err(Errno::ENOENT));
+    let walked = live.lstat_count();
+    assert_eq!(kind("a", "inc/x.h"), Ok(FileKind::Regular));
+    assert_eq!(
+        kind("a", &format!("{}/inc/x.h", t.root.join("a").display())),
+        Ok(FileKind::Regular)
+    );
+    assert_eq!(live.lstat_count(), walked, "nothing is looked up again in one snapshot");
+}
+
+#[test]
+fn a_remembered_directory_part_still_counts_its_symlinks() {
+    let t = Tree::new();
+    t.write("d/file", b"x");
+    // x30 -> x29 -> ... -> x1 -> d, and d/y15 -> ... -> d/y1 -> file: 45 links in all.
+    symlink("d", t.path("x1")).expect("symlink");
+    for i in 2..=30 {
+        symlink(format!("x{}", i - 1), t.path(&format!("x{i}"))).expect("symlink");
+    }
+    symlink("file", t.path("d/y1")).expect("symlink");
+    for i in 2..=15 {
+        symlink(format!("y{}", i - 1), t.path(&format!("d/y{i}"))).expect("symlink");
+    }
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    let kind = |path: &str| {
+        model::resolve::resolve_kind(&live, &t.base(), path.as_bytes(), ResolveFlags::FOLLOW)
+    };
+    assert_eq!(kind("x30/file"), Ok(FileKind::Regular));
+    assert_eq!(kind("x30/y15"), Err(Errno::ELOOP), "the kernel's limit is 40 in all");
+    assert_eq!(kind("x10/y15"), Ok(FileKind::Regular));
+    assert_eq!(kind("x30/y15"), Err(Errno::ELOOP), "and again from what the snapshot remembers");
+    // What the kernel says, for the record.
+    let e = fs::metadata(t.path("x30/y15")).expect_err("too many links");
+    assert_eq!(errno_of(&e), Errno::ELOOP);
+}

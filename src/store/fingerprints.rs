@@ -115,8 +115,10 @@ impl FingerprintFile {
             if slot == 0 {
                 return None;
             }
-            if let Some((p, fp, hash)) = self.record(slot - 1) {
-                if p == path {
+            // The path first: a record is checksummed only once it is the one looked for (a
+            // damaged one is then passed over, as before; paths are unique, so it is a miss).
+            if self.raw(slot - 1).is_some_and(|(_, p)| p == path) {
+                if let Some((_, fp, hash)) = self.record(slot - 1) {
                     return Some((fp, hash));
                 }
             }
@@ -133,8 +135,9 @@ impl FingerprintFile {
             .collect()
     }
 
-    /// Reads record `i`: its path, fingerprint and hash, if its checksum holds.
-    fn record(&self, i: usize) -> Option<(&[u8], Fingerprint, Hash)> {
+    /// Reads record `i`'s bytes and the path they point at, unchecked (`None` if they point
+    /// outside the file).
+    fn raw(&self, i: usize) -> Option<(&[u8], &[u8])> {
         if i >= self.count {
             return None;
         }
@@ -144,6 +147,12 @@ impl FingerprintFile {
         let len = usize::try_from(u32_at(r, 8)?).ok()?;
         let start = self.heap_at.checked_add(off)?;
         let path = self.bytes.get(start..start.checked_add(len)?)?;
+        Some((r, path))
+    }
+
+    /// Reads record `i`: its path, fingerprint and hash, if its checksum holds.
+    fn record(&self, i: usize) -> Option<(&[u8], Fingerprint, Hash)> {
+        let (r, path) = self.raw(i)?;
         if u64_at(r, CHECK_AT)? != fnv1a(CHECK_SEED, &[&r[..CHECK_AT], path]) {
             return None;
         }

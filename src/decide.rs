@@ -2,7 +2,7 @@
 //! a command, if any, holds now.
 #![forbid(unsafe_code)]
 
-use crate::check::{Fingerprints, LiveFs};
+use crate::check::LiveFs;
 use crate::explain;
 use crate::store::{Store, StoreError};
 use model::check::StdinSource;
@@ -20,25 +20,20 @@ pub enum Decision {
     Run(String),
 }
 
-/// Checks one entry's predicates against the live filesystem.
-pub fn verdict(
-    entry: &Entry,
-    family: &[Entry],
-    fingerprints: &mut Fingerprints,
-    stdin: &dyn StdinSource,
-) -> Verdict {
-    let live = crate::check::LiveFs::new(fingerprints);
-    crate::check::check_entry(entry, family, &live, stdin)
+/// Checks one entry's predicates against the live filesystem, seen through snapshot `live`.
+pub fn verdict(entry: &Entry, family: &[Entry], live: &LiveFs, stdin: &dyn StdinSource) -> Verdict {
+    crate::check::check_entry(entry, family, live, stdin)
 }
 
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
 /// with the same key whose predicates all hold wins. `stdin` is the standard input the command
-/// would get.
+/// would get. Every entry is checked against the one snapshot `live`: one decision, one view
+/// of the filesystem.
 pub fn decide(
     entries: &[Entry],
     key: &CommandKey,
     root: &[u8],
-    fingerprints: &mut Fingerprints,
+    live: &LiveFs,
     stdin: &dyn StdinSource,
 ) -> Decision {
     let id = key.id();
@@ -56,7 +51,7 @@ pub fn decide(
             }
             continue;
         }
-        match verdict(entry, entries, fingerprints, stdin) {
+        match verdict(entry, entries, live, stdin) {
             Verdict::Holds => return Decision::Replay(index),
             Verdict::Fails { index: i, observed } => {
                 if first_failure.is_none() {
@@ -98,12 +93,14 @@ pub enum Decided {
 /// for the output rule), and only the entry that holds is copied out. Anything else (that entry
 /// is uncacheable or does not hold) falls back to [`decide`] over the family copied out once,
 /// so the decision is [`decide`]'s in every case: [`decide`] tries that same entry first, with
-/// the same check. A corrupt database is reported to `warn` and is a miss.
+/// the same check. A corrupt database is reported to `warn` and is a miss. The caller keeps the
+/// snapshot `live`: a replay that follows asks it which outputs are already in place, and
+/// what the check looked up is not looked up again.
 pub fn decide_stored(
     store: &Store,
     key: &CommandKey,
     root: &[u8],
-    fingerprints: &mut Fingerprints,
+    live: &LiveFs,
     stdin: &dyn StdinSource,
     warn: &mut dyn FnMut(StoreError),
 ) -> Decided {
@@ -111,7 +108,7 @@ pub fn decide_stored(
     // Inside the map: the newest entry checked in place (with the output rule, against the
     // effects of every run of the family), or else the family copied out once for `decide`.
     let found = store.with_family(&family, |entries| {
-        if let Some(entry) = newest_holding(entries, key, fingerprints, stdin) {
+        if let Some(entry) = newest_holding(entries, key, live, stdin) {
             return Ok(Found::Holds(Box::new(entry)));
         }
         store.copy_family(&family, entries).map(Found::Family)
@@ -124,7 +121,7 @@ pub fn decide_stored(
             Vec::new()
         }
     };
-    match decide(&entries, key, root, fingerprints, stdin) {
+    match decide(&entries, key, root, live, stdin) {
         Decision::Replay(i) => {
             let mut entry = entries.swap_remove(i);
             entry.predicates = Vec::new();
@@ -147,7 +144,7 @@ enum Found {
 fn newest_holding(
     entries: &[ArchivedEntry],
     key: &CommandKey,
-    fingerprints: &mut Fingerprints,
+    live: &LiveFs,
     stdin: &dyn StdinSource,
 ) -> Option<Entry> {
     let id = key.id();
@@ -164,10 +161,9 @@ fn newest_holding(
         .collect::<Result<_, _>>()
         .ok()?;
     let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
-    let live = LiveFs::new(fingerprints);
     live.prefetch(archived.predicates.iter().map(|p| p.view()));
     let predicates = archived.predicates.iter().map(|p| p.view());
-    model::check::check_views_in_family(predicates, siblings[newest], &siblings, &live, stdin)
+    model::check::check_views_in_family(predicates, siblings[newest], &siblings, live, stdin)
         .holds()
         .then(|| without_predicates(archived).ok())
         .flatten()

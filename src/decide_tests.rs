@@ -84,7 +84,9 @@ fn both(p: &Project, key: &CommandKey) -> (Result<u64, String>, Result<u64, Stri
     let mut fps = Fingerprints::new();
     let stdin = LiveStdin::new();
     let stored =
-        match decide_stored(&p.store, key, &p.root, &mut fps, &stdin, &mut |_| warnings += 1) {
+        match decide_stored(&p.store, key, &p.root, &LiveFs::new(&mut fps), &stdin, &mut |_| {
+            warnings += 1
+        }) {
             Decided::Replay(e) => {
                 assert!(e.predicates.is_empty(), "the winner is copied out without predicates");
                 Ok(e.recorded_unix_ns)
@@ -92,7 +94,8 @@ fn both(p: &Project, key: &CommandKey) -> (Result<u64, String>, Result<u64, Stri
             Decided::Run(r) => Err(r),
         };
     let entries = p.store.load_family(&key.family()).unwrap_or_default();
-    let owned = match decide(&entries, key, &p.root, &mut Fingerprints::new(), &stdin) {
+    let owned = match decide(&entries, key, &p.root, &LiveFs::new(&mut Fingerprints::new()), &stdin)
+    {
         Decision::Replay(i) => Ok(entries[i].recorded_unix_ns),
         Decision::Run(r) => Err(r),
     };
@@ -107,7 +110,14 @@ fn the_newest_holding_entry_is_replayed_with_its_outcome() {
     let (stored, owned, _) = both(&p, &k);
     assert_eq!((stored, owned), (Ok(1), Ok(1)));
     let mut fps = Fingerprints::new();
-    let d = decide_stored(&p.store, &k, &p.root, &mut fps, &LiveStdin::new(), &mut |_| ());
+    let d = decide_stored(
+        &p.store,
+        &k,
+        &p.root,
+        &LiveFs::new(&mut fps),
+        &LiveStdin::new(),
+        &mut |_| (),
+    );
     let Decided::Replay(e) = d else { panic!("{d:?}") };
     let mut expected = entry(&p, &k, 1, b"A", &["a"], false);
     expected.predicates.clear();

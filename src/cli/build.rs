@@ -1,7 +1,7 @@
 //! `dry build`: run a command under the tracer and record it, or replay a recorded run.
 
 use super::context::Context;
-use crate::check::Fingerprints;
+use crate::check::{Fingerprints, LiveFs};
 use crate::decide::{decide_stored, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
@@ -56,15 +56,22 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let mut fps = Fingerprints::over(store.load_fingerprints());
     let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
+    // One snapshot for the decision and the replay that may follow it.
+    let live = LiveFs::new(&mut fps);
     let decision = if args.force {
         Decided::Run("--force".to_string())
     } else {
         let stdin = crate::check::LiveStdin::new();
-        decide_stored(&store, &key, &root, &mut fps, &stdin, &mut super::show::warn_corrupt)
+        decide_stored(&store, &key, &root, &live, &stdin, &mut super::show::warn_corrupt)
     };
     let _ = store.set_last(&key.family());
-    if let Decided::Replay(entry) = &decision {
-        match replay(&store, entry, &ctx.project.root, &mut fps) {
+    let replayed = match &decision {
+        Decided::Replay(entry) => Some(replay(&store, entry, &ctx.project.root, &live)),
+        Decided::Run(_) => None,
+    };
+    drop(live);
+    if let (Some(replayed), Decided::Replay(entry)) = (replayed, &decision) {
+        match replayed {
             Ok(code) => {
                 if args.verbose {
                     eprintln!("dry: replayed: nothing changed");
@@ -121,18 +128,13 @@ fn save_fingerprints(store: &Store, fps: &Fingerprints) {
 }
 
 /// Restores a recorded run: outputs first, then stdout and stderr; returns its exit status.
-fn replay(
-    store: &Store,
-    entry: &Entry,
-    root: &Path,
-    fps: &mut Fingerprints,
-) -> anyhow::Result<i32> {
+fn replay(store: &Store, entry: &Entry, root: &Path, live: &LiveFs) -> anyhow::Result<i32> {
     // Read the streams first: a corrupt object must be found before any file is touched.
     let stdout = store.read_object(&entry.stdout.hash)?;
     let stderr = store.read_object(&entry.stderr.hash)?;
     // Outputs already in place are left exactly as they are, like make's own no-op leaves
     // them (a nested replay touches them instead: its parent may compare mtimes).
-    let pending = crate::restore::pending(&entry.effects, fps);
+    let pending = crate::restore::pending(&entry.effects, live);
     crate::restore::apply(&pending.apply, root, &StoreObjects(store))?;
     // A closed stdout or stderr (EPIPE) is not dry's failure: the command would have met it too.
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);

@@ -37,7 +37,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes();
     let stdin = crate::check::LiveStdin::new();
-    match decide_stored(&store, &key, root, &mut fps, &stdin, &mut super::show::warn_corrupt) {
+    let live = crate::check::LiveFs::new(&mut fps);
+    match decide_stored(&store, &key, root, &live, &stdin, &mut super::show::warn_corrupt) {
         Decided::Replay(_) => {
             if args.verbose {
                 eprintln!("dry: would replay: nothing changed");

@@ -65,7 +65,8 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitStatus> {
     let objects = super::build::StoreObjects(&store);
     // No cache load here (it grows with the project and this runs for every skipped step):
     // hashing the few outputs in place costs less than the copy it saves.
-    let pending = crate::restore::pending(&entry.effects, &mut crate::check::Fingerprints::new());
+    let mut fps = crate::check::Fingerprints::new();
+    let pending = crate::restore::pending(&entry.effects, &crate::check::LiveFs::new(&mut fps));
     crate::restore::apply(&pending.apply, &args.root, &objects)?;
     crate::restore::touch(&pending.touch, &args.root)?;
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);

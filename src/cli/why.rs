@@ -65,7 +65,8 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    match decide(&entries, &key, root, &mut fps, &crate::check::LiveStdin::new()) {
+    let live = crate::check::LiveFs::new(&mut fps);
+    match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new()) {
         Decision::Replay(i) => {
             out!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
         }
@@ -106,7 +107,7 @@ fn entry_status(
             e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
         return format!("not cached: {}", why.join("; "));
     }
-    match verdict(e, family, fps, &crate::check::LiveStdin::new()) {
+    match verdict(e, family, &crate::check::LiveFs::new(fps), &crate::check::LiveStdin::new()) {
         Verdict::Holds => "holds".to_string(),
         Verdict::Fails { index, observed } => match e.predicates.get(index) {
             Some(p) => explain::failure(p, &observed, root),
@@ -152,7 +153,13 @@ fn why_path(
     now.exe_hash = fps
         .hash_path(std::path::Path::new(OsStr::from_bytes(&producer.key.exe)))
         .unwrap_or(model::Hash([0; 32]));
-    match decide(&family, &now, root, fps, &crate::check::LiveStdin::new()) {
+    match decide(
+        &family,
+        &now,
+        root,
+        &crate::check::LiveFs::new(fps),
+        &crate::check::LiveStdin::new(),
+    ) {
         Decision::Replay(_) => out!("  up to date"),
         Decision::Run(reason) => out!("  out of date: {reason}"),
     }

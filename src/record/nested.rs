@@ -1,6 +1,7 @@
 //! Nested commands: their keys, the skip-in-place decision at exec, and their entries.
 
 use super::{Instance, Recorder};
+use crate::check::LiveFs;
 use crate::decide::{decide, Decision};
 use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest};
@@ -86,7 +87,8 @@ pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDeci
         }
     };
     let stdin = crate::check::LiveStdin::of_process(req.pid);
-    let reason = match decide(&entries, &key, &n.root, rec.fingerprints, &stdin) {
+    let decision = decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin);
+    let reason = match decision {
         Decision::Replay(i) if input_busy(&entries[i], req.open_for_writing) => {
             "an input is still open for writing by a running process".to_string()
         }

@@ -11,7 +11,7 @@
 
 use super::confine::{path_buf, Root};
 use super::RestoreError;
-use crate::check::{Fingerprints, LiveFs};
+use crate::check::LiveFs;
 use model::check::effect_in_place;
 use model::Effect;
 use nix::sys::stat::{utimensat, UtimensatFlags};
@@ -27,14 +27,15 @@ pub struct Pending {
     pub touch: Vec<Vec<u8>>,
 }
 
-/// Splits `effects` into those to apply and the outputs already in place. Content is compared
-/// through `fingerprints` (one `lstat` for a file whose fingerprint is cached).
-pub fn pending(effects: &[Effect], fingerprints: &mut Fingerprints) -> Pending {
-    let live = LiveFs::new(fingerprints);
+/// Splits `effects` into those to apply and the outputs already in place, as snapshot `live`
+/// sees them (the decision's own, when a replay follows a check: nothing has changed since).
+/// Content is compared through the snapshot's fingerprint cache (one `lstat` for a file whose
+/// fingerprint is cached).
+pub fn pending(effects: &[Effect], live: &LiveFs) -> Pending {
     let mut out = Pending::default();
     for e in effects {
         let skippable = matches!(e, Effect::File { .. } | Effect::Symlink { .. });
-        if skippable && effect_in_place(e, &live) {
+        if skippable && effect_in_place(e, live) {
             out.touch.push(e.path().to_vec());
         } else {
             out.apply.push(e.clone());

@@ -10,9 +10,14 @@
 //! changes when each `lstat` is made (still once per snapshot and path).
 
 use super::fast_hash::FastSet;
-use super::live::{lstat, Lstat};
+use super::live::{lstat, lstat_at, Lstat};
 use model::view::PredicateView;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use std::ffi::OsStr;
 use std::ops::Deref;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 
 /// Fewer paths than this are not worth taking ahead. Measured (notes/performance.md, session
 /// 10): a check of 650 paths (the Lua build's no-op) was 0.4 ms *slower* with the prefetch,
@@ -56,17 +61,13 @@ fn is_plain(path: &[u8]) -> bool {
 pub(crate) fn lstat_all(paths: &[&[u8]]) -> Vec<Lstat> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
     if threads < 2 || paths.len() < MIN_PATHS {
-        return paths.iter().map(|p| lstat(p)).collect();
+        return lstat_run(paths);
     }
     let chunk = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .skip(1)
-            .map(|part| scope.spawn(move || part.iter().map(|p| lstat(p)).collect::<Vec<_>>()))
-            .collect();
-        let mut out: Vec<Lstat> =
-            paths[..chunk.min(paths.len())].iter().map(|p| lstat(p)).collect();
+        let workers: Vec<_> =
+            paths.chunks(chunk).skip(1).map(|part| scope.spawn(move || lstat_run(part))).collect();
+        let mut out: Vec<Lstat> = lstat_run(&paths[..chunk.min(paths.len())]);
         for w in workers {
             // A worker only calls lstat: it cannot panic short of a bug; if it did, its part is
             // simply looked up again, one at a time, by the check.
@@ -77,6 +78,39 @@ pub(crate) fn lstat_all(paths: &[&[u8]]) -> Vec<Lstat> {
         }
         out
     })
+}
+
+/// `lstat`s each of the plain absolute `paths` in order. A parent directory shared with the
+/// next path is opened and the names are looked up relative to it: the kernel then walks one
+/// component instead of the whole path (the answer is the same: opening the parent resolves
+/// it as `lstat` of the path would).
+fn lstat_run(paths: &[&[u8]]) -> Vec<Lstat> {
+    let mut out = Vec::with_capacity(paths.len());
+    let mut open: Option<(&[u8], OwnedFd)> = None;
+    for (i, path) in paths.iter().enumerate() {
+        let (parent, name) = split_parent(path);
+        if open.as_ref().is_none_or(|(dir, _)| *dir != parent) {
+            open = None;
+            if paths.get(i + 1).is_some_and(|next| split_parent(next).0 == parent) {
+                let dir = if parent.is_empty() { &b"/"[..] } else { parent };
+                let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+                if let Ok(fd) = nix::fcntl::open(OsStr::from_bytes(dir), flags, Mode::empty()) {
+                    open = Some((parent, fd));
+                }
+            }
+        }
+        out.push(match &open {
+            Some((_, fd)) => lstat_at(fd, name),
+            None => lstat(path),
+        });
+    }
+    out
+}
+
+/// Splits a plain absolute path at its last slash: the parent (empty for the root) and the name.
+fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
+    let slash = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
+    (&path[..slash], &path[slash + 1..])
 }
 
 #[cfg(test)]
@@ -91,6 +125,36 @@ mod tests {
         for not in [&b"/"[..], b"a/b", b"/a//b", b"/a/./b", b"/a/../b", b"/a/", b"/a/.", b""] {
             assert!(!is_plain(not), "{}", String::from_utf8_lossy(not));
         }
+    }
+
+    #[test]
+    fn lookups_relative_to_a_shared_parent_answer_as_lstat_does() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir(d.join("d1")).expect("mkdir");
+        std::fs::write(d.join("d1/a"), b"a").expect("write");
+        std::os::unix::fs::symlink("d1", d.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("nowhere", d.join("d1/dangling")).expect("symlink");
+        std::fs::write(d.join("file"), b"f").expect("write");
+        let abs = |rel: &str| d.join(rel).into_os_string().into_encoded_bytes();
+        let paths: Vec<Vec<u8>> = vec![
+            abs("d1/a"),
+            abs("d1/b"),
+            abs("d1/dangling"),
+            abs("link/a"),
+            abs("link/dangling"),
+            abs("file/x"),
+            abs("file/y"),
+            abs("nodir/x"),
+            abs("nodir/y"),
+            b"/etc".to_vec(),
+            b"/nonexistent-top".to_vec(),
+            b"/tmp".to_vec(),
+        ];
+        let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+        let by_path: Vec<Lstat> = refs.iter().map(|p| lstat(p)).collect();
+        assert_eq!(lstat_run(&refs), by_path);
+        assert!(matches!(by_path[5], Err(e) if e == model::Errno::ENOTDIR));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::*;
 use model::check::NoStdin;
 use model::entry::{Captured, ExitStatus};
-use model::fs::FileKind;
+use model::fs::{FileKind, Fs};
 use model::resolve::ResolveFlags;
 use model::verdict::Observed;
 use model::{CommandKey, Entry, Errno, Hash, Predicate, Verdict};
@@ -581,4 +581,76 @@ fn a_remembered_directory_part_still_counts_its_symlinks() {
     // What the kernel says, for the record.
     let e = fs::metadata(t.path("x30/y15")).expect_err("too many links");
     assert_eq!(errno_of(&e), Errno::ELOOP);
+}
+
+#[test]
+fn lookups_relative_to_an_open_directory_see_what_absolute_ones_see() {
+    let t = Tree::new();
+    let names: Vec<String> = (0..8).map(|i| format!("d/f{i}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        t.write(name, &vec![b'x'; i]);
+    }
+    fs::set_permissions(t.path("d/f3"), fs::Permissions::from_mode(0o751)).expect("chmod");
+    symlink("f1", t.path("d/link")).expect("symlink");
+    fs::create_dir(t.path("d/sub")).expect("mkdir");
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    let root = live.root();
+    let mut dir = root.clone();
+    for part in t.root.join("d").iter().skip(1) {
+        dir = live.lookup(&dir, part.as_bytes()).expect("lookup").expect("present");
+    }
+    for name in ["f0", "f1", "f3", "f7", "link", "sub", "absent"] {
+        let by_name = live.lookup(&dir, name.as_bytes()).expect("lookup");
+        let path = t.abs(&format!("d/{name}"));
+        let by_path = live::lstat(&path).expect("lstat");
+        assert_eq!(by_name.map(|n| n.stat().expect("stat")), by_path.map(|s| s.of()), "{name}");
+    }
+    assert_eq!(live.open_dirs(), 1, "`d` is opened at its second lookup, and only it");
+}
+
+#[test]
+fn a_check_through_open_directories_reads_no_unchanged_file_again() {
+    let t = Tree::new();
+    let p: Vec<Predicate> = (0..20)
+        .map(|i| {
+            t.write(&format!("src/f{i}.c"), format!("int f{i};").as_bytes());
+            Predicate::Content {
+                path: t.abs(&format!("src/f{i}.c")),
+                hash: Hash::of(format!("int f{i};").as_bytes()),
+            }
+        })
+        .collect();
+    let mut fps = trusting();
+    assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
+    assert_eq!(fps.files_hashed(), 20);
+    // The fingerprints were taken by the hashing (std's statx of the open file); the second
+    // check's lookups are relative to the open `src`: they must compare equal.
+    let live = LiveFs::new(&mut fps);
+    assert!(model::check::check(&p, &live, &NoStdin).holds());
+    assert!(live.open_dirs() >= 1);
+    drop(live);
+    assert_eq!(fps.files_hashed(), 20, "nothing read again");
+    next_tick();
+    t.write("src/f7.c", b"int f7 = 1;");
+    assert_eq!(verdict(&p, &mut fps), fails(7, Observed::Hash(Hash::of(b"int f7 = 1;"))));
+}
+
+#[test]
+fn a_snapshot_keeps_a_bounded_number_of_directories_open() {
+    let t = Tree::new();
+    let n = live::MAX_DIR_FDS + 20;
+    let p: Vec<Predicate> = (0..n)
+        .flat_map(|i| {
+            ["a", "b"]
+                .map(|f| misses(&t, &format!("d{i}/{f}"), ResolveFlags::FOLLOW, Errno::ENOENT))
+        })
+        .collect();
+    for i in 0..n {
+        fs::create_dir(t.path(&format!("d{i}"))).expect("mkdir");
+    }
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    assert!(model::check::check(&p, &live, &NoStdin).holds());
+    assert_eq!(live.open_dirs(), live::MAX_DIR_FDS);
 }

@@ -63,26 +63,22 @@ fn executable(p: &Path) -> Option<bool> {
     Some(meta.is_file() && nix::unistd::access(p, AccessFlags::X_OK).is_ok())
 }
 
-/// Builds the key of a command: `exe` with content `exe_hash`, `argv`, working directory `cwd`
-/// (made relative to `root`), and the environment `env` minus volatile and `ignored` names.
+/// Builds the key of a command: `exe` with content `exe_hash`, `argv`, the absolute working
+/// directory `cwd`, and the environment `env` minus volatile and `ignored` names.
 pub fn command_key(
     exe: &Path,
     exe_hash: Hash,
     argv: &[OsString],
     cwd: &Path,
-    root: &Path,
     env: impl IntoIterator<Item = (OsString, OsString)>,
     ignored: &[OsString],
 ) -> CommandKey {
-    let cwd_rel = model::path::relative_to(cwd.as_os_str().as_bytes(), root.as_os_str().as_bytes())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_else(|| cwd.as_os_str().as_bytes().to_vec());
     let ignored: Vec<Vec<u8>> = ignored.iter().map(|n| n.as_bytes().to_vec()).collect();
     CommandKey::new(
         exe.as_os_str().as_bytes().to_vec(),
         exe_hash,
         argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
-        cwd_rel,
+        cwd.as_os_str().as_bytes().to_vec(),
         env.into_iter().map(|(k, v)| (k.into_vec(), v.into_vec())),
         &ignored,
     )

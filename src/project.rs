@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// Where a project lives: its root directory and the store directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Project {
-    /// The project root: effects must stay within it; key cwds are relative to it.
+    /// The project root: effects must stay within it.
     pub root: PathBuf,
     /// The `.dry/` directory (or `DRY_DIR`).
     pub dry_dir: PathBuf,

@@ -244,8 +244,9 @@ fn run_real(fs: &MemFs, calls: &[Call]) -> Result<(Entry, PathBuf, tempfile::Tem
     };
     let mut entries = store.load_family(family).map_err(|x| x.to_string())?;
     let entry = entries.pop().ok_or("no entry recorded")?;
-    if entry.key.cwd != b"." {
-        return Err(format!("project root is not the cwd: key cwd {:?}", entry.key.cwd));
+    let cwd = host(&tree, &model_root());
+    if entry.key.cwd != cwd.as_os_str().as_bytes() {
+        return Err(format!("the key's cwd is not where dry ran: {:?}", entry.key.cwd));
     }
     Ok((entry, tree, dir))
 }

@@ -54,7 +54,10 @@ pub struct CommandKey {
     pub exe_hash: Hash,
     /// The argument vector, `argv[0]` included.
     pub argv: Vec<Vec<u8>>,
-    /// Working directory relative to the project root (`.` for the root itself).
+    /// Absolute working directory. (SPEC §3 says "relative to the project root"; predicates
+    /// name absolute paths, so a key without the place would let a copied project, or two
+    /// directories sharing one `DRY_DIR`, replay each other's outputs: notes/0012-key-cwd.md.
+    /// Entries recorded with a relative cwd simply never match again.)
     pub cwd: Vec<u8>,
     /// Environment variables, sorted by name, volatile ones removed.
     pub env: Vec<(Vec<u8>, Vec<u8>)>,

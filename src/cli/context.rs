@@ -67,15 +67,8 @@ impl Context {
         let exe = crate::key::resolve_exe(argv0, self.var("PATH").map(|p| p.as_os_str()), cwd)?;
         let exe_hash =
             fingerprints.hash_path(&exe).with_context(|| format!("hashing {}", exe.display()))?;
-        let key = crate::key::command_key(
-            &exe,
-            exe_hash,
-            cmd,
-            cwd,
-            &self.project.root,
-            self.env.iter().cloned(),
-            ignored,
-        );
+        let key =
+            crate::key::command_key(&exe, exe_hash, cmd, cwd, self.env.iter().cloned(), ignored);
         Ok((key, exe))
     }
 }

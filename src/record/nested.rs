@@ -53,7 +53,9 @@ pub struct Step {
 /// project root, or its program cannot be hashed).
 fn key_of(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> Option<CommandKey> {
     let n = rec.nested.as_ref()?;
-    let cwd = model::path::relative_to(req.cwd, &n.root)?.to_vec();
+    // Only commands run inside the project are recorded; the key names the place itself.
+    model::path::relative_to(req.cwd, &n.root)?;
+    let cwd = req.cwd.to_vec();
     let ignored = n.ignored_env.clone();
     let exe_hash = rec.fingerprints.hash_path(Path::new(OsStr::from_bytes(req.exe))).ok()?;
     let env = req.env.iter().map(|kv| match kv.iter().position(|&b| b == b'=') {

@@ -164,3 +164,48 @@ fn a_replay_never_removes_a_directory_that_has_gained_files() {
     p.bash(script).assert_replayed();
     assert!(std::fs::symlink_metadata(p.path("d")).is_err());
 }
+
+/// Copies the whole tree `from` (its `.dry/` included) into `to`.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from.join("."))
+        .arg(to)
+        .status()
+        .expect("running cp");
+    assert!(status.success(), "cp -a failed");
+}
+
+#[test]
+fn a_copied_project_checks_its_own_files_not_the_originals() {
+    let p = Project::new();
+    p.write("src.txt", "original\n");
+    // The same environment in both places (no PWD, the same HOME): only the place differs.
+    let env = [("HOME", "/")];
+    let cmd = ["sh", "-c", "cat src.txt > out.txt"];
+    p.build_env(&env, &cmd).assert_ran();
+    let q = Project::new();
+    copy_tree(&p.root, &q.root);
+    q.write("src.txt", "edited in the copy\n");
+    q.build_env(&env, &cmd).assert_ran();
+    assert_eq!(q.read("out.txt"), "edited in the copy\n");
+    q.build_env(&env, &cmd).assert_replayed();
+    p.build_env(&env, &cmd).assert_replayed();
+    assert_eq!(p.read("out.txt"), "original\n");
+}
+
+#[test]
+fn two_directories_sharing_a_dry_dir_keep_their_entries_apart() {
+    let shared = tempfile::tempdir().expect("tempdir");
+    let dry_dir = shared.path().to_str().expect("utf-8 path").to_string();
+    let (p, q) = (Project::new(), Project::new());
+    p.write("src.txt", "p\n");
+    q.write("src.txt", "q\n");
+    let env = [("HOME", "/"), ("DRY_DIR", dry_dir.as_str())];
+    let cmd = ["sh", "-c", "cat src.txt > out.txt"];
+    p.build_env(&env, &cmd).assert_ran();
+    q.build_env(&env, &cmd).assert_ran();
+    assert_eq!((p.read("out.txt"), q.read("out.txt")), ("p\n".to_string(), "q\n".to_string()));
+    p.build_env(&env, &cmd).assert_replayed();
+    q.build_env(&env, &cmd).assert_replayed();
+}

@@ -11,56 +11,39 @@
 //! read. The same cache remembers names found absent from a directory: while the directory's
 //! fingerprint is unchanged, such a name costs no `lstat` at all (notes/0010-absent-names.md).
 //! That holds only on filesystems that change a directory's times with its entries, so it is used
-//! only on the local disk filesystems listed in [`keeps_directory_times`]. This module reads user
-//! files and never writes them.
+//! only on the local disk filesystems listed in [`keeps_directory_times`]. A directory looked in
+//! twice is opened, and later lookups in it are relative to it (one component for the kernel to
+//! walk instead of the whole path). This module reads user files and never writes them.
 //!
 //! Limit: the kernel walks a path one component at a time, while `lstat(dir/name)` hands it the
 //! whole canonical path, so a canonical path longer than `PATH_MAX` fails here with
 //! `ENAMETOOLONG` where the command itself may have succeeded (the check then fails, and the
 //! command runs: safe, only slower).
 
+use super::dir_times::keeps_directory_times;
 use super::fast_hash::FastMap;
-use super::fingerprint::{fingerprint_of, Fingerprints};
+use super::fingerprint::Fingerprints;
+use super::lstat::lstat;
+use super::lstat::{errno_of, lstat_at, Lstat, Stat};
 use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Fs, Meta};
 use model::view::PredicateView;
 use model::{Errno, Hash};
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{fstatat, FileStat, Mode, SFlag};
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
 use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
-use std::fs::Metadata;
-use std::io;
 use std::ops::Deref;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::rc::Rc;
-
-/// What `lstat` said about one node: the parts the model and the fingerprint fast path need.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Stat {
-    meta: Meta,
-    fingerprint: Fingerprint,
-}
-
-#[cfg(test)]
-impl Stat {
-    /// The metadata and fingerprint, for comparing two `lstat`s.
-    pub(crate) fn of(self) -> (Meta, Fingerprint) {
-        (self.meta, self.fingerprint)
-    }
-}
 
 /// A node's number in the snapshot, or the error that reaching it met.
 type NodeId = Result<u32, Errno>;
 
 /// Where a directory part led: the node's number and the symlinks followed, or the error.
 type DirPart = Result<(u32, u32), Errno>;
-
-/// The answer of one `lstat`: the node, `None` for an absent name, or the kernel's error.
-pub(crate) type Lstat = Result<Option<Stat>, Errno>;
 
 /// One file of the live filesystem: its canonical absolute path and its `lstat`.
 #[derive(Clone, Debug)]
@@ -262,31 +245,6 @@ impl LiveFs<'_> {
     }
 }
 
-/// Reports whether the filesystem holding `dir` is one where adding, removing or renaming an
-/// entry always changes the directory's mtime and ctime: the local disk and memory filesystems.
-/// Not procfs, sysfs and the like (entries appear with no change of times), nor network and
-/// FUSE filesystems (whose times are whatever the server says). Unknown means no.
-pub(crate) fn keeps_directory_times(dir: &[u8]) -> bool {
-    use nix::sys::statfs::{self, FsType};
-    const XFS: FsType = FsType(0x5846_5342);
-    const F2FS: FsType = FsType(0xF2F5_2010);
-    const ZFS: FsType = FsType(0x2FC1_2FC1);
-    let Ok(fs) = statfs::statfs(OsStr::from_bytes(dir)) else {
-        return false;
-    };
-    let kind = fs.filesystem_type();
-    [
-        statfs::EXT4_SUPER_MAGIC,
-        statfs::BTRFS_SUPER_MAGIC,
-        statfs::TMPFS_MAGIC,
-        statfs::OVERLAYFS_SUPER_MAGIC,
-        XFS,
-        F2FS,
-        ZFS,
-    ]
-    .contains(&kind)
-}
-
 impl Fs for LiveFs<'_> {
     type Node = LiveNode;
 
@@ -405,73 +363,4 @@ impl Fs for LiveFs<'_> {
         names.sort_unstable();
         Ok(names)
     }
-}
-
-/// `lstat`s `name` in the open directory `dir`, like [`lstat`].
-pub(crate) fn lstat_at(dir: &OwnedFd, name: &[u8]) -> Lstat {
-    match fstatat(dir, OsStr::from_bytes(name), AtFlags::AT_SYMLINK_NOFOLLOW) {
-        Ok(st) => Ok(Some(stat_of_raw(&st))),
-        Err(nix::errno::Errno::ENOENT) => Ok(None),
-        Err(e) => Err(Errno(e as i32)),
-    }
-}
-
-/// Extracts what the model and the fingerprint cache need from a raw `stat`, exactly as
-/// [`stat_of`] does from std's.
-fn stat_of_raw(st: &FileStat) -> Stat {
-    let kind = match SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT {
-        SFlag::S_IFREG => FileKind::Regular,
-        SFlag::S_IFDIR => FileKind::Directory,
-        SFlag::S_IFLNK => FileKind::Symlink,
-        _ => FileKind::Other,
-    };
-    let size_bytes = if kind == FileKind::Regular { st.st_size as u64 } else { 0 };
-    let ns = |s: i64, n: i64| s.saturating_mul(1_000_000_000).saturating_add(n);
-    Stat {
-        meta: Meta { kind, mode: st.st_mode & 0o7777, size_bytes },
-        fingerprint: Fingerprint {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            size_bytes: st.st_size as u64,
-            mtime_ns: ns(st.st_mtime, st.st_mtime_nsec),
-            ctime_ns: ns(st.st_ctime, st.st_ctime_nsec),
-        },
-    }
-}
-
-/// `lstat`s absolute `path`: the node's stat, `None` for an absent name, or the kernel's error.
-pub(crate) fn lstat(path: &[u8]) -> Lstat {
-    match std::fs::symlink_metadata(OsStr::from_bytes(path)) {
-        Ok(m) => Ok(Some(stat_of(&m))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(errno_of(&e)),
-    }
-}
-
-/// Extracts what the model and the fingerprint cache need from an `lstat`.
-fn stat_of(m: &Metadata) -> Stat {
-    let t = m.file_type();
-    let kind = if t.is_file() {
-        FileKind::Regular
-    } else if t.is_dir() {
-        FileKind::Directory
-    } else if t.is_symlink() {
-        FileKind::Symlink
-    } else {
-        debug_assert!(
-            t.is_fifo() || t.is_socket() || t.is_block_device() || t.is_char_device(),
-            "a file type std does not know"
-        );
-        FileKind::Other
-    };
-    let size_bytes = if kind == FileKind::Regular { m.size() } else { 0 };
-    Stat {
-        meta: Meta { kind, mode: m.mode() & 0o7777, size_bytes },
-        fingerprint: fingerprint_of(m),
-    }
-}
-
-/// Converts an I/O error into the kernel errno it carries (`EIO` if it carries none).
-pub fn errno_of(e: &io::Error) -> Errno {
-    Errno(e.raw_os_error().unwrap_or(nix::errno::Errno::EIO as i32))
 }

@@ -20,10 +20,12 @@
 
 #[cfg(test)]
 mod differential;
+mod dir_times;
 mod entry;
 mod fast_hash;
 mod fingerprint;
 mod live;
+mod lstat;
 mod prefetch;
 mod stdin;
 #[cfg(test)]
@@ -31,5 +33,6 @@ mod tests;
 
 pub use entry::check_entry;
 pub use fingerprint::{fingerprint_of, read_hash, CachedFingerprints, Fingerprints, RACY_WINDOW};
-pub use live::{errno_of, LiveFs, LiveNode};
+pub use live::{LiveFs, LiveNode};
+pub use lstat::errno_of;
 pub use stdin::LiveStdin;

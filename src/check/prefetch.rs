@@ -10,7 +10,7 @@
 //! changes when each `lstat` is made (still once per snapshot and path).
 
 use super::fast_hash::FastSet;
-use super::live::{lstat, lstat_at, Lstat};
+use super::lstat::{lstat, lstat_at, Lstat};
 use model::view::PredicateView;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;

@@ -453,14 +453,14 @@ fn lstats_of_check(p: &[Predicate], fps: &mut Fingerprints) -> (bool, usize) {
 fn only_local_disk_and_memory_filesystems_vouch_for_directory_times() {
     let t = Tree::new();
     assert!(
-        live::keeps_directory_times(&t.base()),
+        dir_times::keeps_directory_times(&t.base()),
         "the tests' temporary directory {} must be on a local disk filesystem",
         t.root.display()
     );
     // procfs and sysfs grow entries (a new pid) without touching the directory's times.
-    assert!(!live::keeps_directory_times(b"/proc"));
-    assert!(!live::keeps_directory_times(b"/sys"));
-    assert!(!live::keeps_directory_times(b"/no/such/directory"));
+    assert!(!dir_times::keeps_directory_times(b"/proc"));
+    assert!(!dir_times::keeps_directory_times(b"/sys"));
+    assert!(!dir_times::keeps_directory_times(b"/no/such/directory"));
 }
 
 #[test]
@@ -603,7 +603,7 @@ fn lookups_relative_to_an_open_directory_see_what_absolute_ones_see() {
     for name in ["f0", "f1", "f3", "f7", "link", "sub", "absent"] {
         let by_name = live.lookup(&dir, name.as_bytes()).expect("lookup");
         let path = t.abs(&format!("d/{name}"));
-        let by_path = live::lstat(&path).expect("lstat");
+        let by_path = lstat::lstat(&path).expect("lstat");
         assert_eq!(by_name.map(|n| n.stat().expect("stat")), by_path.map(|s| s.of()), "{name}");
     }
     assert_eq!(live.open_dirs(), 1, "`d` is opened at its second lookup, and only it");

@@ -83,12 +83,7 @@ pub fn resolve<F: Fs>(
     path: &[u8],
     flags: ResolveFlags,
 ) -> Result<Resolved<F::Node>, Errno> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    if path.len() >= PATH_MAX || base.len() >= PATH_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
+    within_limits(base, path)?;
     // The directory part is resolved on its own (a snapshot remembers it: many paths share it),
     // and the last component from there. That is the same walk: every component of the
     // directory part is a non-last component of the whole, which must reach a directory with
@@ -101,8 +96,7 @@ pub fn resolve<F: Fs>(
         let mut links = links;
         return walk(fs, start, rest, flags, &mut links);
     }
-    let start = if path[0] == b'/' { fs.root() } else { fs.start_dir(base)? };
-    walk(fs, start, path, flags, &mut 0)
+    walk_from_start(fs, base, path, flags)
 }
 
 /// Resolves `path` from `base` in one walk, without splitting off its directory part: what
@@ -113,12 +107,28 @@ pub fn resolve_whole<F: Fs>(
     path: &[u8],
     flags: ResolveFlags,
 ) -> Result<Resolved<F::Node>, Errno> {
+    within_limits(base, path)?;
+    walk_from_start(fs, base, path, flags)
+}
+
+/// The errors a path has before any lookup: empty (`ENOENT`), or it or its base too long.
+fn within_limits(base: &[u8], path: &[u8]) -> Result<(), Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
     if path.len() >= PATH_MAX || base.len() >= PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
+    Ok(())
+}
+
+/// Walks the whole non-empty `path` from the root if it is absolute, else from `base`.
+fn walk_from_start<F: Fs>(
+    fs: &F,
+    base: &[u8],
+    path: &[u8],
+    flags: ResolveFlags,
+) -> Result<Resolved<F::Node>, Errno> {
     let start = if path[0] == b'/' { fs.root() } else { fs.start_dir(base)? };
     walk(fs, start, path, flags, &mut 0)
 }

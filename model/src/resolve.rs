@@ -91,7 +91,9 @@ pub fn resolve<F: Fs>(
     // symlinks it followed count toward the limit of the rest.
     if let Some((dir, rest)) = split_last(path) {
         // A name too long anywhere in the path fails before any lookup, as in one walk.
-        components(0, rest, &mut Vec::new())?;
+        if rest.split(|&b| b == b'/').any(|name| name.len() > NAME_MAX) {
+            return Err(Errno::ENAMETOOLONG);
+        }
         let (start, links) = fs.dir_part(base, dir)?;
         let mut links = links;
         return walk(fs, start, rest, flags, &mut links);

@@ -134,7 +134,7 @@ pub fn lower_events(data: &[u8]) {
             let f = match path.len() % 3 {
                 0 => Final::Absent,
                 1 => Final::Dir { mode: 0o755 },
-                _ => Final::File { hash: Hash::of(path), mode: 0o644, shared_inode: None },
+                _ => Final::File { hash: Hash::of(path), mode: 0o644, shared_inode: None, links: 1 },
             };
             finals.insert(path.clone(), f);
         }

@@ -53,6 +53,9 @@ pub enum Final {
         mode: u32,
         /// (device, inode) when the file has more than one link, to keep hard links as links.
         shared_inode: Option<(u64, u64)>,
+        /// How many names the file has (`st_nlink`): more than the run's effects name means a
+        /// name outside them changed with it (gap G9).
+        links: u64,
     },
     /// A directory.
     Dir {
@@ -291,6 +294,8 @@ impl Lowering {
     pub fn finish(mut self, root: &[u8], finals: &HashMap<Vec<u8>, Final>) -> Lowered {
         let mut effects = Vec::new();
         let mut first_of_inode: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
+        // Per shared inode among the effects: its number of names, and how many are effects.
+        let mut names_of_inode: HashMap<(u64, u64), (u64, u64)> = HashMap::new();
         let changed: Vec<Changed> = std::mem::take(&mut self.changed).into_values().collect();
         for c in &changed {
             let fin = finals.get(&c.path).cloned().unwrap_or(Final::Absent);
@@ -315,7 +320,10 @@ impl Lowering {
             let p = c.path.clone();
             effects.push(match fin {
                 Final::Absent => Effect::Absent { path: p },
-                Final::File { hash, mode, shared_inode } => {
+                Final::File { hash, mode, shared_inode, links } => {
+                    if let Some(ino) = shared_inode {
+                        names_of_inode.entry(ino).or_insert((links, 0)).1 += 1;
+                    }
                     match shared_inode.and_then(|ino| {
                         first_of_inode.get(&ino).cloned().or_else(|| {
                             first_of_inode.insert(ino, p.clone());
@@ -337,6 +345,23 @@ impl Lowering {
                     });
                     continue;
                 }
+            });
+        }
+        // G9: a file the run changed that has names outside the effects changed under those
+        // names too (an append through one hard link); a replay would restore only the effects.
+        if let Some(path) = changed.iter().find_map(|c| match finals.get(&c.path) {
+            Some(Final::File { shared_inode: Some(ino), .. })
+                if names_of_inode.get(ino).is_some_and(|(links, named)| named < links) =>
+            {
+                Some(c.path.clone())
+            }
+            _ => None,
+        }) {
+            self.mark(Uncacheable::Unsupported {
+                what: format!(
+                    "changed {}, which has hard links the run did not change",
+                    String::from_utf8_lossy(&path)
+                ),
             });
         }
         Lowered {

@@ -29,7 +29,7 @@ fn touch(path: &str, before: Option<FileKind>) -> Observation {
 }
 
 fn file(content: &[u8]) -> Final {
-    Final::File { hash: Hash::of(content), mode: 0o644, shared_inode: None }
+    Final::File { hash: Hash::of(content), mode: 0o644, shared_inode: None, links: 1 }
 }
 
 fn lower(obs: Vec<Observation>, finals: &[(&str, Final)]) -> Lowered {
@@ -127,8 +127,12 @@ fn rename_leaves_the_source_absent_and_the_target_with_its_content() {
 
 #[test]
 fn hard_links_are_kept_as_links_and_dirs_and_symlinks_are_effects() {
-    let shared =
-        |c: &[u8]| Final::File { hash: Hash::of(c), mode: 0o644, shared_inode: Some((1, 9)) };
+    let shared = |c: &[u8]| Final::File {
+        hash: Hash::of(c),
+        mode: 0o644,
+        shared_inode: Some((1, 9)),
+        links: 2,
+    };
     let l = lower(
         vec![
             touch("/p/x", None),
@@ -154,6 +158,21 @@ fn hard_links_are_kept_as_links_and_dirs_and_symlinks_are_effects() {
             Effect::File { path: b"/p/x".to_vec(), hash: Hash::of(b"s"), mode: 0o644 },
             Effect::HardLink { path: b"/p/y".to_vec(), to: b"/p/x".to_vec() },
         ]
+    );
+    assert!(l.uncacheable.is_empty(), "both names of the file are effects: {:?}", l.uncacheable);
+}
+
+#[test]
+fn a_changed_file_with_a_name_outside_the_effects_is_uncacheable() {
+    // G9: `ln b a; echo 2 >> a` changes `b` too, and `b` is no effect.
+    let linked =
+        Final::File { hash: Hash::of(b"12"), mode: 0o644, shared_inode: Some((1, 9)), links: 2 };
+    let l = lower(vec![touch("/p/a", None)], &[("/p/a", linked)]);
+    assert_eq!(
+        l.uncacheable,
+        vec![Uncacheable::Unsupported {
+            what: "changed /p/a, which has hard links the run did not change".to_string()
+        }]
     );
 }
 

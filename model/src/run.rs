@@ -97,6 +97,7 @@ pub fn final_state(fs: &MemFs, path: &[u8], inside_root: bool) -> Final {
             hash: Hash::of(content),
             mode: *mode,
             shared_inode: (fs.nlink(n) > 1).then_some((0, n as u64)),
+            links: fs.nlink(n) as u64,
         },
         Some(Inode::Dir { mode, .. }) => Final::Dir { mode: *mode },
         Some(Inode::Symlink { target }) => Final::Symlink { target: target.clone() },

@@ -46,7 +46,7 @@ fn final_state(path: &[u8], inside_root: bool, store: &Store) -> Result<Final, S
     Ok(if ft.is_file() {
         let (hash, _) = store.put_file(p)?;
         let shared_inode = (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()));
-        Final::File { hash, mode, shared_inode }
+        Final::File { hash, mode, shared_inode, links: meta.nlink() }
     } else if ft.is_dir() {
         Final::Dir { mode }
     } else if ft.is_symlink() {

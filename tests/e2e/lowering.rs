@@ -307,3 +307,19 @@ fn changes_outside_the_project_root_make_the_run_uncacheable() {
     again.assert_ran();
     assert!(again.stderr.contains("outside the project root"), "{again:#?}");
 }
+
+#[test]
+fn appending_through_a_hard_link_is_not_cached() {
+    // Gap G9: the append changes `b.txt` through `a.txt`, and `b.txt` is no effect, so a replay
+    // would leave it as it was.
+    let p = Project::new();
+    p.write("b.txt", "1\n");
+    let script = "ln b.txt a.txt && echo 2 >> a.txt";
+    let first = p.bash(script);
+    first.assert_ran();
+    assert!(first.stderr.contains("which has hard links the run did not change"), "{first:#?}");
+    std::fs::remove_file(p.path("a.txt")).expect("rm");
+    p.write("b.txt", "1\n");
+    p.bash(script).assert_ran();
+    assert_eq!(p.read("b.txt"), "1\n2\n");
+}

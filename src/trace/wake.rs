@@ -68,16 +68,40 @@ impl ChildSignals {
         if signalled {
             while let Ok(Some(_)) = self.fd.read_signal() {}
         }
-        let notice = readable(&fds[1]);
-        // Anything else that ends the wait — a timeout, or the listener's POLLHUP once no tracee
-        // uses the filter any more (the last exits) — is a reason to look for statuses: with
-        // a SIGCHLD taken elsewhere, nothing else would.
-        Ok(Ready { notice, statuses: signalled || timed_out || !notice })
+        Ok(Ready::after(signalled, timed_out, readable(&fds[1])))
+    }
+}
+
+impl Ready {
+    /// What a wait that ended this way calls for. Anything but a notification alone — a
+    /// `SIGCHLD`, a timeout, or the listener's `POLLHUP` once no tracee uses the filter any more
+    /// (the last exits) — is a reason to look for statuses: with the last `SIGCHLD` taken by
+    /// another thread, nothing else would (notes/0008, "A hang found by looping the tests").
+    fn after(signalled: bool, timed_out: bool, notice: bool) -> Ready {
+        Ready { notice, statuses: signalled || timed_out || !notice }
     }
 }
 
 impl Drop for ChildSignals {
     fn drop(&mut self) {
         let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.before), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ready;
+
+    #[test]
+    fn a_wait_ended_by_anything_but_a_notification_looks_for_statuses() {
+        // The hang of session 9: POLLHUP on the listener, no SIGCHLD (another thread took it),
+        // no timeout (POLLHUP ends every poll at once). Statuses must be drained, or the last
+        // exit is never reaped.
+        assert_eq!(Ready::after(false, false, false), Ready { notice: false, statuses: true });
+        assert_eq!(Ready::after(true, false, false), Ready { notice: false, statuses: true });
+        assert_eq!(Ready::after(false, true, false), Ready { notice: false, statuses: true });
+        // A notification alone: answer it, no status to look for.
+        assert_eq!(Ready::after(false, false, true), Ready { notice: true, statuses: false });
+        assert_eq!(Ready::after(true, false, true), Ready { notice: true, statuses: true });
     }
 }

@@ -15,16 +15,16 @@
 //! twice is opened, and later lookups in it are relative to it (one component for the kernel to
 //! walk instead of the whole path). This module reads user files and never writes them.
 //!
-//! Limit: the kernel walks a path one component at a time, while `lstat(dir/name)` hands it the
-//! whole canonical path, so a canonical path longer than `PATH_MAX` fails here with
-//! `ENAMETOOLONG` where the command itself may have succeeded (the check then fails, and the
-//! command runs: safe, only slower).
+//! Limit: the kernel walks a path one component at a time, while the first lookup in a directory
+//! (`lstat(dir/name)`, before the directory is open) hands it the whole canonical path, so a
+//! canonical path longer than `PATH_MAX` fails there with `ENAMETOOLONG` where the command itself
+//! may have succeeded; the directory cannot be opened by that path either. The check then fails,
+//! and the command runs: safe, only slower.
 
 use super::dir_times::keeps_directory_times;
 use super::fast_hash::FastMap;
 use super::fingerprint::Fingerprints;
-use super::lstat::lstat;
-use super::lstat::{errno_of, lstat_at, Lstat, Stat};
+use super::lstat::{errno_of, lstat, lstat_at, Lstat, Stat};
 use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Fs, Meta};
 use model::view::PredicateView;
@@ -220,9 +220,7 @@ impl<'a> LiveFs<'a> {
         }
         answer
     }
-}
 
-impl LiveFs<'_> {
     /// `lstat`s `name` in `dir` (whose child path is `path`): relative to the directory once it
     /// is open, by absolute path before (and whenever it cannot be opened).
     fn lstat_in(&self, dir: &LiveNode, name: &[u8], path: &[u8]) -> Lstat {

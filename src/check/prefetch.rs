@@ -87,11 +87,12 @@ pub(crate) fn lstat_all(paths: &[&[u8]]) -> Vec<Lstat> {
 fn lstat_run(paths: &[&[u8]]) -> Vec<Lstat> {
     let mut out = Vec::with_capacity(paths.len());
     let mut open: Option<(&[u8], OwnedFd)> = None;
-    for (i, path) in paths.iter().enumerate() {
-        let (parent, name) = split_parent(path);
+    let mut split = paths.iter().map(|p| split_parent(p)).peekable();
+    for path in paths {
+        let Some((parent, name)) = split.next() else { break };
         if open.as_ref().is_none_or(|(dir, _)| *dir != parent) {
             open = None;
-            if paths.get(i + 1).is_some_and(|next| split_parent(next).0 == parent) {
+            if split.peek().is_some_and(|(next, _)| *next == parent) {
                 let dir = if parent.is_empty() { &b"/"[..] } else { parent };
                 let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
                 if let Ok(fd) = nix::fcntl::open(OsStr::from_bytes(dir), flags, Mode::empty()) {

@@ -115,7 +115,7 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
 fn lower_prefix(obs: &[Observation], finals: &HashMap<Vec<u8>, Final>) -> model::lower::Lowered {
     let mut l = Lowering::new();
     for o in obs {
-        l.observe(o.clone());
+        l.observe(o);
     }
     l.finish(b"/p", finals)
 }

@@ -236,7 +236,7 @@ fn name_and_parent(t: &mut Traced, path: &[u8], parent: &At) {
 pub fn lower_proposed(run: &Run, root: &[u8]) -> Entry {
     let created: Vec<Vec<u8>> = {
         let mut l = crate::lower::Lowering::new();
-        for o in run.obs.iter().cloned() {
+        for o in &run.obs {
             l.observe(o);
         }
         l.changed()

@@ -16,6 +16,7 @@ pub mod check;
 pub mod effect;
 pub mod entry;
 pub mod errno;
+pub mod fast_hash;
 pub mod fingerprint;
 pub mod fixes;
 pub mod fs;

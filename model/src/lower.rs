@@ -8,13 +8,14 @@
 
 use crate::effect::Effect;
 use crate::entry::Uncacheable;
+use crate::fast_hash::FastSet;
 use crate::fs::FileKind;
 use crate::hash::Hash;
 use crate::observe::{At, Observation};
 use crate::path;
 use crate::predicate::Predicate;
 use crate::resolve::ResolveFlags;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// How a path outside the model's concern is treated.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -87,8 +88,13 @@ pub struct Changed {
 #[derive(Default, Debug)]
 pub struct Lowering {
     predicates: Vec<Predicate>,
-    seen_resolves: HashSet<(Vec<u8>, Vec<u8>, ResolveFlags)>,
-    seen_paths: HashSet<(u8, Vec<u8>)>,
+    /// The resolutions already kept, by [`resolve_key`]: (base, path, flags) in one buffer, so
+    /// that a repeat is found without allocating (most observations of a build are repeats).
+    seen_resolves: FastSet<Vec<u8>>,
+    /// The path-keyed facts already kept, by [`path_key`]: a class tag and the [`dedup_key`].
+    seen_paths: FastSet<Vec<u8>>,
+    /// The buffer keys are built in before a lookup.
+    scratch: Vec<u8>,
     changed: BTreeMap<Vec<u8>, Changed>,
     uncacheable: Vec<Uncacheable>,
     unknown: BTreeMap<u64, u64>,
@@ -110,39 +116,20 @@ impl Lowering {
         self.changed.contains_key(abs) || path::ancestors(abs).any(|a| self.changed.contains_key(a))
     }
 
-    /// Feeds one observation.
-    pub fn observe(&mut self, obs: Observation) {
+    /// Feeds one observation. It is borrowed: the tracer feeds the same observation to the
+    /// lowering of every command instance it belongs to, and most are repeats that keep nothing,
+    /// so only what a fresh predicate or change keeps is copied.
+    pub fn observe(&mut self, obs: &Observation) {
         match obs {
             Observation::Resolve { at, flags, outcome, opened_for_read } => {
-                let abs = at.absolute();
-                match classify(&abs) {
-                    PathClass::Pseudo => return,
-                    PathClass::Random => {
-                        if opened_for_read && outcome.is_ok() {
-                            self.mark(Uncacheable::Random { path: abs });
-                        }
-                        return;
-                    }
-                    PathClass::Ordinary => {}
-                }
-                if self.is_own(&abs) {
-                    return;
-                }
-                if !self.seen_resolves.insert((at.base.clone(), at.path.clone(), flags)) {
-                    return;
-                }
-                let At { base, path } = at;
-                self.predicates.push(match outcome {
-                    Ok(to) => Predicate::Resolves { path, base, flags, to },
-                    Err(errno) => Predicate::DoesNotResolve { path, base, flags, errno },
-                });
+                self.resolve(at, *flags, *outcome, *opened_for_read);
             }
             Observation::Stat { path, meta } => {
-                if self.wants(0, &path) {
+                if self.wants(0, path) {
                     let size_bytes =
                         if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
                     self.predicates.push(Predicate::Metadata {
-                        path,
+                        path: path.clone(),
                         kind: meta.kind,
                         mode: meta.mode,
                         size_bytes,
@@ -150,54 +137,99 @@ impl Lowering {
                 }
             }
             Observation::Read { path, hash } => {
-                if self.wants(1, &path) {
-                    self.predicates.push(Predicate::Content { path, hash });
+                if self.wants(1, path) {
+                    self.predicates.push(Predicate::Content { path: path.clone(), hash: *hash });
                 }
             }
             Observation::ReadLink { path, target } => {
-                if self.wants(2, &path) {
+                if self.wants(2, path) {
+                    let (path, target) = (path.clone(), target.clone());
                     self.predicates.push(Predicate::Readlink { path, target });
                 }
             }
             Observation::List { dir, names } => self.list(dir, names),
             Observation::Touch { path, before } => {
-                if classify(&path) != PathClass::Ordinary {
+                if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
                     return;
                 }
-                self.changed.entry(path.clone()).or_insert(Changed { path, before, tree: false });
+                let c = Changed { path: path.clone(), before: *before, tree: false };
+                self.changed.insert(path.clone(), c);
             }
             Observation::TouchTree { from, path } => {
-                if self.changed.get(&from).is_none_or(|c| c.before.is_some()) {
+                if self.changed.get(from).is_none_or(|c| c.before.is_some()) {
                     self.mark(Uncacheable::Unsupported {
                         what: format!(
                             "renamed directory {} that it did not create",
-                            String::from_utf8_lossy(&from)
+                            String::from_utf8_lossy(from)
                         ),
                     });
                 }
-                if let Some(c) = self.changed.get_mut(&path) {
+                if let Some(c) = self.changed.get_mut(path) {
                     c.tree = true;
                 }
             }
-            Observation::Uncacheable(u) => self.mark(u),
+            Observation::Uncacheable(u) => self.mark(u.clone()),
             Observation::StdinFile { hash } => {
                 if !self.stdin_seen {
                     self.stdin_seen = true;
-                    self.predicates.push(Predicate::Stdin { hash });
+                    self.predicates.push(Predicate::Stdin { hash: *hash });
                 }
             }
-            Observation::UnknownSyscall { nr } => *self.unknown.entry(nr).or_insert(0) += 1,
+            Observation::UnknownSyscall { nr } => *self.unknown.entry(*nr).or_insert(0) += 1,
         }
+    }
+
+    /// A resolution: a new `Resolves` or `DoesNotResolve` input unless it is a repeat, under
+    /// `/proc`, `/sys` or `/dev`, or of a path the run changed. A repeat is looked for first:
+    /// a (base, path, flags) once kept was of an ordinary path (the class is a function of the
+    /// absolute path, which is one of base and path), so nothing else can differ for it.
+    fn resolve(
+        &mut self,
+        at: &At,
+        flags: ResolveFlags,
+        outcome: Result<FileKind, crate::Errno>,
+        opened_for_read: bool,
+    ) {
+        resolve_key(&mut self.scratch, &at.base, &at.path, flags);
+        if self.seen_resolves.contains(self.scratch.as_slice()) {
+            return;
+        }
+        let abs = at.absolute();
+        match classify(&abs) {
+            PathClass::Pseudo => return,
+            PathClass::Random => {
+                if opened_for_read && outcome.is_ok() {
+                    self.mark(Uncacheable::Random { path: abs });
+                }
+                return;
+            }
+            PathClass::Ordinary => {}
+        }
+        if self.is_own(&abs) {
+            return;
+        }
+        self.seen_resolves.insert(self.scratch.clone());
+        let (base, path) = (at.base.clone(), at.path.clone());
+        self.predicates.push(match outcome {
+            Ok(to) => Predicate::Resolves { path, base, flags, to },
+            Err(errno) => Predicate::DoesNotResolve { path, base, flags, errno },
+        });
     }
 
     /// Whether a path-keyed fact of class `tag` about `abs` is a new input. `abs` may be
     /// spelled with `.`, `..` or symlinks; it is classified by its lexically normalised form
-    /// and deduplicated by [`dedup_key`].
+    /// and deduplicated by [`dedup_key`]. A repeat is looked for first, without allocating: a
+    /// key once kept was of an ordinary path, so the rest cannot change the answer.
     fn wants(&mut self, tag: u8, abs: &[u8]) -> bool {
+        path_key(&mut self.scratch, tag, abs);
+        if self.seen_paths.contains(self.scratch.as_slice()) {
+            return false;
+        }
         let norm = path::normalize(abs);
-        classify(&norm) == PathClass::Ordinary
-            && !self.is_own(&norm)
-            && self.seen_paths.insert((tag, dedup_key(abs)))
+        if classify(&norm) != PathClass::Ordinary || self.is_own(&norm) {
+            return false;
+        }
+        self.seen_paths.insert(self.scratch.clone())
     }
 
     fn mark(&mut self, u: Uncacheable) {
@@ -208,14 +240,20 @@ impl Lowering {
 
     /// A listing is an input about the directory as it was before the run: names the run
     /// created are taken out, names it removed are put back.
-    fn list(&mut self, dir: Vec<u8>, names: Vec<Vec<u8>>) {
-        let spelled = dir;
-        let dir = path::normalize(&spelled);
+    fn list(&mut self, spelled: &[u8], names: &[Vec<u8>]) {
+        path_key(&mut self.scratch, 3, spelled);
+        if self.seen_paths.contains(self.scratch.as_slice()) {
+            return;
+        }
+        let dir = path::normalize(spelled);
         if classify(&dir) != PathClass::Ordinary || self.is_own(&dir) {
             return;
         }
-        let mut set: std::collections::BTreeSet<Vec<u8>> =
-            names.into_iter().filter(|n| n != b"." && n != b"..").collect();
+        let mut set: std::collections::BTreeSet<Vec<u8>> = names
+            .iter()
+            .filter(|n| n.as_slice() != b"." && n.as_slice() != b"..")
+            .cloned()
+            .collect();
         for (p, c) in self.changed.range(dir.clone()..) {
             if !path::is_within(p, &dir) {
                 break;
@@ -233,10 +271,9 @@ impl Lowering {
                 }
             }
         }
-        if self.seen_paths.insert((3, dedup_key(&spelled))) {
-            let names = set.into_iter().collect();
-            self.predicates.push(Predicate::Listing { dir: spelled, names });
-        }
+        self.seen_paths.insert(self.scratch.clone());
+        let names = set.into_iter().collect();
+        self.predicates.push(Predicate::Listing { dir: spelled.to_vec(), names });
     }
 
     /// Takes in a child command that was skipped in place (SPEC §6): its predicates become
@@ -249,17 +286,19 @@ impl Lowering {
                 Predicate::Stdin { .. } => !std::mem::replace(&mut self.stdin_seen, true),
                 Predicate::Resolves { path, base, flags, .. }
                 | Predicate::DoesNotResolve { path, base, flags, .. } => {
+                    resolve_key(&mut self.scratch, base, path, *flags);
                     classify(&subject) == PathClass::Ordinary
                         && !self.is_own(&subject)
-                        && self.seen_resolves.insert((base.clone(), path.clone(), *flags))
+                        && self.seen_resolves.insert(self.scratch.clone())
                 }
                 Predicate::Metadata { .. } => self.wants(0, &subject),
                 Predicate::Content { .. } => self.wants(1, &subject),
                 Predicate::Readlink { .. } => self.wants(2, &subject),
                 Predicate::Listing { .. } => {
+                    path_key(&mut self.scratch, 3, &p.subject());
                     classify(&subject) == PathClass::Ordinary
                         && !self.is_own(&subject)
-                        && self.seen_paths.insert((3, dedup_key(&p.subject())))
+                        && self.seen_paths.insert(self.scratch.clone())
                 }
             };
             if fresh {
@@ -267,7 +306,7 @@ impl Lowering {
             }
         }
         for (path, before) in changes {
-            self.observe(Observation::Touch { path: path.clone(), before: *before });
+            self.observe(&Observation::Touch { path: path.clone(), before: *before });
         }
     }
 
@@ -417,12 +456,39 @@ pub struct Lowered {
 /// `d/..` names the parent of `d` only while `d` is a directory; once `d` is a symlink it is
 /// the parent of its target, so it cannot stand for (or be stood for by) another spelling
 /// (found by the model's soundness fuzz target).
-fn dedup_key(abs: &[u8]) -> Vec<u8> {
+fn dedup_key(out: &mut Vec<u8>, abs: &[u8]) {
     if abs.split(|&c| c == b'/').any(|c| c == b"..") {
-        abs.to_vec()
+        out.extend_from_slice(abs);
     } else {
-        path::normalize(abs)
+        path::normalize_into(out, abs);
     }
+}
+
+/// Builds in `out` the key of a path-keyed fact: its class `tag`, then the [`dedup_key`] of
+/// `abs`.
+fn path_key(out: &mut Vec<u8>, tag: u8, abs: &[u8]) {
+    out.clear();
+    out.push(tag);
+    dedup_key(out, abs);
+}
+
+/// Builds in `out` the key of a resolution: `base`, NUL, `path`, NUL, the flags as bits. Paths
+/// hold no NUL (they come from C strings), so distinct triples have distinct keys.
+fn resolve_key(out: &mut Vec<u8>, base: &[u8], path: &[u8], flags: ResolveFlags) {
+    out.clear();
+    out.extend_from_slice(base);
+    out.push(0);
+    out.extend_from_slice(path);
+    out.push(0);
+    let bits = [
+        flags.follow,
+        flags.reject_symlink,
+        flags.directory,
+        flags.create,
+        flags.exclusive,
+        flags.write,
+    ];
+    out.push(bits.iter().enumerate().fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i)));
 }
 
 #[cfg(test)]

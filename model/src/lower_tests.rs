@@ -34,7 +34,7 @@ fn file(content: &[u8]) -> Final {
 
 fn lower(obs: Vec<Observation>, finals: &[(&str, Final)]) -> Lowered {
     let mut l = Lowering::new();
-    for o in obs {
+    for o in &obs {
         l.observe(o);
     }
     let finals = finals.iter().map(|(p, f)| (p.as_bytes().to_vec(), f.clone())).collect();
@@ -314,4 +314,50 @@ fn unknown_syscalls_are_counted() {
         &[],
     );
     assert_eq!(l.unknown_syscalls, vec![(999, 2)]);
+}
+
+#[test]
+fn a_stat_of_urandom_does_not_hide_a_later_read_of_it() {
+    let stat = Observation::Resolve {
+        at: at("/dev/urandom"),
+        flags: ResolveFlags::FOLLOW,
+        outcome: Ok(FileKind::Other),
+        opened_for_read: false,
+    };
+    let l = lower(vec![stat, resolve("/dev/urandom", Ok(FileKind::Other))], &[]);
+    assert_eq!(l.uncacheable, vec![Uncacheable::Random { path: b"/dev/urandom".to_vec() }]);
+}
+
+#[test]
+fn resolutions_differing_only_in_base_or_flags_are_distinct_facts() {
+    let with = |base: &str, flags: ResolveFlags| Observation::Resolve {
+        at: At { base: base.as_bytes().to_vec(), path: b"a".to_vec() },
+        flags,
+        outcome: Ok(FileKind::Regular),
+        opened_for_read: false,
+    };
+    let nofollow = ResolveFlags { follow: false, ..ResolveFlags::FOLLOW };
+    let directory = ResolveFlags { directory: true, ..ResolveFlags::FOLLOW };
+    let l = lower(
+        vec![
+            with("/p", ResolveFlags::FOLLOW),
+            with("/p", nofollow),
+            with("/p", directory),
+            with("/q", ResolveFlags::FOLLOW),
+            with("/p", nofollow),
+            with("/q", ResolveFlags::FOLLOW),
+        ],
+        &[],
+    );
+    assert_eq!(l.predicates.len(), 4, "{:?}", l.predicates);
+}
+
+#[test]
+fn a_path_spelled_with_dot_dot_is_its_own_fact_and_dots_are_not() {
+    let stat = |p: &str| Observation::Stat {
+        path: p.as_bytes().to_vec(),
+        meta: crate::fs::Meta { kind: FileKind::Regular, mode: 0o644, size_bytes: 1 },
+    };
+    let l = lower(vec![stat("/p/a"), stat("/p/./a"), stat("/p//a/"), stat("/p/d/../a")], &[]);
+    assert_eq!(l.predicates.len(), 2, "{:?}", l.predicates);
 }

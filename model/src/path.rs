@@ -22,25 +22,31 @@ pub fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
 /// Lexical `..` differs from the kernel's when the preceding component is a symlink; dry uses
 /// normalised paths only to name effects and to recognise its own writes, never to check inputs.
 pub fn normalize(abs: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
+    let mut out = Vec::with_capacity(abs.len());
+    normalize_into(&mut out, abs);
+    out
+}
+
+/// Appends the lexical normalisation of absolute `abs` ([`normalize`]) to `out`, allocating
+/// nothing beyond `out`'s own growth: a `..` takes back the component written last.
+pub fn normalize_into(out: &mut Vec<u8>, abs: &[u8]) {
+    let start = out.len();
     for comp in abs.split(|&b| b == b'/') {
         match comp {
             b"" | b"." => {}
             b".." => {
-                parts.pop();
+                let last = out[start..].iter().rposition(|&b| b == b'/').unwrap_or(0);
+                out.truncate(start + last);
             }
-            c => parts.push(c),
+            c => {
+                out.push(b'/');
+                out.extend_from_slice(c);
+            }
         }
     }
-    let mut out = Vec::with_capacity(abs.len());
-    for p in &parts {
-        out.push(b'/');
-        out.extend_from_slice(p);
-    }
-    if out.is_empty() {
+    if out.len() == start {
         out.push(b'/');
     }
-    out
 }
 
 /// Returns the parent of a normalised absolute path (`/` for `/` itself).
@@ -101,6 +107,51 @@ mod tests {
         assert_eq!(normalize(b"/a/./b/../c//"), b"/a/c");
         assert_eq!(normalize(b"/.."), b"/");
         assert_eq!(normalize(b"/"), b"/");
+    }
+
+    /// The normalisation as first written: components collected, then joined.
+    fn normalize_by_parts(abs: &[u8]) -> Vec<u8> {
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for comp in abs.split(|&b| b == b'/') {
+            match comp {
+                b"" | b"." => {}
+                b".." => {
+                    parts.pop();
+                }
+                c => parts.push(c),
+            }
+        }
+        let joined: Vec<u8> = parts.iter().flat_map(|p| [&b"/"[..], p].concat()).collect();
+        if joined.is_empty() {
+            b"/".to_vec()
+        } else {
+            joined
+        }
+    }
+
+    proptest::proptest! {
+        /// Normalising in place behind a prefix equals the prefix followed by the
+        /// normalisation by parts, for paths made of `a`, `b`, `.`, `..` and slashes.
+        #[test]
+        fn normalize_into_appends_what_normalize_by_parts_gives(
+            comps in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "bb", ".", "..", ""]), 0..12),
+            prefix in proptest::sample::select(vec!["", "X", "/q/"]),
+        ) {
+            let abs = format!("/{}", comps.join("/"));
+            let mut out = prefix.as_bytes().to_vec();
+            normalize_into(&mut out, abs.as_bytes());
+            let mut want = prefix.as_bytes().to_vec();
+            want.extend_from_slice(&normalize_by_parts(abs.as_bytes()));
+            proptest::prop_assert_eq!(out, want);
+        }
+    }
+
+    #[test]
+    fn normalize_into_takes_back_only_its_own_components() {
+        let mut out = b"/keep".to_vec();
+        normalize_into(&mut out, b"/a/../..");
+        assert_eq!(out, b"/keep/");
     }
 
     #[test]

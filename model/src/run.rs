@@ -128,7 +128,7 @@ pub fn lower_observations(
 ) -> Lowered {
     let mut lowering = Lowering::new();
     for o in obs {
-        lowering.observe(o);
+        lowering.observe(&o);
     }
     let trees: Vec<Vec<u8>> =
         lowering.changed().filter(|c| c.tree).map(|c| c.path.clone()).collect();

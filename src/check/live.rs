@@ -22,9 +22,9 @@
 //! and the command runs: safe, only slower.
 
 use super::dir_times::keeps_directory_times;
-use super::fast_hash::FastMap;
 use super::fingerprint::Fingerprints;
 use super::lstat::{errno_of, lstat, lstat_at, Lstat, Stat};
+use model::fast_hash::FastMap;
 use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Fs, Meta};
 use model::view::PredicateView;

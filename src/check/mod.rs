@@ -22,7 +22,6 @@
 mod differential;
 mod dir_times;
 mod entry;
-mod fast_hash;
 mod fingerprint;
 mod live;
 mod lstat;

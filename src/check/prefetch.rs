@@ -9,8 +9,8 @@
 //! is looked up as before, so what a check decides does not depend on this module; it only
 //! changes when each `lstat` is made (still once per snapshot and path).
 
-use super::fast_hash::FastSet;
 use super::lstat::{lstat, lstat_at, Lstat};
+use model::fast_hash::FastSet;
 use model::view::PredicateView;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;

@@ -91,16 +91,9 @@ impl<'a> Recorder<'a> {
 
 impl Observer for Recorder<'_> {
     fn observe(&mut self, chain: &[CmdId], obs: Observation) {
-        let known: Vec<CmdId> =
-            chain.iter().copied().filter(|id| self.instances.contains_key(id)).collect();
-        let mut ids = known.iter().peekable();
-        while let Some(id) = ids.next() {
-            let Some(inst) = self.instances.get_mut(id) else { continue };
-            if ids.peek().is_some() {
-                inst.lowering.observe(obs.clone());
-            } else {
-                inst.lowering.observe(obs);
-                break;
+        for id in chain {
+            if let Some(inst) = self.instances.get_mut(id) {
+                inst.lowering.observe(&obs);
             }
         }
     }

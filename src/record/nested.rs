@@ -153,7 +153,7 @@ pub fn command_started(rec: &mut Recorder<'_>, id: CmdId, req: &ExecRequest<'_>)
     let mut inst = Instance::new(Some(key));
     // A regular file on the command's standard input is an input, read or not (as at the top).
     if let Some(hash) = crate::check::LiveStdin::of_process(req.pid).stdin_hash() {
-        inst.lowering.observe(model::observe::Observation::StdinFile { hash });
+        inst.lowering.observe(&model::observe::Observation::StdinFile { hash });
     }
     rec.instances.insert(id, inst);
 }

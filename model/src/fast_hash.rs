@@ -1,24 +1,25 @@
-//! A fast, non-cryptographic hasher for the checker's in-memory maps, keyed by file names and
-//! node numbers that dry itself produced: the FxHash mixing step (rustc's), one multiply per
-//! word. Not resistant to deliberate collisions, which only the user's own file names could
-//! cause, and then only slowly.
+//! A fast, non-cryptographic hasher for in-memory maps keyed by paths and file names that the
+//! traced run or the checker produced (the lowering's dedup sets, the live snapshot): the FxHash
+//! mixing step (rustc's), one multiply per word. Not resistant to deliberate collisions, which
+//! only the user's own file names could cause, and then only slowly.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` hashed with [`FastHasher`].
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// A `HashSet` hashed with [`FastHasher`].
-pub(crate) type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
+pub type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 /// The FxHash state.
 #[derive(Default, Clone, Copy)]
-pub(crate) struct FastHasher(u64);
+pub struct FastHasher(u64);
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
 impl FastHasher {
+    /// Mixes one word into the state.
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
     }

@@ -97,8 +97,6 @@ pub(crate) const MAX_DIR_FDS: usize = 256;
 /// directory, and only a new one builds a path and calls `lstat`.
 pub struct LiveFs<'a> {
     nodes: RefCell<Vec<Known>>,
-    /// `lstat`s taken ahead of the lookups that will need them, by path (see `prefetch`).
-    ahead: RefCell<FastMap<Box<[u8]>, Lstat>>,
     /// Where each base directory of a relative resolution led (a function of the snapshot).
     starts: RefCell<FastMap<Box<[u8]>, NodeId>>,
     /// Where each directory part of a path led, with the symlinks followed on the way, keyed
@@ -131,7 +129,6 @@ impl<'a> LiveFs<'a> {
         };
         LiveFs {
             nodes: RefCell::new(vec![root]),
-            ahead: RefCell::new(FastMap::default()),
             starts: RefCell::new(FastMap::default()),
             dirs: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
@@ -180,11 +177,67 @@ impl<'a> LiveFs<'a> {
         });
         let answers = super::prefetch::lstat_all(&paths);
         self.lstats.set(self.lstats.get() + answers.len());
-        let mut ahead = self.ahead.borrow_mut();
-        ahead.reserve(paths.len());
+        // Each answer becomes the snapshot's answer of its lookup, as if the walk had made it
+        // now: its name in its directory's node. The parent is found once per run of paths in
+        // the same directory; one that is not a directory reached without a symlink (a path
+        // only a walk through a link reaches) keeps none of its children's answers.
+        let mut parent_at: Option<(&[u8], Option<LiveNode>)> = None;
         for (path, answer) in paths.into_iter().zip(answers) {
-            ahead.insert(path.into(), answer);
+            let (parent, name) = super::prefetch::split_parent(path);
+            if parent_at.as_ref().is_none_or(|(p, _)| *p != parent) {
+                parent_at = Some((parent, self.plain_dir(parent)));
+            }
+            if let Some((_, Some(dir))) = &parent_at {
+                if !self.nodes.borrow()[dir.id as usize].children.contains_key(name) {
+                    // `dir`'s path is `parent`, so the child's path is `path`.
+                    let _ = self.settle(dir, name, path, answer);
+                }
+            }
         }
+    }
+
+    /// Returns the node of the plain absolute directory path `dir` (empty for the root) if
+    /// every component is a directory, reached in this snapshot; `None` otherwise.
+    fn plain_dir(&self, dir: &[u8]) -> Option<LiveNode> {
+        let mut node = self.root();
+        for name in dir.split(|&b| b == b'/').skip(1) {
+            node = self.lookup(&node, name).ok().flatten()?;
+            if node.stat.ok()?.meta.kind != FileKind::Directory {
+                return None;
+            }
+        }
+        Some(node)
+    }
+
+    /// Records `answer` as the lookup of `name` in `dir` (whose child path is `path`) and
+    /// returns what the lookup found.
+    fn settle(
+        &self,
+        dir: &LiveNode,
+        name: &[u8],
+        path: &[u8],
+        answer: Lstat,
+    ) -> Result<Option<LiveNode>, Errno> {
+        let mut nodes = self.nodes.borrow_mut();
+        let (known, found) = match answer {
+            Ok(Some(stat)) => {
+                let id = u32::try_from(nodes.len()).map_err(|_| Errno(nix::libc::ENOMEM))?;
+                let node = LiveNode { id, path: path.into(), stat: Ok(stat) };
+                nodes.push(Known {
+                    node: node.clone(),
+                    parent: dir.id,
+                    children: FastMap::default(),
+                    target: None,
+                    looked_in: 0,
+                    fd: None,
+                });
+                (Ok(Some(id)), Ok(Some(node)))
+            }
+            Ok(None) => (Ok(None), Ok(None)),
+            Err(e) => (Err(e), Err(e)),
+        };
+        nodes[dir.id as usize].children.insert(name.into(), known);
+        found
     }
 
     fn node(&self, id: u32) -> LiveNode {
@@ -260,28 +313,8 @@ impl Fs for LiveFs<'_> {
             path.push(b'/');
         }
         path.extend_from_slice(name);
-        let taken = self.ahead.borrow_mut().remove(path.as_slice());
-        let answer = taken.unwrap_or_else(|| self.lstat_child(dir, name, &path));
-        let mut nodes = self.nodes.borrow_mut();
-        let (known, found) = match answer {
-            Ok(Some(stat)) => {
-                let id = u32::try_from(nodes.len()).map_err(|_| Errno(nix::libc::ENOMEM))?;
-                let node = LiveNode { id, path: path.into(), stat: Ok(stat) };
-                nodes.push(Known {
-                    node: node.clone(),
-                    parent: dir.id,
-                    children: FastMap::default(),
-                    target: None,
-                    looked_in: 0,
-                    fd: None,
-                });
-                (Ok(Some(id)), Ok(Some(node)))
-            }
-            Ok(None) => (Ok(None), Ok(None)),
-            Err(e) => (Err(e), Err(e)),
-        };
-        nodes[dir.id as usize].children.insert(name.into(), known);
-        found
+        let answer = self.lstat_child(dir, name, &path);
+        self.settle(dir, name, &path, answer)
     }
 
     fn parent(&self, dir: &LiveNode) -> LiveNode {

@@ -109,7 +109,7 @@ fn lstat_run(paths: &[&[u8]]) -> Vec<Lstat> {
 }
 
 /// Splits a plain absolute path at its last slash: the parent (empty for the root) and the name.
-fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
+pub(crate) fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
     let slash = path.iter().rposition(|&b| b == b'/').unwrap_or(0);
     (&path[..slash], &path[slash + 1..])
 }

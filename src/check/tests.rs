@@ -291,6 +291,33 @@ fn a_small_check_takes_nothing_ahead() {
 }
 
 #[test]
+fn a_check_after_a_prefetch_asks_the_kernel_nothing_more() {
+    let t = Tree::new();
+    let n = crate::check::prefetch::MIN_PATHS + 10;
+    let mut p: Vec<Predicate> = Vec::new();
+    for i in 0..n {
+        t.write(&format!("d/f{i}"), format!("{i}").as_bytes());
+        p.push(Predicate::Content {
+            path: t.abs(&format!("d/f{i}")),
+            hash: Hash::of(format!("{i}").as_bytes()),
+        });
+    }
+    p.push(Predicate::DoesNotResolve {
+        path: t.abs("d/absent"),
+        base: t.base(),
+        flags: ResolveFlags::FOLLOW,
+        errno: Errno::ENOENT,
+    });
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    live.prefetch(p.iter().map(Predicate::view));
+    let ahead = live.lstat_count();
+    assert!(ahead > n, "the paths are taken ahead");
+    assert_eq!(model::check::check(&p, &live, &NoStdin), Verdict::Holds);
+    assert_eq!(live.lstat_count(), ahead, "every lookup of the check was answered ahead");
+}
+
+#[test]
 fn a_big_check_decides_the_same_with_its_lstats_taken_ahead() {
     let t = Tree::new();
     let n = crate::check::prefetch::MIN_PATHS + 10;

@@ -42,6 +42,16 @@ pub const ABSENT: Hash = Hash([0; 32]);
 /// The size of the buffer content is streamed through while hashing.
 const BUFFER_BYTES: usize = 64 * 1024;
 
+/// Returns the hash `table` holds for absolute `path` if the fingerprint it holds with it is
+/// `now`: the answer of the cache's fast path, for a cache that has not changed `path`.
+pub(crate) fn stored_hash(
+    table: &dyn CachedFingerprints,
+    path: &[u8],
+    now: Fingerprint,
+) -> Option<Hash> {
+    table.get(path).filter(|(fp, _)| *fp == now).map(|(_, hash)| hash)
+}
+
 /// A table of cached fingerprints as stored, read in place (the store's mapped file): the base
 /// that a [`Fingerprints`] reads through and records its changes over.
 pub trait CachedFingerprints: Send + Sync {
@@ -200,6 +210,28 @@ impl Fingerprints {
         self.hash_file(key, &mut file)
     }
 
+    /// Returns the stored table this cache reads through, for lookups made on other threads
+    /// (see [`stored_hash`]); it does not change for the life of the cache.
+    pub(crate) fn table(&self) -> Option<Arc<dyn CachedFingerprints>> {
+        self.base.clone()
+    }
+
+    /// Returns the content hash of the regular file at absolute `path` whose fingerprint is
+    /// `now`, given that the stored table was found to hold `now` and `stored` for it (by
+    /// [`stored_hash`]): as [`Fingerprints::hash_with_fingerprint`] would answer, without its
+    /// table lookup unless this cache has changed the path since it was read.
+    pub(crate) fn hash_with_stored(
+        &mut self,
+        path: &Path,
+        now: Fingerprint,
+        stored: Hash,
+    ) -> io::Result<Hash> {
+        if self.changed.is_empty() || !self.changed.contains_key(path.as_os_str().as_bytes()) {
+            return Ok(stored);
+        }
+        self.hash_with_fingerprint(path, now)
+    }
+
     /// Returns the content hash of the open regular `file`, cached under absolute path `key`.
     /// Reads from the file's current offset; the caller opens it anew for the whole content.
     pub fn hash_file(&mut self, key: &[u8], file: &mut File) -> io::Result<Hash> {
@@ -322,4 +354,37 @@ fn not_regular(meta: &Metadata) -> io::Error {
 
 fn window_ns(window: Duration) -> i64 {
     i64::try_from(window.as_nanos()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::tests::{fingerprint_now, VecTable};
+
+    #[test]
+    fn a_stored_hash_answers_until_the_cache_changes_its_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"now").expect("write");
+        let key = path.as_os_str().as_bytes().to_vec();
+        let now = fingerprint_now(&path);
+        // A wrong hash under the file's own fingerprint: only the table can answer it.
+        let table = VecTable(vec![(key.clone(), now, Hash::of(b"stored"))]);
+        let mut fps = Fingerprints::over(table);
+        assert_eq!(
+            stored_hash(fps.table().expect("table").as_ref(), &key, now),
+            Some(Hash::of(b"stored"))
+        );
+        assert_eq!(
+            fps.hash_with_stored(&path, now, Hash::of(b"stored")).expect("hash"),
+            Hash::of(b"stored")
+        );
+        assert_eq!(fps.files_hashed(), 0);
+        fps.forget(&key);
+        assert_eq!(
+            fps.hash_with_stored(&path, now, Hash::of(b"stored")).expect("hash"),
+            Hash::of(b"now")
+        );
+        assert_eq!(fps.files_hashed(), 1);
+    }
 }

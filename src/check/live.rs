@@ -76,6 +76,9 @@ struct Known {
     children: FastMap<Box<[u8]>, Result<Option<u32>, Errno>>,
     /// What `readlink` answered, once asked.
     target: Option<Result<Vec<u8>, Errno>>,
+    /// The hash the stored fingerprint table holds for the file as `lstat` found it, if a
+    /// prefetch looked it up (`check::prefetch::Ahead`).
+    stored_hash: Option<Hash>,
     /// How many names were looked up in this directory with the kernel's help.
     looked_in: u32,
     /// The directory itself, opened (`O_PATH`) at its second lookup: a lookup relative to it
@@ -124,6 +127,7 @@ impl<'a> LiveFs<'a> {
             parent: 0,
             children: FastMap::default(),
             target: None,
+            stored_hash: None,
             looked_in: 0,
             fd: None,
         };
@@ -175,7 +179,8 @@ impl<'a> LiveFs<'a> {
                 matches!(self.lookup(&root, top), Ok(Some(n)) if n.stat.is_ok_and(|s| s.meta.kind == FileKind::Directory))
             })
         });
-        let answers = super::prefetch::lstat_all(&paths);
+        let table = self.fingerprints.borrow().table();
+        let answers = super::prefetch::look_ahead(&paths, table.as_deref());
         self.lstats.set(self.lstats.get() + answers.len());
         // Each answer becomes the snapshot's answer of its lookup, as if the walk had made it
         // now: its name in its directory's node. The parent is found once per run of paths in
@@ -190,7 +195,7 @@ impl<'a> LiveFs<'a> {
             if let Some((_, Some(dir))) = &parent_at {
                 if !self.nodes.borrow()[dir.id as usize].children.contains_key(name) {
                     // `dir`'s path is `parent`, so the child's path is `path`.
-                    let _ = self.settle(dir, name, path, answer);
+                    let _ = self.settle(dir, name, path, answer.stat, answer.stored_hash);
                 }
             }
         }
@@ -209,14 +214,15 @@ impl<'a> LiveFs<'a> {
         Some(node)
     }
 
-    /// Records `answer` as the lookup of `name` in `dir` (whose child path is `path`) and
-    /// returns what the lookup found.
+    /// Records `answer` as the lookup of `name` in `dir` (whose child path is `path`), with the
+    /// stored table's hash of the file if a prefetch found it, and returns what the lookup found.
     fn settle(
         &self,
         dir: &LiveNode,
         name: &[u8],
         path: &[u8],
         answer: Lstat,
+        stored_hash: Option<Hash>,
     ) -> Result<Option<LiveNode>, Errno> {
         let mut nodes = self.nodes.borrow_mut();
         let (known, found) = match answer {
@@ -228,6 +234,7 @@ impl<'a> LiveFs<'a> {
                     parent: dir.id,
                     children: FastMap::default(),
                     target: None,
+                    stored_hash,
                     looked_in: 0,
                     fd: None,
                 });
@@ -314,7 +321,7 @@ impl Fs for LiveFs<'_> {
         }
         path.extend_from_slice(name);
         let answer = self.lstat_child(dir, name, &path);
-        self.settle(dir, name, &path, answer)
+        self.settle(dir, name, &path, answer, None)
     }
 
     fn parent(&self, dir: &LiveNode) -> LiveNode {
@@ -349,8 +356,13 @@ impl Fs for LiveFs<'_> {
             });
         }
         let path = Path::new(OsStr::from_bytes(&node.path));
+        let stored = self.nodes.borrow()[node.id as usize].stored_hash;
         let mut fingerprints = self.fingerprints.borrow_mut();
-        fingerprints.hash_with_fingerprint(path, stat.fingerprint).map_err(|e| errno_of(&e))
+        match stored {
+            Some(hash) => fingerprints.hash_with_stored(path, stat.fingerprint, hash),
+            None => fingerprints.hash_with_fingerprint(path, stat.fingerprint),
+        }
+        .map_err(|e| errno_of(&e))
     }
 
     fn start_dir(&self, base: &[u8]) -> Result<LiveNode, Errno> {

@@ -9,9 +9,12 @@
 //! is looked up as before, so what a check decides does not depend on this module; it only
 //! changes when each `lstat` is made (still once per snapshot and path).
 
+use super::fingerprint::{stored_hash, CachedFingerprints};
 use super::lstat::{lstat, lstat_at, Lstat};
 use model::fast_hash::FastSet;
+use model::fs::FileKind;
 use model::view::PredicateView;
+use model::Hash;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use std::ffi::OsStr;
@@ -57,20 +60,35 @@ fn is_plain(path: &[u8]) -> bool {
         && path[1..].split(|&b| b == b'/').all(|c| !c.is_empty() && c != b"." && c != b"..")
 }
 
-/// `lstat`s every one of `paths`, split across the available cores.
-pub(crate) fn lstat_all(paths: &[&[u8]]) -> Vec<Lstat> {
+/// What was learnt ahead of one path: its `lstat` and, for a regular file, the hash the stored
+/// fingerprint table holds for it with the fingerprint just taken (the cache's fast path, so
+/// the check does not probe the table itself; see `Fingerprints::hash_with_stored`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Ahead {
+    /// The path's `lstat`.
+    pub(crate) stat: Lstat,
+    /// What the stored table holds for the file as it is now, if it does.
+    pub(crate) stored_hash: Option<Hash>,
+}
+
+/// `lstat`s every one of `paths`, split across the available cores, and looks each regular
+/// file up in the stored fingerprint `table` on the same thread.
+pub(crate) fn look_ahead(paths: &[&[u8]], table: Option<&dyn CachedFingerprints>) -> Vec<Ahead> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
     if threads < 2 || paths.len() < MIN_PATHS {
-        return lstat_run(paths);
+        return look_ahead_run(paths, table);
     }
     let chunk = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            paths.chunks(chunk).skip(1).map(|part| scope.spawn(move || lstat_run(part))).collect();
-        let mut out: Vec<Lstat> = lstat_run(&paths[..chunk.min(paths.len())]);
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| scope.spawn(move || look_ahead_run(part, table)))
+            .collect();
+        let mut out = look_ahead_run(&paths[..chunk.min(paths.len())], table);
         for w in workers {
-            // A worker only calls lstat: it cannot panic short of a bug; if it did, its part is
-            // simply looked up again, one at a time, by the check.
+            // A worker only calls lstat and reads the table: it cannot panic short of a bug;
+            // if it did, its part is simply looked up again, one at a time, by the check.
             match w.join() {
                 Ok(part) => out.extend(part),
                 Err(_) => return out,
@@ -78,6 +96,24 @@ pub(crate) fn lstat_all(paths: &[&[u8]]) -> Vec<Lstat> {
         }
         out
     })
+}
+
+/// [`lstat_run`] of `paths`, with each regular file's [`Ahead::stored_hash`] from `table`.
+fn look_ahead_run(paths: &[&[u8]], table: Option<&dyn CachedFingerprints>) -> Vec<Ahead> {
+    let stats = lstat_run(paths);
+    paths
+        .iter()
+        .zip(stats)
+        .map(|(path, stat)| {
+            let stored_hash = match (table, stat) {
+                (Some(table), Ok(Some(s))) if s.meta.kind == FileKind::Regular => {
+                    stored_hash(table, path, s.fingerprint)
+                }
+                _ => None,
+            };
+            Ahead { stat, stored_hash }
+        })
+        .collect()
 }
 
 /// `lstat`s each of the plain absolute `paths` in order. A parent directory shared with the
@@ -159,6 +195,30 @@ mod tests {
     }
 
     #[test]
+    fn a_regular_file_gets_the_stored_hash_only_for_its_current_fingerprint() {
+        use crate::check::tests::{fingerprint_now, VecTable};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for name in ["same", "changed"] {
+            std::fs::write(d.join(name), name).expect("write");
+        }
+        std::fs::create_dir(d.join("sub")).expect("mkdir");
+        let abs = |rel: &str| d.join(rel).into_os_string().into_encoded_bytes();
+        let mut stale = fingerprint_now(&d.join("changed"));
+        stale.size_bytes += 1;
+        let table = VecTable(vec![
+            (abs("same"), fingerprint_now(&d.join("same")), Hash::of(b"same")),
+            (abs("changed"), stale, Hash::of(b"old")),
+            (abs("sub"), fingerprint_now(&d.join("sub")), Hash::of(b"a directory")),
+        ]);
+        let paths = [abs("same"), abs("changed"), abs("sub"), abs("absent")];
+        let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+        let got: Vec<Option<Hash>> =
+            look_ahead(&refs, Some(&table)).iter().map(|a| a.stored_hash).collect();
+        assert_eq!(got, [Some(Hash::of(b"same")), None, None, None]);
+    }
+
+    #[test]
     fn every_path_gets_its_own_answer_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut paths = Vec::new();
@@ -170,10 +230,12 @@ mod tests {
             paths.push(p.into_os_string().into_encoded_bytes());
         }
         let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
-        let got = lstat_all(&refs);
+        let got = look_ahead(&refs, None);
         assert_eq!(got.len(), refs.len());
-        for (i, (p, r)) in refs.iter().zip(&got).enumerate() {
-            assert_eq!(*r, lstat(p), "path {i}");
+        for (i, (p, a)) in refs.iter().zip(&got).enumerate() {
+            let r = a.stat;
+            assert_eq!(r, lstat(p), "path {i}");
+            assert_eq!(a.stored_hash, None, "path {i}: no table, no hash");
             assert_eq!(r.map(|s| s.is_some()), Ok(i % 3 == 0), "path {i}");
         }
     }

@@ -50,6 +50,28 @@ impl Tree {
     }
 }
 
+/// A stored fingerprint table held in memory, as the store's mapped file would answer.
+pub(crate) struct VecTable(pub(crate) Vec<(Vec<u8>, model::fingerprint::Fingerprint, Hash)>);
+
+impl CachedFingerprints for VecTable {
+    fn get(&self, path: &[u8]) -> Option<(model::fingerprint::Fingerprint, Hash)> {
+        self.0.iter().find(|(p, _, _)| p == path).map(|(_, fp, hash)| (*fp, *hash))
+    }
+
+    fn items(&self) -> Vec<(Vec<u8>, model::fingerprint::Fingerprint, Hash)> {
+        self.0.clone()
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// The fingerprint of the file at `path` as it is now.
+pub(crate) fn fingerprint_now(path: &Path) -> model::fingerprint::Fingerprint {
+    fingerprint_of(&fs::symlink_metadata(path).expect("lstat"))
+}
+
 /// A cache that trusts even fresh timestamps, so that the fast path is visible in tests.
 fn trusting() -> Fingerprints {
     let mut f = Fingerprints::new();
@@ -315,6 +337,52 @@ fn a_check_after_a_prefetch_asks_the_kernel_nothing_more() {
     assert!(ahead > n, "the paths are taken ahead");
     assert_eq!(model::check::check(&p, &live, &NoStdin), Verdict::Holds);
     assert_eq!(live.lstat_count(), ahead, "every lookup of the check was answered ahead");
+}
+
+#[test]
+fn a_prefetch_answers_from_the_stored_table_only_what_the_cache_would() {
+    let t = Tree::new();
+    let n = crate::check::prefetch::MIN_PATHS + 10;
+    let mut p: Vec<Predicate> = Vec::new();
+    let mut stored = Vec::new();
+    for i in 0..n {
+        let content = format!("{i}");
+        t.write(&format!("d/f{i}"), content.as_bytes());
+        p.push(Predicate::Content {
+            path: t.abs(&format!("d/f{i}")),
+            hash: Hash::of(content.as_bytes()),
+        });
+        // f5's stored hash is wrong while its fingerprint matches: only the table can say so.
+        let hash = if i == 5 { Hash::of(b"stale") } else { Hash::of(content.as_bytes()) };
+        stored.push((
+            t.abs(&format!("d/f{i}")),
+            fingerprint_now(&t.path(&format!("d/f{i}"))),
+            hash,
+        ));
+    }
+
+    let check = |ahead: bool, fps: &mut Fingerprints| {
+        let live = LiveFs::new(fps);
+        if ahead {
+            live.prefetch(p.iter().map(Predicate::view));
+        }
+        model::check::check(&p, &live, &NoStdin)
+    };
+    // The table is trusted on a matching fingerprint, with or without the prefetch...
+    let expected = fails(5, Observed::Hash(Hash::of(b"stale")));
+    for ahead in [false, true] {
+        let mut fps = Fingerprints::over(VecTable(stored.clone()));
+        assert_eq!(check(ahead, &mut fps), expected, "ahead: {ahead}");
+        assert_eq!(fps.files_hashed(), 0, "ahead: {ahead}: no file read");
+    }
+    // A stored fingerprint that is not the file's own is no answer: the file is read.
+    let mut stale = stored.clone();
+    stale[5].1.size_bytes += 1;
+    for ahead in [false, true] {
+        let mut fps = Fingerprints::over(VecTable(stale.clone()));
+        assert_eq!(check(ahead, &mut fps), Verdict::Holds, "ahead: {ahead}");
+        assert_eq!(fps.files_hashed(), 1, "ahead: {ahead}: f5 read");
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@
 
 use super::dir_times::keeps_directory_times;
 use super::fingerprint::Fingerprints;
+use super::listing::{read_names, Listing};
 use super::lstat::{errno_of, lstat, lstat_at, Lstat, Stat};
 use model::fast_hash::FastMap;
 use model::fingerprint::Fingerprint;
@@ -105,6 +106,8 @@ pub struct LiveFs<'a> {
     /// Where each directory part of a path led, with the symlinks followed on the way, keyed
     /// by the absolute directory part, or by base, NUL, relative directory part.
     dirs: RefCell<FastMap<Box<[u8]>, DirPart>>,
+    /// Listings read ahead by a prefetch, by node, until the check asks for them.
+    listings: RefCell<FastMap<u32, Listing>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
     honest_dirs: RefCell<FastMap<u64, bool>>,
     /// How many directories this snapshot holds open (at most [`MAX_DIR_FDS`]).
@@ -135,6 +138,7 @@ impl<'a> LiveFs<'a> {
             nodes: RefCell::new(vec![root]),
             starts: RefCell::new(FastMap::default()),
             dirs: RefCell::new(FastMap::default()),
+            listings: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
             dir_fds: Cell::new(0),
             lstats: Cell::new(1),
@@ -164,7 +168,7 @@ impl<'a> LiveFs<'a> {
         if predicates.size_hint().1.is_some_and(|n| n < super::prefetch::MIN_PATHS) {
             return;
         }
-        let mut paths = super::prefetch::paths_of(predicates);
+        let (mut paths, dirs) = super::prefetch::paths_of(predicates);
         if paths.len() < super::prefetch::MIN_PATHS {
             return;
         }
@@ -180,7 +184,7 @@ impl<'a> LiveFs<'a> {
             })
         });
         let table = self.fingerprints.borrow().table();
-        let answers = super::prefetch::look_ahead(&paths, table.as_deref());
+        let (answers, listings) = super::prefetch::look_ahead(&paths, &dirs, table.as_deref());
         self.lstats.set(self.lstats.get() + answers.len());
         // Each answer becomes the snapshot's answer of its lookup, as if the walk had made it
         // now: its name in its directory's node. The parent is found once per run of paths in
@@ -197,6 +201,11 @@ impl<'a> LiveFs<'a> {
                     // `dir`'s path is `parent`, so the child's path is `path`.
                     let _ = self.settle(dir, name, path, answer.stat, answer.stored_hash);
                 }
+            }
+        }
+        for (dir, listing) in dirs.into_iter().zip(listings) {
+            if let Some(node) = self.plain_dir(dir) {
+                self.listings.borrow_mut().insert(node.id, listing);
             }
         }
     }
@@ -396,14 +405,10 @@ impl Fs for LiveFs<'_> {
     }
 
     fn list(&self, node: &LiveNode) -> Result<Vec<Vec<u8>>, Errno> {
-        let dir = std::fs::read_dir(OsStr::from_bytes(&node.path)).map_err(|e| errno_of(&e))?;
-        let mut names = Vec::new();
-        for entry in dir {
-            let entry = entry.map_err(|e| errno_of(&e))?;
-            names.push(entry.file_name().into_vec());
+        // A listing read ahead answers the first `list` of its node; any later one reads again.
+        if let Some(ahead) = self.listings.borrow_mut().remove(&node.id) {
+            return ahead;
         }
-        // Names in a directory are distinct: an unstable sort gives the same order, faster.
-        names.sort_unstable();
-        Ok(names)
+        read_names(&node.path)
     }
 }

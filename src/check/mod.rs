@@ -23,6 +23,7 @@ mod differential;
 mod dir_times;
 mod entry;
 mod fingerprint;
+mod listing;
 mod live;
 mod lstat;
 mod prefetch;

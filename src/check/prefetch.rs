@@ -7,9 +7,12 @@
 //! `.`, `..` or empty component) are taken ahead: exactly the paths the snapshot builds when it
 //! walks them with no symlink on the way. Any other path, or a path whose walk meets a symlink,
 //! is looked up as before, so what a check decides does not depend on this module; it only
-//! changes when each `lstat` is made (still once per snapshot and path).
+//! changes when each `lstat` is made (still once per snapshot and path). The same threads look
+//! each regular file up in the stored fingerprint table (the check's fast path for content) and
+//! read the listings the predicates name, which the check would otherwise do one at a time.
 
 use super::fingerprint::{stored_hash, CachedFingerprints};
+use super::listing::{read_names, Listing};
 use super::lstat::{lstat, lstat_at, Lstat};
 use model::fast_hash::FastSet;
 use model::fs::FileKind;
@@ -33,24 +36,31 @@ pub(crate) const MIN_PATHS: usize = 2048;
 const MAX_THREADS: usize = 8;
 
 /// The paths of `predicates` worth taking ahead, each once: the absolute paths of content,
-/// metadata and resolution predicates that are plain. (A relative resolution is a project file
+/// metadata and resolution predicates that are plain (a relative resolution is a project file
 /// whose content predicate names it absolutely; joining each to its base would cost an
-/// allocation per input for nothing.)
+/// allocation per input for nothing); and the plain directories whose listing is a predicate.
 pub(crate) fn paths_of<'a, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
-) -> Vec<&'a [u8]> {
-    let mut seen: FastSet<&'a [u8]> = FastSet::default();
-    predicates
-        .into_iter()
-        .filter_map(|p| match p {
+) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
+    let (mut seen, mut seen_dirs): (FastSet<&'a [u8]>, FastSet<&'a [u8]>) = Default::default();
+    let (mut paths, mut dirs) = (Vec::new(), Vec::new());
+    for p in predicates {
+        match p {
             PredicateView::Content { path, .. }
             | PredicateView::Metadata { path, .. }
             | PredicateView::Resolves { path, .. }
-            | PredicateView::DoesNotResolve { path, .. } => Some(path),
-            _ => None,
-        })
-        .filter(|p| is_plain(p) && seen.insert(p))
-        .collect()
+            | PredicateView::DoesNotResolve { path, .. }
+                if is_plain(path) && seen.insert(path) =>
+            {
+                paths.push(path)
+            }
+            PredicateView::Listing { dir, .. } if is_plain(dir) && seen_dirs.insert(dir) => {
+                dirs.push(dir)
+            }
+            _ => {}
+        }
+    }
+    (paths, dirs)
 }
 
 /// Whether `path` is absolute with no empty, `.` or `..` component and no trailing slash.
@@ -71,30 +81,38 @@ pub(crate) struct Ahead {
     pub(crate) stored_hash: Option<Hash>,
 }
 
-/// `lstat`s every one of `paths`, split across the available cores, and looks each regular
-/// file up in the stored fingerprint `table` on the same thread.
-pub(crate) fn look_ahead(paths: &[&[u8]], table: Option<&dyn CachedFingerprints>) -> Vec<Ahead> {
+/// `lstat`s every one of `paths`, split across the available cores, looking each regular file
+/// up in the stored fingerprint `table` on the same thread; and reads the listing of each of
+/// `dirs` on one more thread (a listing of 100 000 names is a tenth of such a check).
+pub(crate) fn look_ahead(
+    paths: &[&[u8]],
+    dirs: &[&[u8]],
+    table: Option<&dyn CachedFingerprints>,
+) -> (Vec<Ahead>, Vec<Listing>) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
+    let read_all = || dirs.iter().map(|d| read_names(d)).collect::<Vec<Listing>>();
     if threads < 2 || paths.len() < MIN_PATHS {
-        return look_ahead_run(paths, table);
+        return (look_ahead_run(paths, table), read_all());
     }
     let chunk = paths.len().div_ceil(threads);
     std::thread::scope(|scope| {
+        let lister = (!dirs.is_empty()).then(|| scope.spawn(read_all));
         let workers: Vec<_> = paths
             .chunks(chunk)
             .skip(1)
             .map(|part| scope.spawn(move || look_ahead_run(part, table)))
             .collect();
         let mut out = look_ahead_run(&paths[..chunk.min(paths.len())], table);
+        // A worker only calls lstat, readdir and reads the table: it cannot panic short of a
+        // bug; if one did, what it was to learn is simply looked up again by the check.
+        let listings = lister.map_or_else(Vec::new, |l| l.join().unwrap_or_default());
         for w in workers {
-            // A worker only calls lstat and reads the table: it cannot panic short of a bug;
-            // if it did, its part is simply looked up again, one at a time, by the check.
             match w.join() {
                 Ok(part) => out.extend(part),
-                Err(_) => return out,
+                Err(_) => break,
             }
         }
-        out
+        (out, listings)
     })
 }
 
@@ -214,7 +232,7 @@ mod tests {
         let paths = [abs("same"), abs("changed"), abs("sub"), abs("absent")];
         let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
         let got: Vec<Option<Hash>> =
-            look_ahead(&refs, Some(&table)).iter().map(|a| a.stored_hash).collect();
+            look_ahead(&refs, &[], Some(&table)).0.iter().map(|a| a.stored_hash).collect();
         assert_eq!(got, [Some(Hash::of(b"same")), None, None, None]);
     }
 
@@ -230,7 +248,7 @@ mod tests {
             paths.push(p.into_os_string().into_encoded_bytes());
         }
         let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
-        let got = look_ahead(&refs, None);
+        let (got, _) = look_ahead(&refs, &[], None);
         assert_eq!(got.len(), refs.len());
         for (i, (p, a)) in refs.iter().zip(&got).enumerate() {
             let r = a.stat;

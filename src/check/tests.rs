@@ -386,6 +386,34 @@ fn a_prefetch_answers_from_the_stored_table_only_what_the_cache_would() {
 }
 
 #[test]
+fn a_listing_read_ahead_is_the_snapshots_answer() {
+    let t = Tree::new();
+    let n = crate::check::prefetch::MIN_PATHS + 10;
+    let mut p: Vec<Predicate> = Vec::new();
+    let mut names = Vec::new();
+    for i in 0..n {
+        t.write(&format!("d/f{i}"), b"x");
+        p.push(Predicate::Content { path: t.abs(&format!("d/f{i}")), hash: Hash::of(b"x") });
+        names.push(format!("f{i}").into_bytes());
+    }
+    names.sort();
+    p.push(Predicate::Listing { dir: t.abs("d"), names });
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    live.prefetch(p.iter().map(Predicate::view));
+    // A snapshot answers as of when it asked, for a listing as for any lookup it holds: a
+    // name added after the prefetch is seen by the next snapshot, not by this one.
+    t.write("d/new", b"x");
+    assert_eq!(model::check::check(&p, &live, &NoStdin), Verdict::Holds);
+    drop(live);
+    let added = Observed::Names { added: vec![b"new".to_vec()], removed: vec![] };
+    assert_eq!(verdict(&p, &mut fps), fails(n, added.clone()));
+    let live = LiveFs::new(&mut fps);
+    live.prefetch(p.iter().map(Predicate::view));
+    assert_eq!(model::check::check(&p, &live, &NoStdin), fails(n, added));
+}
+
+#[test]
 fn a_big_check_decides_the_same_with_its_lstats_taken_ahead() {
     let t = Tree::new();
     let n = crate::check::prefetch::MIN_PATHS + 10;
@@ -413,6 +441,12 @@ fn a_big_check_decides_the_same_with_its_lstats_taken_ahead() {
         }
     }
     p.push(Predicate::Content { path: t.abs("real/f6"), hash: Hash::of(b"6") });
+    // The listing of `real` by both spellings: read ahead for one, walked to for the other.
+    let mut names: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
+    names.sort();
+    for dir in ["real", "link"] {
+        p.push(Predicate::Listing { dir: t.abs(dir), names: names.clone() });
+    }
     p.push(Predicate::DoesNotResolve {
         path: t.abs("real/absent"),
         base: t.base(),

@@ -312,18 +312,26 @@ fn a_small_check_takes_nothing_ahead() {
     assert_eq!(live.lstat_count(), before, "no lstat below MIN_PATHS");
 }
 
+/// A tree of `n` files `d/f0`, `d/f1`... each holding its number, with a content predicate for
+/// each: enough paths for a check to take them ahead.
+fn numbered_files(n: usize) -> (Tree, Vec<Predicate>) {
+    let t = Tree::new();
+    let p = (0..n)
+        .map(|i| {
+            t.write(&format!("d/f{i}"), format!("{i}").as_bytes());
+            Predicate::Content {
+                path: t.abs(&format!("d/f{i}")),
+                hash: Hash::of(format!("{i}").as_bytes()),
+            }
+        })
+        .collect();
+    (t, p)
+}
+
 #[test]
 fn a_check_after_a_prefetch_asks_the_kernel_nothing_more() {
-    let t = Tree::new();
     let n = crate::check::prefetch::MIN_PATHS + 10;
-    let mut p: Vec<Predicate> = Vec::new();
-    for i in 0..n {
-        t.write(&format!("d/f{i}"), format!("{i}").as_bytes());
-        p.push(Predicate::Content {
-            path: t.abs(&format!("d/f{i}")),
-            hash: Hash::of(format!("{i}").as_bytes()),
-        });
-    }
+    let (t, mut p) = numbered_files(n);
     p.push(Predicate::DoesNotResolve {
         path: t.abs("d/absent"),
         base: t.base(),
@@ -341,26 +349,17 @@ fn a_check_after_a_prefetch_asks_the_kernel_nothing_more() {
 
 #[test]
 fn a_prefetch_answers_from_the_stored_table_only_what_the_cache_would() {
-    let t = Tree::new();
     let n = crate::check::prefetch::MIN_PATHS + 10;
-    let mut p: Vec<Predicate> = Vec::new();
-    let mut stored = Vec::new();
-    for i in 0..n {
-        let content = format!("{i}");
-        t.write(&format!("d/f{i}"), content.as_bytes());
-        p.push(Predicate::Content {
-            path: t.abs(&format!("d/f{i}")),
-            hash: Hash::of(content.as_bytes()),
-        });
-        // f5's stored hash is wrong while its fingerprint matches: only the table can say so.
-        let hash = if i == 5 { Hash::of(b"stale") } else { Hash::of(content.as_bytes()) };
-        stored.push((
-            t.abs(&format!("d/f{i}")),
-            fingerprint_now(&t.path(&format!("d/f{i}"))),
-            hash,
-        ));
-    }
-
+    let (t, p) = numbered_files(n);
+    let stored: Vec<_> = (0..n)
+        .map(|i| {
+            let path = format!("d/f{i}");
+            // f5's stored hash is wrong while its fingerprint matches: only the table says so.
+            let hash =
+                if i == 5 { Hash::of(b"stale") } else { Hash::of(format!("{i}").as_bytes()) };
+            (t.abs(&path), fingerprint_now(&t.path(&path)), hash)
+        })
+        .collect();
     let check = |ahead: bool, fps: &mut Fingerprints| {
         let live = LiveFs::new(fps);
         if ahead {
@@ -387,15 +386,9 @@ fn a_prefetch_answers_from_the_stored_table_only_what_the_cache_would() {
 
 #[test]
 fn a_listing_read_ahead_is_the_snapshots_answer() {
-    let t = Tree::new();
     let n = crate::check::prefetch::MIN_PATHS + 10;
-    let mut p: Vec<Predicate> = Vec::new();
-    let mut names = Vec::new();
-    for i in 0..n {
-        t.write(&format!("d/f{i}"), b"x");
-        p.push(Predicate::Content { path: t.abs(&format!("d/f{i}")), hash: Hash::of(b"x") });
-        names.push(format!("f{i}").into_bytes());
-    }
+    let (t, mut p) = numbered_files(n);
+    let mut names: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
     names.sort();
     p.push(Predicate::Listing { dir: t.abs("d"), names });
     let mut fps = trusting();
@@ -740,29 +733,20 @@ fn lookups_relative_to_an_open_directory_see_what_absolute_ones_see() {
 
 #[test]
 fn a_check_through_open_directories_reads_no_unchanged_file_again() {
-    let t = Tree::new();
-    let p: Vec<Predicate> = (0..20)
-        .map(|i| {
-            t.write(&format!("src/f{i}.c"), format!("int f{i};").as_bytes());
-            Predicate::Content {
-                path: t.abs(&format!("src/f{i}.c")),
-                hash: Hash::of(format!("int f{i};").as_bytes()),
-            }
-        })
-        .collect();
+    let (t, p) = numbered_files(20);
     let mut fps = trusting();
     assert_eq!(verdict(&p, &mut fps), Verdict::Holds);
     assert_eq!(fps.files_hashed(), 20);
     // The fingerprints were taken by the hashing (std's statx of the open file); the second
-    // check's lookups are relative to the open `src`: they must compare equal.
+    // check's lookups are relative to the open `d`: they must compare equal.
     let live = LiveFs::new(&mut fps);
     assert!(model::check::check(&p, &live, &NoStdin).holds());
     assert!(live.open_dirs() >= 1);
     drop(live);
     assert_eq!(fps.files_hashed(), 20, "nothing read again");
     next_tick();
-    t.write("src/f7.c", b"int f7 = 1;");
-    assert_eq!(verdict(&p, &mut fps), fails(7, Observed::Hash(Hash::of(b"int f7 = 1;"))));
+    t.write("d/f7", b"seven");
+    assert_eq!(verdict(&p, &mut fps), fails(7, Observed::Hash(Hash::of(b"seven"))));
 }
 
 #[test]

@@ -271,3 +271,30 @@ fn a_replay_leaves_outputs_in_place_alone_and_restores_the_others() {
     assert_eq!(inode("a.out"), a_before, "a.out was in place: not rewritten");
     assert_eq!(p.read("b.out"), "b\n", "b.out was not: restored");
 }
+
+#[test]
+fn a_command_reading_thousands_of_files_replays_until_one_changes_or_one_is_added() {
+    // Above check::prefetch::MIN_PATHS (2 048 paths): the check takes its lstats, the stored
+    // fingerprints' answers and the directory's listing ahead, on other threads.
+    let p = Project::new();
+    for i in 0..3000 {
+        p.write(&format!("in/f{i:04}"), &format!("{i}\n"));
+    }
+    // Past the racy window, so the first build keeps every input's fingerprint and the checks
+    // below answer content from the stored table.
+    std::thread::sleep(std::time::Duration::from_millis(2300));
+    let script = format!("{STAMP}cat in/* > all.txt");
+    p.bash(&script).assert_ran();
+    p.bash(&script).assert_replayed();
+    p.write("in/f1234", "changed\n");
+    let changed = p.bash(&script);
+    changed.assert_ran();
+    assert!(changed.stderr.contains("in/f1234"), "{changed:#?}");
+    assert!(p.read("all.txt").contains("\n1233\nchanged\n1235\n"));
+    p.bash(&script).assert_replayed();
+    p.write("in/zz", "added\n");
+    let added = p.bash(&script);
+    added.assert_ran();
+    assert!(added.stderr.contains("+zz"), "{added:#?}");
+    assert!(p.read("all.txt").ends_with("2999\nadded\n"));
+}

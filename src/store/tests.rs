@@ -582,6 +582,21 @@ fn fingerprint_items(n: u64) -> Vec<fingerprints::Item> {
 }
 
 #[test]
+fn numbered_paths_spread_over_the_fingerprint_table_wherever_their_digits_fall() {
+    // 4 096 paths in 8 192 slots: random slots would fill about 3 220. Each prefix length puts
+    // the changing digits at another place of their 8-byte words (version 2's table put all of
+    // "/tmp/s100k/files/f000000".."f099999" in one run of slots).
+    let n = 4096;
+    for prefix in 0..8 {
+        let dir = format!("/tmp/{}/files/f", "x".repeat(prefix));
+        let used: std::collections::HashSet<usize> = (0..n)
+            .map(|i| fingerprints::slot_of(format!("{dir}{i:06}").as_bytes(), 2 * n))
+            .collect();
+        assert!(used.len() > n * 7 / 10, "prefix {prefix}: {} slots for {n} paths", used.len());
+    }
+}
+
+#[test]
 fn fingerprints_round_trip_and_a_damaged_header_means_empty() {
     let (_tmp, store) = new_store();
     assert_eq!(store.load_fingerprints().items(), vec![]);

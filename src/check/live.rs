@@ -32,6 +32,7 @@ use model::view::PredicateView;
 use model::{Errno, Hash};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
+use std::borrow::Borrow;
 use std::cell::{Cell, RefCell};
 use std::ffi::OsStr;
 use std::ops::Deref;
@@ -68,15 +69,60 @@ impl LiveNode {
     }
 }
 
+/// A name looked up in a directory, as its key in the directory's answers: the last component
+/// of the child's path when the lookup found a node (so the name costs no allocation of its
+/// own: a check of 100 000 files makes 100 000 of them), the name alone otherwise. Hashes and
+/// compares as the name's bytes, so the map is probed with a plain `&[u8]`.
+#[derive(Clone)]
+struct ChildName {
+    text: Rc<[u8]>,
+    /// Where the name starts in `text`.
+    start: u32,
+}
+
+impl ChildName {
+    /// The key for `name`, the tail of `path` if it ends with it (and fits the offset).
+    fn new(path: &Rc<[u8]>, name: &[u8]) -> ChildName {
+        let start = path.len().checked_sub(name.len()).and_then(|s| u32::try_from(s).ok());
+        match start {
+            Some(start) if path.ends_with(name) => ChildName { text: Rc::clone(path), start },
+            _ => ChildName { text: Rc::from(name), start: 0 },
+        }
+    }
+
+    fn name(&self) -> &[u8] {
+        &self.text[self.start as usize..]
+    }
+}
+
+impl Borrow<[u8]> for ChildName {
+    fn borrow(&self) -> &[u8] {
+        self.name()
+    }
+}
+
+impl PartialEq for ChildName {
+    fn eq(&self, other: &ChildName) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for ChildName {}
+
+impl std::hash::Hash for ChildName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `[u8]` hashes, which `Borrow` requires: lookups are made with the bare name.
+        self.name().hash(state)
+    }
+}
+
 /// What a snapshot knows of one node it reached: the parent it was reached from, and the
 /// answers of the lookups made in it, by name.
 struct Known {
     node: LiveNode,
     parent: u32,
     /// `Ok(Some(id))`: that node; `Ok(None)`: absent; `Err`: the kernel's error.
-    children: FastMap<Box<[u8]>, Result<Option<u32>, Errno>>,
-    /// What `readlink` answered, once asked.
-    target: Option<Result<Vec<u8>, Errno>>,
+    children: FastMap<ChildName, Result<Option<u32>, Errno>>,
     /// The hash the stored fingerprint table holds for the file as `lstat` found it, if a
     /// prefetch looked it up (`check::prefetch::Ahead`).
     stored_hash: Option<Hash>,
@@ -106,6 +152,8 @@ pub struct LiveFs<'a> {
     /// Where each directory part of a path led, with the symlinks followed on the way, keyed
     /// by the absolute directory part, or by base, NUL, relative directory part.
     dirs: RefCell<FastMap<Box<[u8]>, DirPart>>,
+    /// What `readlink` answered for each symlink node asked, by node (once per snapshot).
+    targets: RefCell<FastMap<u32, Result<Vec<u8>, Errno>>>,
     /// Listings read ahead by a prefetch, by node, until the check asks for them.
     listings: RefCell<FastMap<u32, Listing>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
@@ -129,7 +177,6 @@ impl<'a> LiveFs<'a> {
             node: LiveNode { id: 0, path: root, stat },
             parent: 0,
             children: FastMap::default(),
-            target: None,
             stored_hash: None,
             looked_in: 0,
             fd: None,
@@ -138,6 +185,7 @@ impl<'a> LiveFs<'a> {
             nodes: RefCell::new(vec![root]),
             starts: RefCell::new(FastMap::default()),
             dirs: RefCell::new(FastMap::default()),
+            targets: RefCell::new(FastMap::default()),
             listings: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
             dir_fds: Cell::new(0),
@@ -190,11 +238,22 @@ impl<'a> LiveFs<'a> {
         // now: its name in its directory's node. The parent is found once per run of paths in
         // the same directory; one that is not a directory reached without a symlink (a path
         // only a walk through a link reaches) keeps none of its children's answers.
+        // Room for every answer is made at once (the table of nodes, and each directory's
+        // answers for its run of paths), not by doubling as they arrive.
+        self.nodes.borrow_mut().reserve(paths.len());
         let mut parent_at: Option<(&[u8], Option<LiveNode>)> = None;
-        for (path, answer) in paths.into_iter().zip(answers) {
+        for (i, (path, answer)) in paths.iter().zip(answers).enumerate() {
             let (parent, name) = super::prefetch::split_parent(path);
             if parent_at.as_ref().is_none_or(|(p, _)| *p != parent) {
-                parent_at = Some((parent, self.plain_dir(parent)));
+                let dir = self.plain_dir(parent);
+                if let Some(dir) = &dir {
+                    let run = paths[i..]
+                        .iter()
+                        .take_while(|p| super::prefetch::split_parent(p).0 == parent)
+                        .count();
+                    self.nodes.borrow_mut()[dir.id as usize].children.reserve(run);
+                }
+                parent_at = Some((parent, dir));
             }
             if let Some((_, Some(dir))) = &parent_at {
                 if !self.nodes.borrow()[dir.id as usize].children.contains_key(name) {
@@ -234,25 +293,25 @@ impl<'a> LiveFs<'a> {
         stored_hash: Option<Hash>,
     ) -> Result<Option<LiveNode>, Errno> {
         let mut nodes = self.nodes.borrow_mut();
-        let (known, found) = match answer {
+        let (key, known, found) = match answer {
             Ok(Some(stat)) => {
                 let id = u32::try_from(nodes.len()).map_err(|_| Errno(nix::libc::ENOMEM))?;
                 let node = LiveNode { id, path: path.into(), stat: Ok(stat) };
+                let key = ChildName::new(&node.path, name);
                 nodes.push(Known {
                     node: node.clone(),
                     parent: dir.id,
                     children: FastMap::default(),
-                    target: None,
                     stored_hash,
                     looked_in: 0,
                     fd: None,
                 });
-                (Ok(Some(id)), Ok(Some(node)))
+                (key, Ok(Some(id)), Ok(Some(node)))
             }
-            Ok(None) => (Ok(None), Ok(None)),
-            Err(e) => (Err(e), Err(e)),
+            Ok(None) => (ChildName::new(&Rc::from(name), name), Ok(None), Ok(None)),
+            Err(e) => (ChildName::new(&Rc::from(name), name), Err(e), Err(e)),
         };
-        nodes[dir.id as usize].children.insert(name.into(), known);
+        nodes[dir.id as usize].children.insert(key, known);
         found
     }
 
@@ -344,14 +403,14 @@ impl Fs for LiveFs<'_> {
 
     fn read_link(&self, node: &LiveNode) -> Result<Vec<u8>, Errno> {
         // Once per snapshot, like the lstat: `/lib -> usr/lib` is met by every library path.
-        if let Some(known) = &self.nodes.borrow()[node.id as usize].target {
+        if let Some(known) = self.targets.borrow().get(&node.id) {
             return known.clone();
         }
         let target = match std::fs::read_link(OsStr::from_bytes(&node.path)) {
             Ok(target) => Ok(target.into_os_string().into_vec()),
             Err(e) => Err(errno_of(&e)),
         };
-        self.nodes.borrow_mut()[node.id as usize].target = Some(target.clone());
+        self.targets.borrow_mut().insert(node.id, target.clone());
         target
     }
 
@@ -410,5 +469,30 @@ impl Fs for LiveFs<'_> {
             return ahead;
         }
         read_names(&node.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_name_is_found_by_the_bare_name_whether_it_borrows_the_path_or_not() {
+        let path: Rc<[u8]> = Rc::from(&b"/usr/include/stdio.h"[..]);
+        let tail = ChildName::new(&path, b"stdio.h");
+        assert!(Rc::ptr_eq(&tail.text, &path), "a found node's name shares its path");
+        let own = ChildName::new(&path, b"stdlib.h");
+        assert_eq!(own.name(), b"stdlib.h", "a name that is not the path's tail is its own");
+        let long = ChildName::new(&Rc::from(&b"/a"[..]), b"longer than the path");
+        assert_eq!(long.name(), b"longer than the path");
+        let mut map: FastMap<ChildName, u32> = FastMap::default();
+        map.insert(tail, 1);
+        map.insert(own, 2);
+        map.insert(long, 3);
+        assert_eq!(map.get(&b"stdio.h"[..]), Some(&1));
+        assert_eq!(map.get(&b"stdlib.h"[..]), Some(&2));
+        assert_eq!(map.get(&b"longer than the path"[..]), Some(&3));
+        assert_eq!(map.get(&b"include/stdio.h"[..]), None);
+        assert_eq!(map.get(&b"stdio"[..]), None);
     }
 }

@@ -38,7 +38,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let root = ctx.project.root.as_os_str().as_bytes();
     let stdin = crate::check::LiveStdin::new();
     let live = crate::check::LiveFs::new(&mut fps);
-    match decide_stored(&store, &key, root, &live, &stdin, &mut super::show::warn_corrupt) {
+    let decided = decide_stored(&store, &key, root, &live, &stdin, &mut super::show::warn_corrupt);
+    // The process ends here: freeing a snapshot of 100 000 nodes one by one would cost 5-6 ms
+    // of a 250 ms check (measured), for memory the exit returns at once. Its open directories
+    // are closed by the exit as well.
+    std::mem::forget(live);
+    match decided {
         Decided::Replay(_) => {
             if args.verbose {
                 eprintln!("dry: would replay: nothing changed");

@@ -161,12 +161,13 @@ fn newest_holding(
         .collect::<Result<_, _>>()
         .ok()?;
     let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
-    live.prefetch(archived.predicates.iter().map(|p| p.view()));
     let predicates = archived.predicates.iter().map(|p| p.view());
-    model::check::check_views_in_family(predicates, siblings[newest], &siblings, live, stdin)
-        .holds()
-        .then(|| without_predicates(archived).ok())
-        .flatten()
+    live.checking(predicates, |predicates| {
+        model::check::check_views_in_family(predicates, siblings[newest], &siblings, live, stdin)
+    })
+    .holds()
+    .then(|| without_predicates(archived).ok())
+    .flatten()
 }
 
 /// Copies an archived entry out of the database, all but its predicates.

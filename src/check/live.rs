@@ -22,9 +22,11 @@
 //! and the command runs: safe, only slower.
 
 use super::dir_times::keeps_directory_times;
+use super::fed::{Fed, Plan};
 use super::fingerprint::Fingerprints;
 use super::listing::{read_names, Listing};
 use super::lstat::{errno_of, lstat, lstat_at, Lstat, Stat};
+use super::prefetch::Ahead;
 use model::fast_hash::FastMap;
 use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Fs, Meta};
@@ -204,49 +206,93 @@ impl<'a> LiveFs<'a> {
         self.lstats.get()
     }
 
-    /// Takes the `lstat`s of the content and metadata paths among `predicates` now, on all
-    /// cores, for the lookups of the check that follows (see `check::prefetch`). Changes when
-    /// the kernel is asked, never what a check decides.
-    pub fn prefetch<'p, N: Deref<Target = [u8]> + 'p>(
+    /// Runs `check` over `predicates` (handed to it in order) while the `lstat`s of the
+    /// content, metadata and resolution paths among them are taken on the other cores, with
+    /// the listings they name (see `check::prefetch`). Before `check` is handed a predicate,
+    /// every path it names that was taken ahead has its answer in this snapshot, so the walk
+    /// finds it there instead of asking the kernel; taking and walking overlap. This changes
+    /// when the kernel is asked, never what a check decides: each path is still looked up once
+    /// per snapshot, by whichever comes first. A check of fewer than
+    /// [`MIN_PATHS`](super::prefetch::MIN_PATHS) paths takes nothing ahead.
+    pub fn checking<'p, N, I, R>(
         &self,
-        predicates: impl IntoIterator<Item = PredicateView<'p, N>>,
-    ) {
-        let predicates = predicates.into_iter();
+        predicates: I,
+        check: impl FnOnce(&mut dyn Iterator<Item = PredicateView<'p, N>>) -> R,
+    ) -> R
+    where
+        N: Deref<Target = [u8]> + 'p,
+        I: Iterator<Item = PredicateView<'p, N>> + Clone,
+    {
+        let mut predicates = predicates;
+        let Some(plan) = self.plan_ahead(predicates.clone()) else {
+            return check(&mut predicates);
+        };
+        let table = self.fingerprints.borrow().table();
+        // Room for every answer is made at once, not by doubling as they arrive.
+        self.nodes.borrow_mut().reserve(plan.paths.len());
+        super::prefetch::streamed(&plan.paths, &plan.dirs, table.as_deref(), |stream| {
+            let mut fed = Fed::new(self, predicates, stream, &plan);
+            check(&mut fed)
+        })
+    }
+
+    /// Takes the `lstat`s [`LiveFs::checking`] would take ahead for `predicates`, all of them,
+    /// before returning: the snapshot then holds every answer a check of them will look up.
+    #[cfg(test)]
+    pub(crate) fn prefetch<'p, N, I>(&self, predicates: I)
+    where
+        N: Deref<Target = [u8]> + 'p,
+        I: IntoIterator<Item = PredicateView<'p, N>>,
+        I::IntoIter: Clone,
+    {
+        self.checking(predicates.into_iter(), |p| p.for_each(drop));
+    }
+
+    /// What [`LiveFs::checking`] takes ahead for `predicates`: nothing if they name too few
+    /// paths to be worth it.
+    fn plan_ahead<'p, N: Deref<Target = [u8]> + 'p>(
+        &self,
+        predicates: impl Iterator<Item = PredicateView<'p, N>>,
+    ) -> Option<Plan<'p>> {
         // Too few to be worth it: known without building the set of paths.
         if predicates.size_hint().1.is_some_and(|n| n < super::prefetch::MIN_PATHS) {
-            return;
+            return None;
         }
         let (mut paths, dirs) = super::prefetch::paths_of(predicates);
         if paths.len() < super::prefetch::MIN_PATHS {
-            return;
+            return None;
         }
         // A path under a symlinked top directory (`/lib -> usr/lib` on merged-/usr systems) is
         // never built by a walk, which goes through the target: its lstat would be wasted. The
         // top directories are looked up in the snapshot itself (a few lookups, needed anyway).
         let root = self.root();
         let mut walkable: FastMap<&[u8], bool> = FastMap::default();
-        paths.retain(|p| {
+        paths.retain(|(p, _)| {
             let top = p[1..].split(|&b| b == b'/').next().unwrap_or_default();
             *walkable.entry(top).or_insert_with(|| {
                 matches!(self.lookup(&root, top), Ok(Some(n)) if n.stat.is_ok_and(|s| s.meta.kind == FileKind::Directory))
             })
         });
-        let table = self.fingerprints.borrow().table();
-        let (answers, listings) = super::prefetch::look_ahead(&paths, &dirs, table.as_deref());
+        let (paths, first_use) = paths.into_iter().unzip();
+        let listings_due = dirs.first().map_or(u32::MAX, |(_, i)| *i);
+        let dirs = dirs.into_iter().map(|(d, _)| d).collect();
+        Some(Plan { paths, first_use, dirs, listings_due })
+    }
+
+    /// Makes `answers`, the prefetch's `lstat`s of `paths` (in order), this snapshot's answers
+    /// of those lookups, as if the walk had made them now: each its name in its directory's
+    /// node. The parent is found once per run of paths in the same directory; one that is not
+    /// a directory reached without a symlink (a path only a walk through a link reaches) keeps
+    /// none of its children's answers. A lookup the walk made already keeps the walk's answer.
+    pub(super) fn settle_ahead(&self, paths: &[&[u8]], answers: Vec<Ahead>) {
         self.lstats.set(self.lstats.get() + answers.len());
-        // Each answer becomes the snapshot's answer of its lookup, as if the walk had made it
-        // now: its name in its directory's node. The parent is found once per run of paths in
-        // the same directory; one that is not a directory reached without a symlink (a path
-        // only a walk through a link reaches) keeps none of its children's answers.
-        // Room for every answer is made at once (the table of nodes, and each directory's
-        // answers for its run of paths), not by doubling as they arrive.
-        self.nodes.borrow_mut().reserve(paths.len());
         let mut parent_at: Option<(&[u8], Option<LiveNode>)> = None;
         for (i, (path, answer)) in paths.iter().zip(answers).enumerate() {
             let (parent, name) = super::prefetch::split_parent(path);
             if parent_at.as_ref().is_none_or(|(p, _)| *p != parent) {
                 let dir = self.plain_dir(parent);
                 if let Some(dir) = &dir {
+                    // Room for the directory's run of answers, at once.
                     let run = paths[i..]
                         .iter()
                         .take_while(|p| super::prefetch::split_parent(p).0 == parent)
@@ -262,9 +308,13 @@ impl<'a> LiveFs<'a> {
                 }
             }
         }
-        for (dir, listing) in dirs.into_iter().zip(listings) {
+    }
+
+    /// Makes `listings`, read ahead, the answers of the first `list` of each of `dirs`.
+    pub(super) fn settle_listings(&self, dirs: &[&[u8]], listings: Vec<Listing>) {
+        for (dir, listing) in dirs.iter().zip(listings) {
             if let Some(node) = self.plain_dir(dir) {
-                self.listings.borrow_mut().insert(node.id, listing);
+                self.listings.borrow_mut().entry(node.id).or_insert(listing);
             }
         }
     }

@@ -22,6 +22,7 @@
 mod differential;
 mod dir_times;
 mod entry;
+mod fed;
 mod fingerprint;
 mod listing;
 mod live;

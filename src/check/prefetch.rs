@@ -3,7 +3,10 @@
 //! A no-op check of a command with 100 000 inputs is 100 000 `lstat`s, each a few microseconds
 //! of kernel time on one core; the model's resolution then asks for them one at a time. Taken
 //! ahead, split across the machine's cores, they cost their kernel time divided by the core
-//! count, and each lookup then finds its answer in the snapshot. Only plain absolute paths (no
+//! count, and each lookup then finds its answer in the snapshot. The answers are *streamed*:
+//! worker threads take chunks of [`CHUNK`] paths in order and the check, on its own thread,
+//! settles each chunk when it reaches the predicates that need it, so that walking the paths
+//! overlaps taking them instead of following it (see [`streamed`]). Only plain absolute paths (no
 //! `.`, `..` or empty component) are taken ahead: exactly the paths the snapshot builds when it
 //! walks them with no symlink on the way. Any other path, or a path whose walk meets a symlink,
 //! is looked up as before, so what a check decides does not depend on this module; it only
@@ -14,7 +17,7 @@
 use super::fingerprint::{stored_hash, CachedFingerprints};
 use super::listing::{read_names, Listing};
 use super::lstat::{lstat, lstat_at, Lstat};
-use model::fast_hash::FastSet;
+use model::fast_hash::{FastMap, FastSet};
 use model::fs::FileKind;
 use model::view::PredicateView;
 use model::Hash;
@@ -24,6 +27,9 @@ use std::ffi::OsStr;
 use std::ops::Deref;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::thread::ScopedJoinHandle;
 
 /// Fewer paths than this are not worth taking ahead. Measured (notes/performance.md, session
 /// 10): a check of 650 paths (the Lua build's no-op) was 0.4 ms *slower* with the prefetch,
@@ -35,27 +41,41 @@ pub(crate) const MIN_PATHS: usize = 2048;
 /// The most threads a prefetch uses.
 const MAX_THREADS: usize = 8;
 
-/// The paths of `predicates` worth taking ahead, each once: the absolute paths of content,
-/// metadata and resolution predicates that are plain (a relative resolution is a project file
-/// whose content predicate names it absolutely; joining each to its base would cost an
-/// allocation per input for nothing); and the plain directories whose listing is a predicate.
+/// How many paths a worker takes at a time: small enough that the check starts walking soon
+/// and that workers stop soon after it fails, big enough that handing a chunk over costs
+/// nothing next to its `lstat`s (about 2 ms of them).
+pub(crate) const CHUNK: usize = 1024;
+
+/// A path (or a directory) worth taking ahead, with the number of the first predicate that
+/// names it: the check must have its answer before it checks that predicate.
+pub(crate) type Planned<'a> = (&'a [u8], u32);
+
+/// The paths of `predicates` worth taking ahead, each once, in the order of their first use:
+/// the absolute paths of content, metadata and resolution predicates that are plain (a
+/// relative resolution is a project file whose content predicate names it absolutely; joining
+/// each to its base would cost an allocation per input for nothing); and the plain directories
+/// whose listing is a predicate.
 pub(crate) fn paths_of<'a, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
-) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
+) -> (Vec<Planned<'a>>, Vec<Planned<'a>>) {
     let (mut seen, mut seen_dirs): (FastSet<&'a [u8]>, FastSet<&'a [u8]>) = Default::default();
-    let (mut paths, mut dirs) = (Vec::new(), Vec::new());
-    for p in predicates {
+    let (mut paths, mut dirs): (Vec<Planned<'a>>, Vec<Planned<'a>>) = Default::default();
+    for (i, p) in predicates.into_iter().enumerate() {
+        let Ok(i) = u32::try_from(i) else { break };
         match p {
             PredicateView::Content { path, .. }
             | PredicateView::Metadata { path, .. }
             | PredicateView::Resolves { path, .. }
-            | PredicateView::DoesNotResolve { path, .. }
-                if is_plain(path) && seen.insert(path) =>
-            {
-                paths.push(path)
+            | PredicateView::DoesNotResolve { path, .. } => {
+                // A file's resolution and its content are two predicates in a row: the second
+                // is known a repeat without hashing it.
+                let repeat = paths.last().is_some_and(|(last, _)| *last == path);
+                if !repeat && is_plain(path) && seen.insert(path) {
+                    paths.push((path, i));
+                }
             }
             PredicateView::Listing { dir, .. } if is_plain(dir) && seen_dirs.insert(dir) => {
-                dirs.push(dir)
+                dirs.push((dir, i))
             }
             _ => {}
         }
@@ -81,38 +101,95 @@ pub(crate) struct Ahead {
     pub(crate) stored_hash: Option<Hash>,
 }
 
-/// `lstat`s every one of `paths`, split across the available cores, looking each regular file
-/// up in the stored fingerprint `table` on the same thread; and reads the listing of each of
-/// `dirs` on one more thread (a listing of 100 000 names is a tenth of such a check).
-pub(crate) fn look_ahead(
+/// The answers of a prefetch as they arrive, in the order of the paths: see [`streamed`].
+pub(crate) struct Stream<'s> {
+    /// Chunks answered by the workers, by number, until the check takes them in order.
+    rx: Receiver<(usize, Vec<Ahead>)>,
+    early: FastMap<usize, Vec<Ahead>>,
+    /// The number of the next chunk to hand out, and how many there are.
+    next: usize,
+    chunks: usize,
+    lister: Option<ScopedJoinHandle<'s, Vec<Listing>>>,
+}
+
+impl Stream<'_> {
+    /// Returns the next chunk's answers, in order (chunk `k` answers paths `k * CHUNK` on), as
+    /// soon as a worker has taken them; `None` once every chunk was handed out, or if a worker
+    /// is gone without answering (the check then asks the kernel itself).
+    pub(crate) fn next_chunk(&mut self) -> Option<Vec<Ahead>> {
+        if self.next >= self.chunks {
+            return None;
+        }
+        let answers = match self.early.remove(&self.next) {
+            Some(a) => a,
+            None => loop {
+                let (k, answers) = self.rx.recv().ok()?;
+                if k == self.next {
+                    break answers;
+                }
+                self.early.insert(k, answers);
+            },
+        };
+        self.next += 1;
+        Some(answers)
+    }
+
+    /// Returns the listings of the directories, in order, once they are read (waiting for
+    /// them); `None` if they were taken already or there are none, or if reading them failed
+    /// short of an answer (the check then reads them itself).
+    pub(crate) fn listings(&mut self) -> Option<Vec<Listing>> {
+        self.lister.take()?.join().ok()
+    }
+}
+
+/// Runs `check` on this thread while worker threads take the `lstat`s of `paths` (plain
+/// absolute paths), chunk by chunk and in order, and one more reads the listing of each of
+/// `dirs` (a listing of 100 000 names is a tenth of such a check). Each worker looks the
+/// regular files it found up in the stored fingerprint `table`. `check` takes the answers from
+/// the [`Stream`] as it needs them. Once it returns, the workers stop after the chunk they are
+/// on: a check that fails early does not wait for the `lstat`s of paths it will never look at.
+pub(crate) fn streamed<R>(
     paths: &[&[u8]],
     dirs: &[&[u8]],
     table: Option<&dyn CachedFingerprints>,
-) -> (Vec<Ahead>, Vec<Listing>) {
+    check: impl FnOnce(&mut Stream<'_>) -> R,
+) -> R {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
-    let read_all = || dirs.iter().map(|d| read_names(d)).collect::<Vec<Listing>>();
-    if threads < 2 || paths.len() < MIN_PATHS {
-        return (look_ahead_run(paths, table), read_all());
-    }
-    let chunk = paths.len().div_ceil(threads);
+    let chunks = paths.len().div_ceil(CHUNK);
+    let taken = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let lister = (!dirs.is_empty()).then(|| scope.spawn(read_all));
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .skip(1)
-            .map(|part| scope.spawn(move || look_ahead_run(part, table)))
+        let lister = (!dirs.is_empty())
+            .then(|| scope.spawn(|| dirs.iter().map(|d| read_names(d)).collect::<Vec<_>>()));
+        let (tx, rx) = mpsc::channel();
+        let workers: Vec<_> = (0..threads.min(chunks))
+            .map(|_| {
+                let tx = tx.clone();
+                let (taken, stop) = (&taken, &stop);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let k = taken.fetch_add(1, Ordering::Relaxed);
+                        let Some(part) = paths.chunks(CHUNK).nth(k) else { break };
+                        if tx.send((k, look_ahead_run(part, table))).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
             .collect();
-        let mut out = look_ahead_run(&paths[..chunk.min(paths.len())], table);
-        // A worker only calls lstat, readdir and reads the table: it cannot panic short of a
-        // bug; if one did, what it was to learn is simply looked up again by the check.
-        let listings = lister.map_or_else(Vec::new, |l| l.join().unwrap_or_default());
+        drop(tx);
+        let mut stream = Stream { rx, early: FastMap::default(), next: 0, chunks, lister };
+        let verdict = check(&mut stream);
+        stop.store(true, Ordering::Relaxed);
+        // A worker only calls lstat and reads the table: it cannot panic short of a bug; if one
+        // did, what it was to learn was looked up by the check itself.
         for w in workers {
-            match w.join() {
-                Ok(part) => out.extend(part),
-                Err(_) => break,
-            }
+            let _ = w.join();
         }
-        (out, listings)
+        if let Some(l) = stream.lister.take() {
+            let _ = l.join();
+        }
+        verdict
     })
 }
 
@@ -171,6 +248,21 @@ pub(crate) fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every answer of a stream over `paths` and `dirs`, taken to the end.
+    fn look_ahead(
+        paths: &[&[u8]],
+        dirs: &[&[u8]],
+        table: Option<&dyn CachedFingerprints>,
+    ) -> (Vec<Ahead>, Vec<Listing>) {
+        streamed(paths, dirs, table, |stream| {
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next_chunk() {
+                out.extend(chunk);
+            }
+            (out, stream.listings().unwrap_or_default())
+        })
+    }
 
     #[test]
     fn only_plain_absolute_paths_are_taken_ahead() {

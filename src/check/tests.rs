@@ -446,21 +446,80 @@ fn a_big_check_decides_the_same_with_its_lstats_taken_ahead() {
         flags: ResolveFlags::FOLLOW,
         errno: Errno::ENOENT,
     });
-    let check = |ahead: bool| {
+    // Walked one lookup at a time, all taken ahead first, or taken while the check walks.
+    let check = |how: Ahead| {
         let mut fps = trusting();
         let live = LiveFs::new(&mut fps);
-        if ahead {
-            live.prefetch(p.iter().map(Predicate::view));
-            assert!(live.lstat_count() > n, "the real paths are taken ahead");
+        match how {
+            Ahead::Not => model::check::check(&p, &live, &NoStdin),
+            Ahead::First => {
+                live.prefetch(p.iter().map(Predicate::view));
+                assert!(live.lstat_count() > n, "the real paths are taken ahead");
+                model::check::check(&p, &live, &NoStdin)
+            }
+            Ahead::Streamed => live.checking(p.iter().map(Predicate::view), |p| {
+                model::check::check_views(p, &live, &NoStdin)
+            }),
         }
-        model::check::check(&p, &live, &NoStdin)
     };
-    assert_eq!(check(false), Verdict::Holds);
-    assert_eq!(check(true), Verdict::Holds);
+    let all = [Ahead::Not, Ahead::First, Ahead::Streamed];
+    for how in all {
+        assert_eq!(check(how), Verdict::Holds, "{how:?}");
+    }
+    // A change near the start and one in the last chunk the workers take.
+    let last = if n.is_multiple_of(2) { n - 1 } else { n - 2 }; // the last directory
+    fs::remove_dir(t.path(&format!("real/f{last}"))).expect("rmdir");
+    fs::write(t.path(&format!("real/f{last}")), b"now a file").expect("write");
+    let expected = fails(2 * last, Observed::Kind(FileKind::Regular));
+    for how in all {
+        assert_eq!(check(how), expected, "{how:?}");
+    }
     fs::remove_dir(t.path("real/f9")).expect("rmdir");
     let expected = fails(18, Observed::Errno(Errno::ENOENT));
-    assert_eq!(check(false), expected);
-    assert_eq!(check(true), expected);
+    for how in all {
+        assert_eq!(check(how), expected, "{how:?}");
+    }
+}
+
+/// How a test's check takes its lstats.
+#[derive(Clone, Copy, Debug)]
+enum Ahead {
+    /// One at a time, as the walk asks.
+    Not,
+    /// All ahead, before the check (`LiveFs::prefetch`).
+    First,
+    /// Ahead, while the check walks (`LiveFs::checking`).
+    Streamed,
+}
+
+#[test]
+fn a_streamed_check_finds_every_answer_it_needs_already_settled() {
+    // Several chunks of paths, so the check reaches each chunk's predicates while the workers
+    // may still be on it: every lookup must wait for its answer, never make its own.
+    let n = crate::check::prefetch::CHUNK * 4 + 10;
+    let (t, mut p) = numbered_files(n);
+    let mut names: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
+    names.sort();
+    p.insert(3, Predicate::Listing { dir: t.abs("d"), names });
+    let count = |streamed: bool| {
+        let mut fps = trusting();
+        let live = LiveFs::new(&mut fps);
+        let verdict = if streamed {
+            live.checking(p.iter().map(Predicate::view), |p| {
+                model::check::check_views(p, &live, &NoStdin)
+            })
+        } else {
+            live.prefetch(p.iter().map(Predicate::view));
+            model::check::check(&p, &live, &NoStdin)
+        };
+        assert_eq!(verdict, Verdict::Holds, "streamed: {streamed}");
+        live.lstat_count()
+    };
+    let first = count(false);
+    assert!(first > n, "the paths are taken ahead");
+    for _ in 0..5 {
+        assert_eq!(count(true), first, "no lookup of a streamed check asked the kernel again");
+    }
 }
 
 #[test]

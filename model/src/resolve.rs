@@ -218,6 +218,9 @@ fn walk<F: Fs>(
     flags: ResolveFlags,
     links: &mut u32,
 ) -> Result<Resolved<F::Node>, Errno> {
+    if let Some(done) = walk_one_name(fs, &start, text, flags) {
+        return done;
+    }
     // texts[0] is `text`; every symlink followed adds its target.
     let mut targets: Vec<Vec<u8>> = Vec::new();
     let mut first = Vec::new();
@@ -325,6 +328,43 @@ fn walk<F: Fs>(
     // Only reached when the queue held "." or ".." components that were not last; unreachable
     // because the loop returns on the last component, but kept total.
     Ok(Resolved::Node(cur))
+}
+
+/// [`walk`] of a `text` that is one name (no slash, not `.` or `..`, not too long) reaching
+/// something other than a symlink: what is left of most paths once their directory part is
+/// found, walked without building a queue of components. `None` sends the caller to the
+/// general walk (a symlink is followed there, from the same lookup).
+fn walk_one_name<F: Fs>(
+    fs: &F,
+    start: &F::Node,
+    text: &[u8],
+    flags: ResolveFlags,
+) -> Option<Result<Resolved<F::Node>, Errno>> {
+    if text.is_empty()
+        || text.len() > NAME_MAX
+        || text == b"."
+        || text == b".."
+        || text.contains(&b'/')
+    {
+        return None;
+    }
+    let node = match fs.lookup(start, text) {
+        Ok(Some(node)) => node,
+        Ok(None) if flags.create => return Some(Ok(Resolved::Absent)),
+        Ok(None) => return Some(Err(Errno::ENOENT)),
+        Err(e) => return Some(Err(e)),
+    };
+    let kind = match fs.meta(&node) {
+        Ok(m) => m.kind,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(match kind {
+        FileKind::Symlink => return None,
+        _ if flags.create && flags.exclusive => Err(Errno::EEXIST),
+        FileKind::Directory => finish_dir(flags).map(|_| Resolved::Node(node)),
+        _ if flags.directory => Err(Errno::ENOTDIR),
+        _ => Ok(Resolved::Node(node)),
+    })
 }
 
 /// The checks on a last component that is a directory.

@@ -5,9 +5,10 @@
 use crate::check::LiveFs;
 use crate::explain;
 use crate::store::{Store, StoreError};
-use model::check::StdinSource;
+use model::check::{check_views_in_family_deferring, StdinSource};
 use model::entry::ArchivedEntry;
 use model::verdict::Verdict;
+use model::view::PredicateView;
 use model::{CommandKey, Effect, Entry};
 use rkyv::rancor;
 
@@ -162,8 +163,11 @@ fn newest_holding(
         .ok()?;
     let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
     let predicates = archived.predicates.iter().map(|p| p.view());
+    // Listings last: a big one is read on another thread meanwhile (`check::fed`).
+    let listing = |p: &PredicateView<'_, _>| matches!(p, PredicateView::Listing { .. });
     live.checking(predicates, |predicates| {
-        model::check::check_views_in_family(predicates, siblings[newest], &siblings, live, stdin)
+        let (effects, siblings) = (siblings[newest], &siblings);
+        check_views_in_family_deferring(predicates, listing, effects, siblings, live, stdin)
     })
     .holds()
     .then(|| without_predicates(archived).ok())

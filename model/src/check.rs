@@ -193,20 +193,61 @@ pub fn check_views_in_family<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Verdict {
+    check_views_in_family_deferring(predicates, |_| false, effects, siblings, fs, stdin)
+}
+
+/// [`check_views_in_family`], checking the predicates `defer` picks after the others: the
+/// verdict is the same, that of the first predicate that fails *in order*, because checking
+/// only reads the filesystem (a deferred predicate that comes before a failing one is still
+/// checked, and wins if it fails too). A filesystem that can answer some predicates sooner
+/// than others (the live checker reads a big listing on another thread while it walks the
+/// files) checks the others meanwhile.
+pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
+    predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
+    defer: impl Fn(&PredicateView<'a, N>) -> bool,
+    effects: &[Effect],
+    siblings: &[&[Effect]],
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Verdict {
+    let mut deferred = Vec::new();
+    let mut failed = None;
     for (index, p) in predicates.into_iter().enumerate() {
-        if let Some(observed) = check_view(p, fs, stdin) {
-            let relaxed = match (p, &observed) {
-                (PredicateView::Listing { dir, .. }, Observed::Names { added, removed }) => {
-                    listing_differs_by_outputs(dir, added, removed, effects, siblings, fs)
-                }
-                _ => output_in_place(p, effects, siblings, fs),
-            };
-            if !relaxed {
-                return Verdict::Fails { index, observed };
-            }
+        if defer(&p) {
+            deferred.push((index, p));
+        } else if let Some(observed) = check_in_family_one(p, effects, siblings, fs, stdin) {
+            failed = Some(Verdict::Fails { index, observed });
+            break;
         }
     }
-    Verdict::Holds
+    for (index, p) in deferred {
+        if matches!(failed, Some(Verdict::Fails { index: f, .. }) if f < index) {
+            break;
+        }
+        if let Some(observed) = check_in_family_one(p, effects, siblings, fs, stdin) {
+            return Verdict::Fails { index, observed };
+        }
+    }
+    failed.unwrap_or(Verdict::Holds)
+}
+
+/// Checks one predicate with the output rule: what was observed if it fails, `None` if it
+/// holds (strictly, or because the entry's own outputs explain the difference).
+fn check_in_family_one<F: Fs, N: Deref<Target = [u8]>>(
+    p: PredicateView<'_, N>,
+    effects: &[Effect],
+    siblings: &[&[Effect]],
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Option<Observed> {
+    let observed = check_view(p, fs, stdin)?;
+    let relaxed = match (p, &observed) {
+        (PredicateView::Listing { dir, .. }, Observed::Names { added, removed }) => {
+            listing_differs_by_outputs(dir, added, removed, effects, siblings, fs)
+        }
+        _ => output_in_place(p, effects, siblings, fs),
+    };
+    (!relaxed).then_some(observed)
 }
 
 /// Whether a listing differs from the recorded one only by the entry's own outputs, each in

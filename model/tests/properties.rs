@@ -8,7 +8,8 @@ use model::memfs::MemFs;
 use model::program::{Data, Op, PathExpr, Program, Stmt};
 use model::run::Run;
 use model::scenario::{
-    precision, proposed, show_entry, soundness, Case, Edit, Pipeline, Scenario, PROPOSED, SHIPPED,
+    precision, proposed, shipped, show_entry, soundness, Case, Edit, Pipeline, Scenario, PROPOSED,
+    ROOT, SHIPPED,
 };
 use model::Predicate;
 use proptest::prelude::*;
@@ -32,6 +33,33 @@ proptest! {
         if let Err(e) = soundness(&sc, PROPOSED) {
             prop_assert!(false, "{e}\n{sc}");
         }
+    }
+
+    /// Checking some predicates after the others (`check_views_in_family_deferring`, as the
+    /// live checker does with listings read on another thread) decides exactly as checking
+    /// them in order: the same first failing predicate, or none.
+    #[test]
+    fn deferring_predicates_does_not_change_the_verdict(b in bytes(), mask in any::<u64>()) {
+        use model::check::{check_views_in_family, check_views_in_family_deferring, NoStdin};
+        use model::view::PredicateView;
+        let sc = Scenario::decode(&b);
+        let entry = shipped(&model::run::run_traced(&sc.program, &sc.s0, ROOT, false));
+        let s1 = sc.s1();
+        let views = || entry.predicates.iter().map(Predicate::view);
+        let siblings = [entry.effects.as_slice()];
+        let in_order = check_views_in_family(views(), &entry.effects, &siblings, &s1, &NoStdin);
+        let n = std::cell::Cell::new(0u32);
+        let by_mask = |_: &PredicateView<'_, Vec<u8>>| {
+            n.set(n.get() + 1);
+            mask >> (n.get() % 64) & 1 == 1
+        };
+        let listings = |p: &PredicateView<'_, Vec<u8>>| matches!(p, PredicateView::Listing { .. });
+        let check = |defer: &dyn Fn(&PredicateView<'_, Vec<u8>>) -> bool| {
+            check_views_in_family_deferring(views(), defer, &entry.effects, &siblings, &s1, &NoStdin)
+        };
+        prop_assert_eq!(&check(&by_mask), &in_order, "{}", sc);
+        prop_assert_eq!(&check(&listings), &in_order, "{}", sc);
+        prop_assert_eq!(&check(&|_| true), &in_order, "{}", sc);
     }
 
     /// Theorem 2 (given that the entry checks on the state it was recorded on).

@@ -1,8 +1,12 @@
 //! A check's predicates handed out one by one while a prefetch's answers stream in
 //! (`check::prefetch::streamed`): before a predicate is handed to the check, the answers of
-//! every path taken ahead that it or an earlier predicate names are settled in the snapshot,
-//! and the listings read ahead are settled before the first listing predicate. The check thus
-//! walks chunk `k` while the workers take chunk `k + 1` on.
+//! every path taken ahead that it or an earlier predicate names are settled in the snapshot.
+//! The check thus walks chunk `k` while the workers take chunk `k + 1` on. The listings read
+//! ahead are settled as soon as they are read, and at the latest once every predicate was
+//! handed out: a check that defers its listing predicates to the end
+//! (`model::check::check_views_in_family_deferring`) finds them there, and one that checks a
+//! listing before it is read reads it itself (reading 100 000 names takes a thread about as
+//! long as the lstats take the others: waiting for it would leave the check idle).
 
 use super::live::LiveFs;
 use super::prefetch::Stream;
@@ -18,8 +22,6 @@ pub(super) struct Plan<'p> {
     pub(super) first_use: Vec<u32>,
     /// The plain directories whose listing is read ahead.
     pub(super) dirs: Vec<&'p [u8]>,
-    /// The number of the first listing predicate among them (`u32::MAX` if none).
-    pub(super) listings_due: u32,
 }
 
 /// The predicates of a streamed check, as an iterator that settles answers before it hands
@@ -52,7 +54,7 @@ impl<'f, 's, 'l, 'a, 'p, I> Fed<'f, 's, 'l, 'a, 'p, I> {
     }
 
     /// Settles every answer predicate number `index` needs: those of the paths it and the
-    /// predicates before it name, and the listings if it is the first listing predicate.
+    /// predicates before it name; and the listings, if they are read.
     fn bring_in(&mut self, index: u32) {
         let first_use = &self.plan.first_use;
         while self.named < first_use.len() && first_use[self.named] <= index {
@@ -65,17 +67,21 @@ impl<'f, 's, 'l, 'a, 'p, I> Fed<'f, 's, 'l, 'a, 'p, I> {
                     let to = (from + answers.len()).min(self.plan.paths.len());
                     self.live.settle_ahead(&self.plan.paths[from..to], answers);
                     self.settled = to;
+                    if self.listings_pending {
+                        if let Some(listings) = self.stream.listings_if_read() {
+                            self.settle_listings(listings);
+                        }
+                    }
                 }
                 // No more answers (a worker is gone): the walk asks the kernel for the rest.
                 None => self.settled = self.plan.paths.len(),
             }
         }
-        if self.listings_pending && index >= self.plan.listings_due {
-            self.listings_pending = false;
-            if let Some(listings) = self.stream.listings() {
-                self.live.settle_listings(&self.plan.dirs, listings);
-            }
-        }
+    }
+
+    fn settle_listings(&mut self, listings: Vec<super::listing::Listing>) {
+        self.listings_pending = false;
+        self.live.settle_listings(&self.plan.dirs, listings);
     }
 }
 
@@ -88,7 +94,16 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         self.bring_in(self.index);
-        let p = self.predicates.next()?;
+        let Some(p) = self.predicates.next() else {
+            // What is checked after the last predicate (deferred listings) finds them read.
+            if self.listings_pending {
+                if let Some(listings) = self.stream.listings() {
+                    self.settle_listings(listings);
+                }
+                self.listings_pending = false;
+            }
+            return None;
+        };
         self.index = self.index.saturating_add(1);
         Some(p)
     }

@@ -163,6 +163,8 @@ pub struct LiveFs<'a> {
     /// How many directories this snapshot holds open (at most [`MAX_DIR_FDS`]).
     dir_fds: Cell<usize>,
     lstats: Cell<usize>,
+    /// How many listings this snapshot read itself (not read ahead).
+    lists: Cell<usize>,
     fingerprints: RefCell<&'a mut Fingerprints>,
 }
 
@@ -192,6 +194,7 @@ impl<'a> LiveFs<'a> {
             honest_dirs: RefCell::new(FastMap::default()),
             dir_fds: Cell::new(0),
             lstats: Cell::new(1),
+            lists: Cell::new(0),
             fingerprints: RefCell::new(fingerprints),
         }
     }
@@ -204,6 +207,11 @@ impl<'a> LiveFs<'a> {
     /// Returns how many `lstat` calls this snapshot made (cache misses), for tests and `-v`.
     pub fn lstat_count(&self) -> usize {
         self.lstats.get()
+    }
+
+    /// Returns how many directories this snapshot listed itself (not read ahead), for tests.
+    pub fn list_count(&self) -> usize {
+        self.lists.get()
     }
 
     /// Runs `check` over `predicates` (handed to it in order) while the `lstat`s of the
@@ -274,9 +282,8 @@ impl<'a> LiveFs<'a> {
             })
         });
         let (paths, first_use) = paths.into_iter().unzip();
-        let listings_due = dirs.first().map_or(u32::MAX, |(_, i)| *i);
         let dirs = dirs.into_iter().map(|(d, _)| d).collect();
-        Some(Plan { paths, first_use, dirs, listings_due })
+        Some(Plan { paths, first_use, dirs })
     }
 
     /// Makes `answers`, the prefetch's `lstat`s of `paths` (in order), this snapshot's answers
@@ -518,6 +525,7 @@ impl Fs for LiveFs<'_> {
         if let Some(ahead) = self.listings.borrow_mut().remove(&node.id) {
             return ahead;
         }
+        self.lists.set(self.lists.get() + 1);
         read_names(&node.path)
     }
 }

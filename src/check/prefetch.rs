@@ -140,6 +140,15 @@ impl Stream<'_> {
     pub(crate) fn listings(&mut self) -> Option<Vec<Listing>> {
         self.lister.take()?.join().ok()
     }
+
+    /// [`Stream::listings`] if they are read already, without waiting; `None` otherwise.
+    pub(crate) fn listings_if_read(&mut self) -> Option<Vec<Listing>> {
+        if self.lister.as_ref().is_some_and(|l| l.is_finished()) {
+            self.listings()
+        } else {
+            None
+        }
+    }
 }
 
 /// Runs `check` on this thread while worker threads take the `lstat`s of `paths` (plain

@@ -8,6 +8,7 @@ use model::entry::{Captured, ExitStatus};
 use model::fs::{FileKind, Fs};
 use model::resolve::ResolveFlags;
 use model::verdict::Observed;
+use model::view::PredicateView;
 use model::{CommandKey, Entry, Errno, Hash, Predicate, Verdict};
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -404,6 +405,35 @@ fn a_listing_read_ahead_is_the_snapshots_answer() {
     let live = LiveFs::new(&mut fps);
     live.prefetch(p.iter().map(Predicate::view));
     assert_eq!(model::check::check(&p, &live, &NoStdin), fails(n, added));
+}
+
+#[test]
+fn a_streamed_check_that_defers_its_listings_finds_them_read_ahead() {
+    let n = crate::check::prefetch::CHUNK * 3;
+    let (t, mut p) = numbered_files(n);
+    let mut names: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
+    names.sort();
+    // First, as the readall benchmark records it: the check reaches it long before it is read.
+    p.insert(0, Predicate::Listing { dir: t.abs("d"), names });
+    let listing = |v: &PredicateView<'_, _>| matches!(v, PredicateView::Listing { .. });
+    let mut fps = trusting();
+    let live = LiveFs::new(&mut fps);
+    let verdict = live.checking(p.iter().map(Predicate::view), |v| {
+        model::check::check_views_in_family_deferring(v, listing, &[], &[&[]], &live, &NoStdin)
+    });
+    assert_eq!(verdict, Verdict::Holds);
+    assert_eq!(live.list_count(), 0, "the listing read ahead answered");
+    // The same holds for a listing that fails: it is still checked, with the answer read ahead.
+    t.write("d/new", b"x");
+    let live = LiveFs::new(&mut fps);
+    let verdict = live.checking(p.iter().map(Predicate::view), |v| {
+        model::check::check_views_in_family_deferring(v, listing, &[], &[&[]], &live, &NoStdin)
+    });
+    assert_eq!(
+        verdict,
+        fails(0, Observed::Names { added: vec![b"new".to_vec()], removed: vec![] })
+    );
+    assert_eq!(live.list_count(), 0, "the listing read ahead answered");
 }
 
 #[test]

@@ -275,11 +275,18 @@ impl<'a> LiveFs<'a> {
         // top directories are looked up in the snapshot itself (a few lookups, needed anyway).
         let root = self.root();
         let mut walkable: FastMap<&[u8], bool> = FastMap::default();
+        let mut last: Option<(&[u8], bool)> = None;
         paths.retain(|(p, _)| {
             let top = p[1..].split(|&b| b == b'/').next().unwrap_or_default();
-            *walkable.entry(top).or_insert_with(|| {
+            // Most paths share the top directory of the one before: no probe for them.
+            if let Some((_, keep)) = last.filter(|(t, _)| *t == top) {
+                return keep;
+            }
+            let keep = *walkable.entry(top).or_insert_with(|| {
                 matches!(self.lookup(&root, top), Ok(Some(n)) if n.stat.is_ok_and(|s| s.meta.kind == FileKind::Directory))
-            })
+            });
+            last = Some((top, keep));
+            keep
         });
         let (paths, first_use) = paths.into_iter().unzip();
         let dirs = dirs.into_iter().map(|(d, _)| d).collect();

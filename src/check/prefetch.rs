@@ -50,15 +50,18 @@ pub(crate) const CHUNK: usize = 1024;
 /// names it: the check must have its answer before it checks that predicate.
 pub(crate) type Planned<'a> = (&'a [u8], u32);
 
-/// The paths of `predicates` worth taking ahead, each once, in the order of their first use:
-/// the absolute paths of content, metadata and resolution predicates that are plain (a
-/// relative resolution is a project file whose content predicate names it absolutely; joining
-/// each to its base would cost an allocation per input for nothing); and the plain directories
-/// whose listing is a predicate.
+/// The paths of `predicates` worth taking ahead, in the order of their first use: the absolute
+/// paths of content, metadata and resolution predicates that are plain (a relative resolution
+/// is a project file whose content predicate names it absolutely; joining each to its base
+/// would cost an allocation per input for nothing); and the plain directories whose listing is
+/// a predicate, each once. A path is left out when it repeats the one before (a file's
+/// resolutions and its content are predicates in a row); one that comes back later is taken
+/// again, and the snapshot keeps its first answer: a set of every path seen cost a tenth of a
+/// 100 000-input check (measured, session 14) to save a few repeated `lstat`s on the workers.
 pub(crate) fn paths_of<'a, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
 ) -> (Vec<Planned<'a>>, Vec<Planned<'a>>) {
-    let (mut seen, mut seen_dirs): (FastSet<&'a [u8]>, FastSet<&'a [u8]>) = Default::default();
+    let mut seen_dirs: FastSet<&'a [u8]> = FastSet::default();
     let (mut paths, mut dirs): (Vec<Planned<'a>>, Vec<Planned<'a>>) = Default::default();
     for (i, p) in predicates.into_iter().enumerate() {
         let Ok(i) = u32::try_from(i) else { break };
@@ -67,10 +70,8 @@ pub(crate) fn paths_of<'a, N: Deref<Target = [u8]> + 'a>(
             | PredicateView::Metadata { path, .. }
             | PredicateView::Resolves { path, .. }
             | PredicateView::DoesNotResolve { path, .. } => {
-                // A file's resolution and its content are two predicates in a row: the second
-                // is known a repeat without hashing it.
                 let repeat = paths.last().is_some_and(|(last, _)| *last == path);
-                if !repeat && is_plain(path) && seen.insert(path) {
+                if !repeat && is_plain(path) {
                     paths.push((path, i));
                 }
             }
@@ -271,6 +272,37 @@ mod tests {
             }
             (out, stream.listings().unwrap_or_default())
         })
+    }
+
+    #[test]
+    fn paths_are_planned_in_order_of_first_use_with_repeats_in_a_row_left_out() {
+        use model::fs::FileKind;
+        use model::resolve::ResolveFlags;
+        use model::Predicate;
+        let resolves = |path: &str| Predicate::Resolves {
+            path: path.as_bytes().to_vec(),
+            base: b"/p".to_vec(),
+            flags: ResolveFlags::FOLLOW,
+            to: FileKind::Regular,
+        };
+        let content =
+            |path: &str| Predicate::Content { path: path.as_bytes().to_vec(), hash: Hash::of(b"") };
+        let listing =
+            |dir: &str| Predicate::Listing { dir: dir.as_bytes().to_vec(), names: vec![] };
+        let p = [
+            resolves("/a/x"),
+            content("/a/x"),
+            listing("/a"),
+            resolves("rel/y"),
+            content("/a/y"),
+            resolves("/a/../z"),
+            listing("/a"),
+            content("/a/x"),
+        ];
+        let (paths, dirs) = paths_of(p.iter().map(Predicate::view));
+        let expected: [(&[u8], u32); 3] = [(b"/a/x", 0), (b"/a/y", 4), (b"/a/x", 7)];
+        assert_eq!(paths, expected);
+        assert_eq!(dirs, [(&b"/a"[..], 2)]);
     }
 
     #[test]

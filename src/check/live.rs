@@ -156,6 +156,8 @@ pub struct LiveFs<'a> {
     dirs: RefCell<FastMap<Box<[u8]>, DirPart>>,
     /// What `readlink` answered for each symlink node asked, by node (once per snapshot).
     targets: RefCell<FastMap<u32, Result<Vec<u8>, Errno>>>,
+    /// A buffer for building the key of a relative directory part (see `dir_part`).
+    key_buf: RefCell<Vec<u8>>,
     /// Listings read ahead by a prefetch, by node, until the check asks for them.
     listings: RefCell<FastMap<u32, Listing>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
@@ -190,6 +192,7 @@ impl<'a> LiveFs<'a> {
             starts: RefCell::new(FastMap::default()),
             dirs: RefCell::new(FastMap::default()),
             targets: RefCell::new(FastMap::default()),
+            key_buf: RefCell::new(Vec::new()),
             listings: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
             dir_fds: Cell::new(0),
@@ -511,19 +514,29 @@ impl Fs for LiveFs<'_> {
     fn dir_part(&self, base: &[u8], dir: &[u8]) -> Result<(LiveNode, u32), Errno> {
         // As `start_dir`: a function of the snapshot. `/usr/include/x86_64-linux-gnu/bits` is
         // the directory part of dozens of paths; it is walked once.
-        let relative_key;
-        let key = if dir.first() == Some(&b'/') {
-            dir
-        } else {
-            relative_key = [base, b"\0", dir].concat();
-            &relative_key
+        // The key of a relative one is built in a reused buffer: every relative input of a
+        // check asks (`files/f000001 resolves`), and only the first of each directory inserts.
+        let absolute = dir.first() == Some(&b'/');
+        let known = {
+            let mut buf = self.key_buf.borrow_mut();
+            let key: &[u8] = if absolute {
+                dir
+            } else {
+                buf.clear();
+                buf.extend_from_slice(base);
+                buf.push(0);
+                buf.extend_from_slice(dir);
+                &buf
+            };
+            self.dirs.borrow().get(key).copied()
         };
-        if let Some(known) = self.dirs.borrow().get(key) {
+        if let Some(known) = known {
             return known.map(|(id, links)| (self.node(id), links));
         }
         let found = model::resolve::dir_part(self, base, dir);
         let remembered = found.as_ref().map(|(n, links)| (n.id, *links)).map_err(|e| *e);
-        self.dirs.borrow_mut().insert(key.into(), remembered);
+        let key = if absolute { dir.into() } else { [base, b"\0", dir].concat().into() };
+        self.dirs.borrow_mut().insert(key, remembered);
         found
     }
 

@@ -95,18 +95,46 @@ pub(crate) fn to_owned(path: &Path, archived: &[ArchivedEntry]) -> Result<Vec<En
         .map_err(|e| StoreError::corrupt(path, format!("undecodable archive: {e}")))
 }
 
+/// A payload at least this long has its checksum verified on another thread while it is
+/// validated and read: blake3 of the 100 000-input benchmark's 20.8 MiB family file is 4 ms,
+/// while the second core is idle until the check starts its prefetch. A thread costs ~50 µs.
+const CHECKSUM_APART_BYTES: usize = 1 << 20;
+
 /// Hands the entries of a whole database file (`file`, read from `path`) of `family` to `f`,
 /// read in place (zero-copy). This is the one path by which entry archives are accessed:
 /// header and checksum, then bytecheck validation, then a check that every entry belongs to
-/// `family`.
+/// `family`. For a big file the checksum is verified on another thread while `f` runs on the
+/// validated archive: `f` must then only read (its result is dropped, and the file reported
+/// corrupt, if the checksum fails); bytecheck has made every read of the archive safe by then.
 pub(crate) fn with_entries<R>(
     path: &Path,
     file: &[u8],
     family: &Hash,
     f: impl FnOnce(&[ArchivedEntry]) -> R,
 ) -> Result<R, StoreError> {
-    let payload =
-        format::decode(ENTRIES_MAGIC, file).map_err(|why| StoreError::corrupt(path, why))?;
+    let (payload, sum) =
+        format::decode_header(ENTRIES_MAGIC, file).map_err(|why| StoreError::corrupt(path, why))?;
+    if payload.len() < CHECKSUM_APART_BYTES {
+        format::verify(payload, &sum).map_err(|why| StoreError::corrupt(path, why))?;
+        return validated(path, payload, family, f);
+    }
+    std::thread::scope(|scope| {
+        let checksum = scope.spawn(|| format::verify(payload, &sum));
+        let read = validated(path, payload, family, f);
+        let verified = checksum.join().unwrap_or_else(|_| Err("checksum thread failed".into()));
+        verified.map_err(|why| StoreError::corrupt(path, why))?;
+        read
+    })
+}
+
+/// The rest of [`with_entries`] once the header is checked: bytecheck validation, the family
+/// of every entry, then `f`.
+fn validated<R>(
+    path: &Path,
+    payload: &[u8],
+    family: &Hash,
+    f: impl FnOnce(&[ArchivedEntry]) -> R,
+) -> Result<R, StoreError> {
     let mut buf = AlignedVec::new();
     let payload = format::align_payload(payload, &mut buf);
     let archived = rkyv::access::<ArchivedVec<ArchivedEntry>, rancor::Error>(payload)

@@ -47,7 +47,19 @@ pub(crate) fn encode_header(magic: [u8; 8], payload: &[u8]) -> [u8; HEADER_LEN] 
 
 /// Checks the header of `file` (a whole file of kind `magic`) and returns its payload, or the
 /// reason the file is corrupt.
+#[cfg(test)]
 pub(crate) fn decode(magic: [u8; 8], file: &[u8]) -> Result<&[u8], String> {
+    let (payload, sum) = decode_header(magic, file)?;
+    verify(payload, &sum)?;
+    Ok(payload)
+}
+
+/// The payload's checksum, as the header holds it.
+pub(crate) type Checksum = [u8; 32];
+
+/// [`decode`] but for the checksum, which it returns for [`verify`] to compare (a big payload's
+/// checksum can then be verified on another thread while the payload is validated).
+pub(crate) fn decode_header(magic: [u8; 8], file: &[u8]) -> Result<(&[u8], Checksum), String> {
     let Some((header, payload)) = file.split_at_checked(HEADER_LEN) else {
         return Err(format!(
             "{} bytes long, shorter than the {HEADER_LEN}-byte header",
@@ -75,10 +87,17 @@ pub(crate) fn decode(magic: [u8; 8], file: &[u8]) -> Result<&[u8], String> {
             payload.len()
         ));
     }
-    if blake3::hash(payload).as_bytes()[..] != header[SUM_AT..RESERVED_AT] {
+    let mut sum = [0u8; 32];
+    sum.copy_from_slice(&header[SUM_AT..RESERVED_AT]);
+    Ok((payload, sum))
+}
+
+/// Checks `payload` against the checksum its header holds.
+pub(crate) fn verify(payload: &[u8], sum: &Checksum) -> Result<(), String> {
+    if blake3::hash(payload).as_bytes() != sum {
         return Err("payload checksum mismatch".into());
     }
-    Ok(payload)
+    Ok(())
 }
 
 /// Returns `payload` if it is aligned for rkyv's archived types, or a copy of it in `buf`. A

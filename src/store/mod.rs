@@ -160,7 +160,8 @@ impl Store {
     /// Hands the entries of command family `family`, oldest first, to `f`, read in place from the
     /// mapped database file (zero-copy: validated, never deserialized; `f` deserializes what it
     /// keeps). An empty slice if the family has no file; [`StoreError::Corrupt`] as for
-    /// [`Store::load_family`], and then `f` is not called.
+    /// [`Store::load_family`], and then `f`'s result is dropped. `f` must only read: for a big
+    /// file it runs on the validated archive while the checksum is verified beside it.
     pub fn with_family<R>(
         &self,
         family: &Hash,

@@ -282,6 +282,33 @@ fn damaged_databases_are_corrupt_and_replaced_by_record() {
 }
 
 #[test]
+fn a_big_family_file_is_checked_whole_while_it_is_read() {
+    // Above `db::CHECKSUM_APART_BYTES`: the checksum is verified on another thread.
+    let (_tmp, store) = new_store();
+    let k = key("readall", &[]);
+    let mut big = full_entry(&k, 1);
+    big.predicates = (0..20_000)
+        .map(|i| Predicate::Content {
+            path: format!("/a/directory/deep/enough/for/a/long/path/f{i:06}").into_bytes(),
+            hash: Hash::of(format!("{i}").as_bytes()),
+        })
+        .collect();
+    store.record(big.clone()).unwrap();
+    let path = family_file(&store, &k);
+    let valid = std::fs::read(&path).unwrap();
+    assert!(valid.len() > 1 << 20, "{} bytes", valid.len());
+    let read = |store: &Store| store.with_family(&k.family(), |e| e.len());
+    assert_eq!(read(&store).unwrap(), 1);
+    assert_eq!(store.load_family(&k.family()).unwrap(), vec![big]);
+    for (what, bytes) in damages(&valid) {
+        std::fs::write(&path, &bytes).unwrap();
+        let got = read(&store);
+        assert!(matches!(got, Err(StoreError::Corrupt { .. })), "{what}: {got:?}");
+        assert_corrupt(store.load_family(&k.family()));
+    }
+}
+
+#[test]
 fn a_family_file_that_is_not_a_file_is_corrupt() {
     let (_tmp, store) = new_store();
     let k = key("cc", &[]);

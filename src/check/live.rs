@@ -223,8 +223,8 @@ impl<'a> LiveFs<'a> {
     /// every path it names that was taken ahead has its answer in this snapshot, so the walk
     /// finds it there instead of asking the kernel; taking and walking overlap. This changes
     /// when the kernel is asked, never what a check decides: each path is still looked up once
-    /// per snapshot, by whichever comes first. A check of fewer than
-    /// [`MIN_PATHS`](super::prefetch::MIN_PATHS) paths takes nothing ahead.
+    /// per snapshot, by whichever comes first. A check of fewer than 2 048 paths
+    /// (`check::prefetch::MIN_PATHS`) takes nothing ahead.
     pub fn checking<'p, N, I, R>(
         &self,
         predicates: I,

@@ -57,7 +57,7 @@ pub(crate) fn decode(magic: [u8; 8], file: &[u8]) -> Result<&[u8], String> {
 /// The payload's checksum, as the header holds it.
 pub(crate) type Checksum = [u8; 32];
 
-/// [`decode`] but for the checksum, which it returns for [`verify`] to compare (a big payload's
+/// What `decode` checks but for the checksum, which it returns for [`verify`] to compare (a big payload's
 /// checksum can then be verified on another thread while the payload is validated).
 pub(crate) fn decode_header(magic: [u8; 8], file: &[u8]) -> Result<(&[u8], Checksum), String> {
     let Some((header, payload)) = file.split_at_checked(HEADER_LEN) else {

@@ -67,11 +67,7 @@ impl<'f, 's, 'l, 'a, 'p, I> Fed<'f, 's, 'l, 'a, 'p, I> {
                     let to = (from + answers.len()).min(self.plan.paths.len());
                     self.live.settle_ahead(&self.plan.paths[from..to], answers);
                     self.settled = to;
-                    if self.listings_pending {
-                        if let Some(listings) = self.stream.listings_if_read() {
-                            self.settle_listings(listings);
-                        }
-                    }
+                    self.settle_listings(false);
                 }
                 // No more answers (a worker is gone): the walk asks the kernel for the rest.
                 None => self.settled = self.plan.paths.len(),
@@ -79,9 +75,18 @@ impl<'f, 's, 'l, 'a, 'p, I> Fed<'f, 's, 'l, 'a, 'p, I> {
         }
     }
 
-    fn settle_listings(&mut self, listings: Vec<super::listing::Listing>) {
-        self.listings_pending = false;
-        self.live.settle_listings(&self.plan.dirs, listings);
+    /// Settles the listings read ahead, if they are still to be: once read, or (`wait`) as
+    /// soon as they are.
+    fn settle_listings(&mut self, wait: bool) {
+        if !self.listings_pending {
+            return;
+        }
+        let listings = if wait { self.stream.listings() } else { self.stream.listings_if_read() };
+        // Waited for and still none: reading them failed, and the check reads them itself.
+        self.listings_pending = !wait && listings.is_none();
+        if let Some(listings) = listings {
+            self.live.settle_listings(&self.plan.dirs, listings);
+        }
     }
 }
 
@@ -96,12 +101,7 @@ where
         self.bring_in(self.index);
         let Some(p) = self.predicates.next() else {
             // What is checked after the last predicate (deferred listings) finds them read.
-            if self.listings_pending {
-                if let Some(listings) = self.stream.listings() {
-                    self.settle_listings(listings);
-                }
-                self.listings_pending = false;
-            }
+            self.settle_listings(true);
             return None;
         };
         self.index = self.index.saturating_add(1);

@@ -88,8 +88,13 @@ impl ChildName {
         let start = path.len().checked_sub(name.len()).and_then(|s| u32::try_from(s).ok());
         match start {
             Some(start) if path.ends_with(name) => ChildName { text: Rc::clone(path), start },
-            _ => ChildName { text: Rc::from(name), start: 0 },
+            _ => ChildName::own(name),
         }
+    }
+
+    /// The key for `name` on its own (a lookup that found no node).
+    fn own(name: &[u8]) -> ChildName {
+        ChildName { text: Rc::from(name), start: 0 }
     }
 
     fn name(&self) -> &[u8] {
@@ -375,8 +380,8 @@ impl<'a> LiveFs<'a> {
                 });
                 (key, Ok(Some(id)), Ok(Some(node)))
             }
-            Ok(None) => (ChildName::new(&Rc::from(name), name), Ok(None), Ok(None)),
-            Err(e) => (ChildName::new(&Rc::from(name), name), Err(e), Err(e)),
+            Ok(None) => (ChildName::own(name), Ok(None), Ok(None)),
+            Err(e) => (ChildName::own(name), Err(e), Err(e)),
         };
         nodes[dir.id as usize].children.insert(key, known);
         found
@@ -516,10 +521,9 @@ impl Fs for LiveFs<'_> {
         // the directory part of dozens of paths; it is walked once.
         // The key of a relative one is built in a reused buffer: every relative input of a
         // check asks (`files/f000001 resolves`), and only the first of each directory inserts.
-        let absolute = dir.first() == Some(&b'/');
-        let known = {
+        let key: Box<[u8]> = {
             let mut buf = self.key_buf.borrow_mut();
-            let key: &[u8] = if absolute {
+            let key: &[u8] = if dir.first() == Some(&b'/') {
                 dir
             } else {
                 buf.clear();
@@ -528,14 +532,13 @@ impl Fs for LiveFs<'_> {
                 buf.extend_from_slice(dir);
                 &buf
             };
-            self.dirs.borrow().get(key).copied()
+            if let Some(known) = self.dirs.borrow().get(key) {
+                return known.map(|(id, links)| (self.node(id), links));
+            }
+            key.into()
         };
-        if let Some(known) = known {
-            return known.map(|(id, links)| (self.node(id), links));
-        }
         let found = model::resolve::dir_part(self, base, dir);
         let remembered = found.as_ref().map(|(n, links)| (n.id, *links)).map_err(|e| *e);
-        let key = if absolute { dir.into() } else { [base, b"\0", dir].concat().into() };
         self.dirs.borrow_mut().insert(key, remembered);
         found
     }

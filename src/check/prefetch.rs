@@ -57,7 +57,7 @@ pub(crate) type Planned<'a> = (&'a [u8], u32);
 /// a predicate, each once. A path is left out when it repeats the one before (a file's
 /// resolutions and its content are predicates in a row); one that comes back later is taken
 /// again, and the snapshot keeps its first answer: a set of every path seen cost a tenth of a
-/// 100 000-input check (measured, session 14) to save a few repeated `lstat`s on the workers.
+/// 100 000-input check (measured, session 15) to save a few repeated `lstat`s on the workers.
 pub(crate) fn paths_of<'a, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
 ) -> (Vec<Planned<'a>>, Vec<Planned<'a>>) {
@@ -104,8 +104,9 @@ pub(crate) struct Ahead {
 
 /// The answers of a prefetch as they arrive, in the order of the paths: see [`streamed`].
 pub(crate) struct Stream<'s> {
-    /// Chunks answered by the workers, by number, until the check takes them in order.
+    /// The chunks the workers answer, with their numbers, in the order they finish.
     rx: Receiver<(usize, Vec<Ahead>)>,
+    /// Chunks received ahead of their turn, by number, until the check takes them in order.
     early: FastMap<usize, Vec<Ahead>>,
     /// The number of the next chunk to hand out, and how many there are.
     next: usize,
@@ -276,7 +277,6 @@ mod tests {
 
     #[test]
     fn paths_are_planned_in_order_of_first_use_with_repeats_in_a_row_left_out() {
-        use model::fs::FileKind;
         use model::resolve::ResolveFlags;
         use model::Predicate;
         let resolves = |path: &str| Predicate::Resolves {

@@ -204,22 +204,26 @@ pub(crate) fn streamed<R>(
     })
 }
 
-/// [`lstat_run`] of `paths`, with each regular file's [`Ahead::stored_hash`] from `table`.
+/// [`lstat_run`] of `paths`, with each regular file's [`Ahead::stored_hash`] from `table`
+/// (looked up all at once: see `CachedFingerprints::get_many`).
 fn look_ahead_run(paths: &[&[u8]], table: Option<&dyn CachedFingerprints>) -> Vec<Ahead> {
     let stats = lstat_run(paths);
-    paths
-        .iter()
-        .zip(stats)
-        .map(|(path, stat)| {
-            let stored_hash = match (table, stat) {
-                (Some(table), Ok(Some(s))) if s.meta.kind == FileKind::Regular => {
-                    stored_hash(table, path, s.fingerprint)
-                }
-                _ => None,
-            };
-            Ahead { stat, stored_hash }
-        })
-        .collect()
+    let mut ahead: Vec<Ahead> =
+        stats.into_iter().map(|stat| Ahead { stat, stored_hash: None }).collect();
+    let Some(table) = table else { return ahead };
+    let regular = |a: &Ahead| match a.stat {
+        Ok(Some(s)) if s.meta.kind == FileKind::Regular => Some(s.fingerprint),
+        _ => None,
+    };
+    let files: Vec<&[u8]> =
+        paths.iter().zip(&ahead).filter(|(_, a)| regular(a).is_some()).map(|(p, _)| *p).collect();
+    let mut stored = table.get_many(&files).into_iter();
+    for a in &mut ahead {
+        if let Some(now) = regular(a) {
+            a.stored_hash = stored_hash(stored.next().flatten(), now);
+        }
+    }
+    ahead
 }
 
 /// `lstat`s each of the plain absolute `paths` in order. A parent directory shared with the

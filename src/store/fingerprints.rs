@@ -107,10 +107,59 @@ impl FingerprintFile {
         if self.slots == 0 {
             return None;
         }
+        self.probe(path, slot_of(path, self.slots), 0)
+    }
+
+    /// Answers [`FingerprintFile::get`] for each of `paths`, in passes over all of them: the
+    /// first slot of each path, then the record each slot names, then the path each record
+    /// names (and only then the rest of a probe, for the few that need more than one slot).
+    /// One lookup is three loads that each wait for the one before, from a table read in no
+    /// order it knows (a check of 100 000 files reads 13 MiB of it); a pass makes the same
+    /// load for many paths, which do not wait for each other, so their cache misses overlap.
+    pub fn get_many(&self, paths: &[&[u8]]) -> Vec<Option<(Fingerprint, Hash)>> {
+        if self.slots == 0 {
+            return vec![None; paths.len()];
+        }
+        let slot_at = |at: usize| u32_at(&self.bytes, self.slots_at + at * SLOT_LEN);
+        let firsts: Vec<(usize, Option<u32>)> = paths
+            .iter()
+            .map(|p| {
+                let at = slot_of(p, self.slots);
+                (at, slot_at(at))
+            })
+            .collect();
+        let raws: Vec<Option<&[u8]>> = firsts
+            .iter()
+            .map(|&(_, slot)| match slot {
+                Some(slot) if slot != 0 => self.raw(slot as usize - 1).map(|(_, p)| p),
+                _ => None,
+            })
+            .collect();
         let mask = self.slots - 1;
-        let mut at = slot_of(path, self.slots);
+        paths
+            .iter()
+            .zip(firsts)
+            .zip(raws)
+            .map(|((path, (at, slot)), raw)| match slot {
+                // As `probe` at its first slot: outside the file, or empty, ends the lookup.
+                None | Some(0) => None,
+                Some(slot) => {
+                    let record =
+                        raw.filter(|p| p == path).and_then(|_| self.record(slot as usize - 1));
+                    match record {
+                        Some((_, fp, hash)) => Some((fp, hash)),
+                        None => self.probe(path, (at + 1) & mask, 1),
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Looks `path` up from slot `at` on, `tried` slots of the table having been probed.
+    fn probe(&self, path: &[u8], mut at: usize, tried: usize) -> Option<(Fingerprint, Hash)> {
+        let mask = self.slots - 1;
         // Bounded: a damaged table may have no empty slot.
-        for _ in 0..self.slots {
+        for _ in tried..self.slots {
             let slot = u32_at(&self.bytes, self.slots_at + at * SLOT_LEN)? as usize;
             if slot == 0 {
                 return None;
@@ -291,6 +340,10 @@ fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
 impl crate::check::CachedFingerprints for FingerprintFile {
     fn get(&self, path: &[u8]) -> Option<(Fingerprint, Hash)> {
         FingerprintFile::get(self, path)
+    }
+
+    fn get_many(&self, paths: &[&[u8]]) -> Vec<Option<(Fingerprint, Hash)>> {
+        FingerprintFile::get_many(self, paths)
     }
 
     fn items(&self) -> Vec<Item> {

@@ -347,10 +347,11 @@ proptest! {
             bytes[..16].copy_from_slice(&valid[..16]);
         }
         let file = FingerprintFile::from_bytes(bytes);
-        for (p, _, _) in file.items() {
-            let _ = file.get(&p);
-        }
-        let _ = file.get(b"/src/1.c");
+        let mut paths: Vec<Vec<u8>> = file.items().into_iter().map(|(p, _, _)| p).collect();
+        paths.push(b"/src/1.c".to_vec());
+        let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+        let one_by_one: Vec<_> = refs.iter().map(|p| file.get(p)).collect();
+        prop_assert_eq!(file.get_many(&refs), one_by_one);
     }
 
     #[test]
@@ -691,8 +692,30 @@ fn a_damaged_fingerprint_record_is_a_miss_never_a_wrong_answer() {
                 let got = file.get(p);
                 assert!(got.is_none() || got == Some((*fp, *h)), "byte {at}: {got:?}");
             }
+            let paths: Vec<&[u8]> = items.iter().map(|(p, _, _)| p.as_slice()).collect();
+            let one_by_one: Vec<_> = paths.iter().map(|p| file.get(p)).collect();
+            assert_eq!(file.get_many(&paths), one_by_one, "byte {at}");
         }
     }
+}
+
+/// Many lookups at once answer as many lookups one by one: in a table full enough that
+/// probes run past their first slot, with absent paths and repeats among them.
+#[test]
+fn fingerprint_lookups_in_a_batch_answer_as_one_by_one() {
+    let items = fingerprint_items(3000);
+    let file = FingerprintFile::from_bytes(fingerprints::encode(&items));
+    let mut paths: Vec<Vec<u8>> = items.iter().rev().map(|(p, _, _)| p.clone()).collect();
+    paths.extend((0..3000).map(|i| format!("/src/{i}.h").into_bytes()));
+    paths.push(items[7].0.clone());
+    let refs: Vec<&[u8]> = paths.iter().map(Vec::as_slice).collect();
+    let got = file.get_many(&refs);
+    for (i, (path, got)) in refs.iter().zip(&got).enumerate() {
+        let expected = items.iter().find(|(p, _, _)| p == path).map(|(_, fp, h)| (*fp, *h));
+        assert_eq!(*got, expected, "path {i}: {}", String::from_utf8_lossy(path));
+    }
+    assert_eq!(got.len(), refs.len());
+    assert!(got[..items.len()].iter().all(Option::is_some));
 }
 
 // ------------------------------------------------------------------------------ log, last

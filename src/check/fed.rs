@@ -65,7 +65,7 @@ impl<'f, 's, 'l, 'a, 'p, I> Fed<'f, 's, 'l, 'a, 'p, I> {
                 Some(answers) => {
                     let from = self.settled;
                     let to = (from + answers.len()).min(self.plan.paths.len());
-                    self.live.settle_ahead(&self.plan.paths[from..to], answers);
+                    self.live.settle_ahead(&self.plan.paths[from..], answers);
                     self.settled = to;
                     self.settle_listings(false);
                 }

@@ -163,6 +163,8 @@ pub struct LiveFs<'a> {
     targets: RefCell<FastMap<u32, Result<Vec<u8>, Errno>>>,
     /// A buffer for building the key of a relative directory part (see `dir_part`).
     key_buf: RefCell<Vec<u8>>,
+    /// The node the last lookup found, where [`LiveFs::guess`] looks first.
+    last_found: Cell<u32>,
     /// Listings read ahead by a prefetch, by node, until the check asks for them.
     listings: RefCell<FastMap<u32, Listing>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
@@ -198,6 +200,7 @@ impl<'a> LiveFs<'a> {
             dirs: RefCell::new(FastMap::default()),
             targets: RefCell::new(FastMap::default()),
             key_buf: RefCell::new(Vec::new()),
+            last_found: Cell::new(0),
             listings: RefCell::new(FastMap::default()),
             honest_dirs: RefCell::new(FastMap::default()),
             dir_fds: Cell::new(0),
@@ -301,25 +304,22 @@ impl<'a> LiveFs<'a> {
         Some(Plan { paths, first_use, dirs })
     }
 
-    /// Makes `answers`, the prefetch's `lstat`s of `paths` (in order), this snapshot's answers
-    /// of those lookups, as if the walk had made them now: each its name in its directory's
-    /// node. The parent is found once per run of paths in the same directory; one that is not
-    /// a directory reached without a symlink (a path only a walk through a link reaches) keeps
-    /// none of its children's answers. A lookup the walk made already keeps the walk's answer.
+    /// Makes `answers`, the prefetch's `lstat`s of the first paths of `paths` (in order; the
+    /// rest are the plan's paths still to come), this snapshot's answers of those lookups, as
+    /// if the walk had made them now: each its name in its directory's node. The parent is
+    /// found once per run of paths in the same directory; one that is not a directory reached
+    /// without a symlink (a path only a walk through a link reaches) keeps none of its
+    /// children's answers. A lookup the walk made already keeps the walk's answer.
     pub(super) fn settle_ahead(&self, paths: &[&[u8]], answers: Vec<Ahead>) {
         self.lstats.set(self.lstats.get() + answers.len());
         let mut parent_at: Option<(&[u8], Option<LiveNode>)> = None;
+        let answered = answers.len().min(paths.len());
         for (i, (path, answer)) in paths.iter().zip(answers).enumerate() {
             let (parent, name) = super::prefetch::split_parent(path);
             if parent_at.as_ref().is_none_or(|(p, _)| *p != parent) {
                 let dir = self.plain_dir(parent);
                 if let Some(dir) = &dir {
-                    // Room for the directory's run of answers, at once.
-                    let run = paths[i..]
-                        .iter()
-                        .take_while(|p| super::prefetch::split_parent(p).0 == parent)
-                        .count();
-                    self.nodes.borrow_mut()[dir.id as usize].children.reserve(run);
+                    self.make_room(dir, parent, &paths[i..], answered - i);
                 }
                 parent_at = Some((parent, dir));
             }
@@ -329,6 +329,21 @@ impl<'a> LiveFs<'a> {
                     let _ = self.settle(dir, name, path, answer.stat, answer.stored_hash);
                 }
             }
+        }
+    }
+
+    /// Makes room in `dir` (the node of `parent`) for the answers of the run of `paths` in it
+    /// that starts the slice, if the first `answered` of them do not fit: room for the whole
+    /// run in the plan at once (`paths` goes to the plan's end), so that a directory of 100 000
+    /// answers settled chunk by chunk is not grown, and every name in it hashed again, 7 times.
+    fn make_room(&self, dir: &LiveNode, parent: &[u8], paths: &[&[u8]], answered: usize) {
+        let in_dir = |p: &&&[u8]| super::prefetch::split_parent(p).0 == parent;
+        let mut nodes = self.nodes.borrow_mut();
+        let children = &mut nodes[dir.id as usize].children;
+        let now = paths[..answered].iter().take_while(in_dir).count();
+        if children.capacity() - children.len() < now {
+            let run = now + paths[answered..].iter().take_while(in_dir).count();
+            children.reserve(run);
         }
     }
 
@@ -385,6 +400,28 @@ impl<'a> LiveFs<'a> {
         };
         nodes[dir.id as usize].children.insert(key, known);
         found
+    }
+
+    /// The answer of looking `name` up in `dir`, if it is the node the last lookup found or the
+    /// node made after it, without hashing `name` into the directory's map: a check looks up
+    /// the inputs of a command in the order they were settled, each twice in a row (by its
+    /// relative path, then by its absolute one), so one of the two is nearly always it. Exact:
+    /// a node other than the root is the child of its parent under the last component of its
+    /// path, and a directory's map holds each name once, so a node whose parent is `dir` and
+    /// whose path ends in `/name` is what the map holds for `name`.
+    fn guess(&self, nodes: &[Known], dir: &LiveNode, name: &[u8]) -> Option<LiveNode> {
+        let last = self.last_found.get() as usize;
+        let is_it = |known: &&Known| {
+            let path = known.node.path();
+            known.node.id != 0
+                && known.parent == dir.id
+                && path.len() > name.len()
+                && path.ends_with(name)
+                && path[path.len() - name.len() - 1] == b'/'
+        };
+        let found = nodes.get(last).filter(is_it).or_else(|| nodes.get(last + 1).filter(is_it))?;
+        self.last_found.set(found.node.id);
+        Some(found.node.clone())
     }
 
     fn node(&self, id: u32) -> LiveNode {
@@ -451,8 +488,19 @@ impl Fs for LiveFs<'_> {
     }
 
     fn lookup(&self, dir: &LiveNode, name: &[u8]) -> Result<Option<LiveNode>, Errno> {
-        if let Some(known) = self.nodes.borrow()[dir.id as usize].children.get(name) {
-            return known.map(|child| child.map(|id| self.node(id)));
+        {
+            let nodes = self.nodes.borrow();
+            if let Some(node) = self.guess(&nodes, dir, name) {
+                return Ok(Some(node));
+            }
+            if let Some(known) = nodes[dir.id as usize].children.get(name) {
+                return known.map(|child| {
+                    child.map(|id| {
+                        self.last_found.set(id);
+                        nodes[id as usize].node.clone()
+                    })
+                });
+            }
         }
         let mut path = Vec::with_capacity(dir.path.len() + 1 + name.len());
         path.extend_from_slice(&dir.path);
@@ -461,7 +509,11 @@ impl Fs for LiveFs<'_> {
         }
         path.extend_from_slice(name);
         let answer = self.lstat_child(dir, name, &path);
-        self.settle(dir, name, &path, answer, None)
+        let found = self.settle(dir, name, &path, answer, None);
+        if let Ok(Some(node)) = &found {
+            self.last_found.set(node.id);
+        }
+        found
     }
 
     fn parent(&self, dir: &LiveNode) -> LiveNode {
@@ -556,6 +608,38 @@ impl Fs for LiveFs<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The guess from the last lookup answers only for that directory and that whole name:
+    /// the same name in another directory, or a name that is the tail of another, is looked
+    /// up for itself.
+    #[test]
+    fn a_lookup_finds_its_own_node_whatever_was_looked_up_before() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for sub in ["a", "b"] {
+            std::fs::create_dir(d.join(sub)).expect("mkdir");
+            for name in ["x", "ax", "xa"] {
+                std::fs::write(d.join(sub).join(name), format!("{sub}/{name}")).expect("write");
+            }
+        }
+        let mut fps = Fingerprints::new();
+        let live = LiveFs::new(&mut fps);
+        let base = d.as_os_str().as_bytes();
+        let dir_of = |sub: &str| {
+            let path = [base, b"/", sub.as_bytes()].concat();
+            model::resolve::dir_part(&live, b"/", &path).expect("dir").0
+        };
+        let (a, b) = (dir_of("a"), dir_of("b"));
+        let order = [(&a, "ax"), (&a, "x"), (&b, "x"), (&a, "x"), (&b, "xa"), (&b, "ax")];
+        for _ in 0..2 {
+            for (dir, name) in order {
+                let node = live.lookup(dir, name.as_bytes()).expect("lookup").expect("found");
+                let expected = [&dir.path[..], b"/", name.as_bytes()].concat();
+                assert_eq!(node.path(), &expected[..], "{name}");
+                assert!(matches!(live.lookup(dir, b"absent"), Ok(None)));
+            }
+        }
+    }
 
     #[test]
     fn a_child_name_is_found_by_the_bare_name_whether_it_borrows_the_path_or_not() {

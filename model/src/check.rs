@@ -112,16 +112,20 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
                 Ok(n) => n,
                 Err(o) => return Some(o),
             };
+            let recorded: Vec<&[u8]> = names.iter().map(|n| &**n).collect();
+            if fs.vouches_for_listing(&node, &recorded) {
+                return None;
+            }
             match fs.list(&node) {
-                Ok(now) if now.iter().map(Vec::as_slice).eq(names.iter().map(|n| &**n)) => None,
+                Ok(now) if now.iter().map(Vec::as_slice).eq(recorded.iter().copied()) => None,
                 Ok(now) => {
                     // Sets, not scans: a listing can hold 100 000 names.
-                    let recorded: HashSet<&[u8]> = names.iter().map(|n| &**n).collect();
+                    let was: HashSet<&[u8]> = recorded.iter().copied().collect();
                     let current: HashSet<&[u8]> = now.iter().map(Vec::as_slice).collect();
                     Some(Observed::Names {
                         added: now
                             .iter()
-                            .filter(|n| !recorded.contains(n.as_slice()))
+                            .filter(|n| !was.contains(n.as_slice()))
                             .cloned()
                             .collect(),
                         removed: names

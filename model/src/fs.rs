@@ -73,6 +73,16 @@ pub trait Fs {
     /// Returns the names in directory `node`, without `.` and `..`, sorted bytewise.
     fn list(&self, node: &Self::Node) -> Result<Vec<Vec<u8>>, Errno>;
 
+    /// Reports whether directory `node` is known, without listing it, to list exactly `names`
+    /// (sorted bytewise): a filesystem that remembers what a directory listed while it had its
+    /// current identity and times may vouch for it. `true` must mean that [`Fs::list`] would
+    /// answer `names`; `false` says nothing (the check then lists). By default nothing is
+    /// known.
+    fn vouches_for_listing(&self, node: &Self::Node, names: &[&[u8]]) -> bool {
+        let _ = (node, names);
+        false
+    }
+
     /// Returns the directory that absolute `base` resolves to, where a relative path's
     /// resolution starts: by default [`crate::resolve::start_dir`], walked anew each time. A
     /// filesystem whose answers cannot change while it is in use (a snapshot) may remember it.

@@ -78,6 +78,9 @@ impl<F: Fs> Fs for Spy<'_, F> {
     fn list(&self, node: &F::Node) -> Result<Vec<Vec<u8>>, Errno> {
         self.fs.list(node)
     }
+    fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
+        self.fs.vouches_for_listing(node, names)
+    }
 }
 
 /// Resolves `at` with `flags` on `fs` and returns the pins of its walk, in walk order without

@@ -18,6 +18,12 @@
 //! the directory's fingerprint; which filesystems keep directory times honestly is the
 //! caller's to decide (`check::live`).
 //!
+//! By the same argument it remembers **listings**: that directory `dir` listed names whose
+//! `check::listing::listing_hash` is `h` while it had a given fingerprint, so a
+//! check of a listing predicate on an unchanged directory compares hashes instead of reading
+//! the directory (notes/0013-listing-records.md). Keyed by `dir` and two NUL bytes (no name is
+//! empty, so it is never an absent-name key), holding the fingerprint and `h`.
+//!
 //! This module reads user files; it never writes them and never touches `.dry/` (the store
 //! persists the cache through [`Fingerprints::to_entries`] and reads it back, in place, through
 //! [`Fingerprints::over`]).
@@ -284,6 +290,27 @@ impl Fingerprints {
         }
     }
 
+    /// Returns the `check::listing::listing_hash` remembered for directory
+    /// `dir` (an absolute path) when it had fingerprint `dir_now`, which the caller has just
+    /// taken: while it has that fingerprint, it lists the same names.
+    pub fn known_listing(&self, dir: &[u8], dir_now: Fingerprint) -> Option<Hash> {
+        stored_hash(self.cached(&listing_key(dir)), dir_now)
+    }
+
+    /// Remembers that directory `dir` listed names whose hash is `hash`, `dir_before` being the
+    /// directory's fingerprint taken *before* it was read. Nothing is remembered if that
+    /// fingerprint is racy, as for [`Fingerprints::note_absent`].
+    pub fn note_listing(&mut self, dir: &[u8], dir_before: Fingerprint, hash: Hash) {
+        if self.is_racy(&dir_before) {
+            return;
+        }
+        let key = listing_key(dir);
+        if self.cached(&key) != Some((dir_before, hash)) {
+            self.changed.insert(key, Some((dir_before, hash)));
+            self.dirty = true;
+        }
+    }
+
     /// Drops the cached fingerprint of `key`, if any.
     fn forget(&mut self, key: &[u8]) {
         if self.cached(key).is_some() {
@@ -302,6 +329,11 @@ impl Fingerprints {
         let recent = |t: i64| now_ns.saturating_sub(t) < self.racy_window_ns;
         recent(fp.mtime_ns) || recent(fp.ctime_ns)
     }
+}
+
+/// The cache key of the listing of directory `dir`: `dir`, NUL, NUL.
+fn listing_key(dir: &[u8]) -> Vec<u8> {
+    [dir, b"\0\0"].concat()
 }
 
 /// The cache key of name `name` absent from directory `dir`: `dir`, NUL, `name`.

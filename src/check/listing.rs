@@ -1,13 +1,28 @@
 //! Reading a directory's names, sorted, as the live filesystem's `list` answers (shared by the
 //! check and the prefetch that reads big listings ahead on another thread).
 
-use super::lstat::errno_of;
-use model::Errno;
+use super::lstat::{errno_of, lstat};
+use model::fingerprint::Fingerprint;
+use model::fs::FileKind;
+use model::{Errno, Hash};
 use std::ffi::OsStr;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The names in the directory at absolute `path` (without `.` and `..`), sorted bytewise.
 pub(crate) type Listing = Result<Vec<Vec<u8>>, Errno>;
+
+/// A listing read ahead, with the fingerprint the directory had just before it was read (if
+/// `lstat` found a directory): what a listing record needs (`Fingerprints::note_listing`).
+pub(crate) type Listed = (Option<Fingerprint>, Listing);
+
+/// `lstat`s the directory at absolute `path`, then reads its names.
+pub(crate) fn read_listed(path: &[u8]) -> Listed {
+    let before = match lstat(path) {
+        Ok(Some(stat)) if stat.meta.kind == FileKind::Directory => Some(stat.fingerprint),
+        _ => None,
+    };
+    (before, read_names(path))
+}
 
 /// Reads the names in the directory at absolute `path`, sorted bytewise.
 pub(crate) fn read_names(path: &[u8]) -> Listing {
@@ -18,6 +33,18 @@ pub(crate) fn read_names(path: &[u8]) -> Listing {
         names.push(entry.file_name().into_vec());
     }
     Ok(sorted(names))
+}
+
+/// The hash a listing record holds (`Fingerprints::note_listing`): blake3 of the names in
+/// order, each followed by a NUL byte (no name holds one, so two lists hash alike only if
+/// they are the same list).
+pub(crate) fn listing_hash<'n>(names: impl IntoIterator<Item = &'n [u8]>) -> Hash {
+    let mut all = Vec::new();
+    for name in names {
+        all.extend_from_slice(name);
+        all.push(0);
+    }
+    Hash::of(&all)
 }
 
 /// Sorts `names` bytewise. Each is sorted with its first 8 bytes as a big-endian number (names

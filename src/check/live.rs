@@ -24,7 +24,7 @@
 use super::dir_times::keeps_directory_times;
 use super::fed::{Fed, Plan};
 use super::fingerprint::Fingerprints;
-use super::listing::{read_names, Listing};
+use super::listing::{listing_hash, read_names, Listed};
 use super::lstat::{errno_of, lstat, lstat_at, Lstat, Stat};
 use super::prefetch::Ahead;
 use model::fast_hash::FastMap;
@@ -194,7 +194,7 @@ pub struct LiveFs<'a> {
     /// The node the last lookup found, where [`LiveFs::guess`] looks first.
     last_found: Cell<u32>,
     /// Listings read ahead by a prefetch, by node, until the check asks for them.
-    listings: RefCell<FastMap<u32, Listing>>,
+    listings: RefCell<FastMap<u32, Listed>>,
     /// Per device: whether its filesystem changes a directory's times with its entries.
     honest_dirs: RefCell<FastMap<u64, bool>>,
     /// How many directories this snapshot holds open (at most [`MAX_DIR_FDS`]).
@@ -244,6 +244,12 @@ impl<'a> LiveFs<'a> {
     /// Returns how many directories this snapshot listed itself (not read ahead), for tests.
     pub fn list_count(&self) -> usize {
         self.lists.get()
+    }
+
+    /// Returns how many listings read ahead no `list` has taken yet, for tests.
+    #[cfg(test)]
+    pub(crate) fn listings_unused(&self) -> usize {
+        self.listings.borrow().len()
     }
 
     /// Runs `check` over `predicates` (handed to it in order) while the `lstat`s of the
@@ -321,7 +327,11 @@ impl<'a> LiveFs<'a> {
             keep
         });
         let (paths, first_use) = paths.into_iter().unzip();
-        let dirs = dirs.into_iter().map(|(d, _)| d).collect();
+        // A directory whose listing is remembered at its fingerprint now is not read ahead:
+        // the check compares hashes, and reads it itself only if they differ.
+        let remembered =
+            |d: &[u8]| self.plain_dir(d).is_some_and(|n| self.known_listing(&n).is_some());
+        let dirs = dirs.into_iter().map(|(d, _)| d).filter(|d| !remembered(d)).collect();
         Some(Plan { paths, first_use, dirs })
     }
 
@@ -379,7 +389,7 @@ impl<'a> LiveFs<'a> {
     }
 
     /// Makes `listings`, read ahead, the answers of the first `list` of each of `dirs`.
-    pub(super) fn settle_listings(&self, dirs: &[&[u8]], listings: Vec<Listing>) {
+    pub(super) fn settle_listings(&self, dirs: &[&[u8]], listings: Vec<Listed>) {
         for (dir, listing) in dirs.iter().zip(listings) {
             if let Some(node) = self.plain_dir(dir) {
                 self.listings.borrow_mut().entry(node.id).or_insert(listing);
@@ -462,9 +472,9 @@ impl<'a> LiveFs<'a> {
         self.nodes.borrow()[id as usize].node.clone()
     }
 
-    /// Returns `dir`'s fingerprint if absent names may be remembered by it: `dir` is a
-    /// directory on a filesystem that changes a directory's times with its entries.
-    fn absence_witness(&self, dir: &LiveNode) -> Option<Fingerprint> {
+    /// Returns `dir`'s fingerprint if absent names and listings may be remembered by it: `dir`
+    /// is a directory on a filesystem that changes a directory's times with its entries.
+    fn times_witness(&self, dir: &LiveNode) -> Option<Fingerprint> {
         let stat = dir.stat.ok().filter(|s| s.meta.kind == FileKind::Directory)?;
         let dev = stat.fingerprint.dev;
         let honest = *self
@@ -475,10 +485,17 @@ impl<'a> LiveFs<'a> {
         honest.then_some(stat.fingerprint)
     }
 
+    /// The hash of the listing remembered for directory `dir` at its fingerprint in this
+    /// snapshot, if there is one (see `Fingerprints::known_listing`).
+    fn known_listing(&self, dir: &LiveNode) -> Option<Hash> {
+        let fp = self.times_witness(dir)?;
+        self.fingerprints.borrow().known_listing(&dir.path, fp)
+    }
+
     /// Answers the lookup of `name` in `dir` (whose child path is `path`) from the kernel, or
     /// from the fingerprint cache if the name is known absent from the unchanged directory.
     fn lstat_child(&self, dir: &LiveNode, name: &[u8], path: &[u8]) -> Lstat {
-        let witness = self.absence_witness(dir);
+        let witness = self.times_witness(dir);
         if let Some(fp) = witness {
             if self.fingerprints.borrow().known_absent(&dir.path, fp, name) {
                 return Ok(None);
@@ -631,11 +648,24 @@ impl Fs for LiveFs<'_> {
 
     fn list(&self, node: &LiveNode) -> Result<Vec<Vec<u8>>, Errno> {
         // A listing read ahead answers the first `list` of its node; any later one reads again.
-        if let Some(ahead) = self.listings.borrow_mut().remove(&node.id) {
-            return ahead;
+        let witness = self.times_witness(node);
+        let ahead = self.listings.borrow_mut().remove(&node.id);
+        let (before, names) = ahead.unwrap_or_else(|| {
+            self.lists.set(self.lists.get() + 1);
+            // The snapshot took the node's fingerprint before this read.
+            (witness, read_names(&node.path))
+        });
+        // Remembered only if the fingerprint taken before the read is the snapshot's: a
+        // listing read ahead of a directory that changed since is not the one it vouches for.
+        if let (Some(fp), Ok(names)) = (witness.filter(|fp| before == Some(*fp)), &names) {
+            let hash = listing_hash(names.iter().map(Vec::as_slice));
+            self.fingerprints.borrow_mut().note_listing(&node.path, fp, hash);
         }
-        self.lists.set(self.lists.get() + 1);
-        read_names(&node.path)
+        names
+    }
+
+    fn vouches_for_listing(&self, node: &LiveNode, names: &[&[u8]]) -> bool {
+        self.known_listing(node).is_some_and(|hash| hash == listing_hash(names.iter().copied()))
     }
 }
 

@@ -32,8 +32,10 @@ mod stdin;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use dir_times::keeps_directory_times;
 pub use entry::check_entry;
 pub use fingerprint::{fingerprint_of, read_hash, CachedFingerprints, Fingerprints, RACY_WINDOW};
+pub(crate) use listing::listing_hash;
 pub use live::{LiveFs, LiveNode};
 pub use lstat::errno_of;
 pub use stdin::LiveStdin;

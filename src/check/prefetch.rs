@@ -15,7 +15,7 @@
 //! read the listings the predicates name, which the check would otherwise do one at a time.
 
 use super::fingerprint::{stored_hash, CachedFingerprints};
-use super::listing::{read_names, Listing};
+use super::listing::{read_listed, Listed};
 use super::lstat::{lstat, lstat_at, Lstat};
 use model::fast_hash::{FastMap, FastSet};
 use model::fs::FileKind;
@@ -111,7 +111,7 @@ pub(crate) struct Stream<'s> {
     /// The number of the next chunk to hand out, and how many there are.
     next: usize,
     chunks: usize,
-    lister: Option<ScopedJoinHandle<'s, Vec<Listing>>>,
+    lister: Option<ScopedJoinHandle<'s, Vec<Listed>>>,
 }
 
 impl Stream<'_> {
@@ -139,12 +139,12 @@ impl Stream<'_> {
     /// Returns the listings of the directories, in order, once they are read (waiting for
     /// them); `None` if they were taken already or there are none, or if reading them failed
     /// short of an answer (the check then reads them itself).
-    pub(crate) fn listings(&mut self) -> Option<Vec<Listing>> {
+    pub(crate) fn listings(&mut self) -> Option<Vec<Listed>> {
         self.lister.take()?.join().ok()
     }
 
     /// [`Stream::listings`] if they are read already, without waiting; `None` otherwise.
-    pub(crate) fn listings_if_read(&mut self) -> Option<Vec<Listing>> {
+    pub(crate) fn listings_if_read(&mut self) -> Option<Vec<Listed>> {
         if self.lister.as_ref().is_some_and(|l| l.is_finished()) {
             self.listings()
         } else {
@@ -171,7 +171,7 @@ pub(crate) fn streamed<R>(
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let lister = (!dirs.is_empty())
-            .then(|| scope.spawn(|| dirs.iter().map(|d| read_names(d)).collect::<Vec<_>>()));
+            .then(|| scope.spawn(|| dirs.iter().map(|d| read_listed(d)).collect::<Vec<_>>()));
         let (tx, rx) = mpsc::channel();
         let workers: Vec<_> = (0..threads.min(chunks))
             .map(|_| {
@@ -263,6 +263,7 @@ pub(crate) fn split_parent(path: &[u8]) -> (&[u8], &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::listing::Listing;
 
     /// Every answer of a stream over `paths` and `dirs`, taken to the end.
     fn look_ahead(
@@ -275,7 +276,8 @@ mod tests {
             while let Some(chunk) = stream.next_chunk() {
                 out.extend(chunk);
             }
-            (out, stream.listings().unwrap_or_default())
+            let listed = stream.listings().unwrap_or_default();
+            (out, listed.into_iter().map(|(_, listing)| listing).collect())
         })
     }
 

@@ -856,3 +856,110 @@ fn a_snapshot_keeps_a_bounded_number_of_directories_open() {
     assert!(model::check::check(&p, &live, &NoStdin).holds());
     assert_eq!(live.open_dirs(), live::MAX_DIR_FDS);
 }
+
+/// Sets the mtime of `path` to exactly `mtime` (seconds and nanoseconds), as `touch -d` can.
+fn put_mtime_back(path: &Path, mtime: (i64, i64)) {
+    use nix::sys::stat::{utimensat, UtimensatFlags};
+    use nix::sys::time::TimeSpec;
+    let t = TimeSpec::new(mtime.0, mtime.1);
+    utimensat(nix::fcntl::AT_FDCWD, path, &t, &t, UtimensatFlags::NoFollowSymlink)
+        .expect("utimensat");
+}
+
+/// `d` holding `a` and `b`, and the predicate that it lists exactly those.
+fn listed_ab() -> (Tree, [Predicate; 1]) {
+    let t = Tree::new();
+    t.write("d/a", b"");
+    t.write("d/b", b"");
+    let names = vec![b"a".to_vec(), b"b".to_vec()];
+    let p = [Predicate::Listing { dir: t.abs("d"), names }];
+    (t, p)
+}
+
+/// Checks `p` in a fresh snapshot over `fps`: its verdict, and how many directories it listed.
+fn lists_of_check(p: &[Predicate], fps: &mut Fingerprints) -> (Verdict, usize) {
+    let live = LiveFs::new(fps);
+    let verdict = model::check::check(p, &live, &NoStdin);
+    (verdict, live.list_count())
+}
+
+#[test]
+fn a_listing_remembered_at_the_directorys_fingerprint_is_not_read_again() {
+    let (_t, p) = listed_ab();
+    let mut fps = trusting();
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 1));
+    assert!(fps.is_dirty(), "the listing is remembered");
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 0), "vouched for, not read");
+}
+
+#[test]
+fn a_name_added_to_a_remembered_listing_is_seen_even_with_its_mtime_put_back() {
+    let (t, p) = listed_ab();
+    let mut fps = trusting();
+    assert_eq!(lists_of_check(&p, &mut fps).1, 1);
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(t.path("d")).expect("stat d");
+    next_tick();
+    t.write("d/c", b"");
+    put_mtime_back(&t.path("d"), (meta.mtime(), meta.mtime_nsec()));
+    let added = Observed::Names { added: vec![b"c".to_vec()], removed: vec![] };
+    assert_eq!(lists_of_check(&p, &mut fps), (fails(0, added), 1), "the ctime moved on");
+}
+
+#[test]
+fn a_remembered_listing_vouches_only_for_the_names_it_was() {
+    let (t, p) = listed_ab();
+    let mut fps = trusting();
+    assert_eq!(lists_of_check(&p, &mut fps).1, 1);
+    // Another entry's listing of the same unchanged directory, recorded without `b`.
+    let only_a = [Predicate::Listing { dir: t.abs("d"), names: vec![b"a".to_vec()] }];
+    let added = Observed::Names { added: vec![b"b".to_vec()], removed: vec![] };
+    assert_eq!(lists_of_check(&only_a, &mut fps), (fails(0, added), 1));
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 0));
+}
+
+#[test]
+fn a_directory_changed_too_recently_is_listed_every_time() {
+    let (_t, p) = listed_ab();
+    // The default window: `d` was written just now, so its times are not trusted yet.
+    let mut fps = Fingerprints::new();
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 1));
+    assert!(!fps.is_dirty(), "nothing remembered from a racy directory");
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 1));
+}
+
+#[test]
+fn remembered_listings_survive_the_stored_cache_and_are_not_read_ahead() {
+    let n = crate::check::prefetch::MIN_PATHS + 10;
+    let (t, mut p) = numbered_files(n);
+    let mut names: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
+    names.sort();
+    p.push(Predicate::Listing { dir: t.abs("d"), names });
+    let streamed = |fps: &mut Fingerprints| {
+        let live = LiveFs::new(fps);
+        let verdict = live.checking(p.iter().map(Predicate::view), |v| {
+            model::check::check_views_in_family_deferring(
+                v,
+                |_| false,
+                &[],
+                &[&[]],
+                &live,
+                &NoStdin,
+            )
+        });
+        (verdict, live.list_count(), live.listings_unused())
+    };
+    let mut fps = trusting();
+    assert_eq!(streamed(&mut fps), (Verdict::Holds, 0, 0), "read ahead, and remembered");
+    let store = crate::store::Store::open(&t.path(".dry")).expect("store");
+    store.save_fingerprints(&fps.to_entries()).expect("save");
+    let mut loaded = Fingerprints::over(store.load_fingerprints());
+    loaded.set_racy_window(Duration::ZERO);
+    assert_eq!(streamed(&mut loaded), (Verdict::Holds, 0, 0), "neither read ahead nor listed");
+    next_tick();
+    t.write("d/new", b"");
+    let live = LiveFs::new(&mut loaded);
+    let verdict = model::check::check(&p, &live, &NoStdin);
+    let added = Observed::Names { added: vec![b"new".to_vec()], removed: vec![] };
+    assert_eq!(verdict, fails(n, added));
+}

@@ -11,10 +11,11 @@ mod nested;
 pub use finals::{entry_of, finish, kind_now, unix_ns};
 pub use nested::{Nested, Step, StepOutcome};
 
-use crate::check::Fingerprints;
+use crate::check::{keeps_directory_times, listing_hash, Fingerprints};
 use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest, Observer};
 use model::entry::ExitStatus;
+use model::fingerprint::Fingerprint;
 use model::lower::{Lowered, Lowering};
 use model::observe::Observation;
 use model::{CommandKey, Hash};
@@ -100,6 +101,14 @@ impl Observer for Recorder<'_> {
 
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash> {
         self.fingerprints.hash_path(path)
+    }
+
+    fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {
+        // As a check does (`check::live`): only where a directory's times follow its entries.
+        if keeps_directory_times(dir) {
+            let hash = listing_hash(names.iter().map(Vec::as_slice));
+            self.fingerprints.note_listing(dir, before, hash);
+        }
     }
 
     fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {

@@ -453,8 +453,14 @@ fn list(cx: &mut Cx<'_>, fd: i32) {
         return;
     }
     let (Some(canon), Some(dir)) = (cx.fd_path(fd), cx.fd_spelled(fd)) else { return };
+    let before = probe::dir_fingerprint(&canon);
     match probe::list(&canon) {
-        Some(names) => cx.sink.emit(Observation::List { dir, names }),
+        Some(names) => {
+            if let Some(fp) = before {
+                cx.sink.listed(&canon, fp, &names);
+            }
+            cx.sink.emit(Observation::List { dir, names })
+        }
         None => cx.sink.unknown(cx.nr),
     }
 }

@@ -91,6 +91,7 @@ mod wake;
 mod tests;
 
 use model::entry::ExitStatus;
+use model::fingerprint::Fingerprint;
 use model::observe::Observation;
 use model::Hash;
 use std::ffi::OsString;
@@ -189,6 +190,12 @@ pub trait Observer {
     fn observe(&mut self, chain: &[CmdId], obs: Observation);
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash>;
+    /// The tracer read the directory at canonical `dir` for a listing: it listed `names`
+    /// (sorted bytewise), and had fingerprint `before` just before it was read. An observer
+    /// with a fingerprint cache may remember it (`Fingerprints::note_listing`).
+    fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {
+        let _ = (dir, before, names);
+    }
     /// A process of the tree asks to exec a program (nested mode only; never for the
     /// top-level command's own exec, nor for an exec by a replaying process).
     fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {

@@ -8,6 +8,7 @@
 use super::probe;
 use super::{CmdId, Observer};
 use model::entry::Uncacheable;
+use model::fingerprint::Fingerprint;
 use model::fs::FileKind;
 use model::observe::{At, Observation};
 use model::resolve::ResolveFlags;
@@ -116,6 +117,14 @@ impl<'a> Sink<'a> {
     /// Emits that the syscall `nr` stopped the tracee but could not be understood.
     pub(crate) fn unknown(&mut self, nr: u64) {
         self.emit(Observation::UnknownSyscall { nr });
+    }
+
+    /// Reports that the directory at canonical `dir`, with fingerprint `before` just before it
+    /// was read, listed `names` (sorted bytewise), for the observer to remember.
+    pub(crate) fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {
+        if !self.quiet {
+            self.observer.listed(dir, before, names);
+        }
     }
 
     /// Hashes the regular file at `path`.

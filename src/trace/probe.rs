@@ -5,6 +5,7 @@
 //! about to see (or has just seen). Paths a tracee names through `/proc/self` are rewritten to
 //! `/proc/PID` first, so that the tracer does not look at itself. Never touches tracee memory.
 
+use model::fingerprint::Fingerprint;
 use model::fs::{FileKind, Meta};
 use model::path;
 use model::Errno;
@@ -77,6 +78,13 @@ pub(crate) fn kind(p: &[u8], follow: bool) -> Result<FileKind, Errno> {
 pub(crate) fn identity(p: &[u8]) -> Option<((u64, u64), fs::FileType)> {
     let m = fs::metadata(os(p)).ok()?;
     Some(((m.dev(), m.ino()), m.file_type()))
+}
+
+/// The fingerprint of the directory at canonical `dir` (not following a last symlink), if it is
+/// one: taken before [`list`] reads it, for a listing record (`Fingerprints::note_listing`).
+pub(crate) fn dir_fingerprint(dir: &[u8]) -> Option<Fingerprint> {
+    let m = fs::symlink_metadata(os(dir)).ok().filter(fs::Metadata::is_dir)?;
+    Some(crate::check::fingerprint_of(&m))
 }
 
 /// Reports whether a file type is a pipe or a socket.

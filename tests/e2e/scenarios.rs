@@ -60,6 +60,32 @@ fn cc_header_created_in_an_include_dir_remembered_as_lacking_it_triggers_a_rebui
 }
 
 #[test]
+fn a_listing_remembered_when_traced_still_sees_a_name_added_with_the_mtime_put_back() {
+    let p = Project::new();
+    p.write("d/a", "");
+    p.write("d/b", "");
+    // Older than the racy window, so the trace may remember what `d` listed.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = p.build(&["ls", "d"]);
+    first.assert_ran();
+    assert_eq!(first.stdout, "a\nb\n");
+    let fingerprints = std::fs::read(p.path(".dry/fingerprints")).expect("fingerprint cache");
+    let key = format!("{}\0\0", p.path("d").display());
+    assert!(
+        fingerprints.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the traced run remembered the listing in the fingerprint cache"
+    );
+    p.build(&["ls", "d"]).assert_replayed();
+    let mtime = std::fs::metadata(p.path("d")).and_then(|m| m.modified()).expect("mtime of d");
+    p.write("d/c", "");
+    let dir = std::fs::File::open(p.path("d")).expect("open d");
+    dir.set_modified(mtime).expect("put the mtime back");
+    let after = p.build(&["ls", "d"]);
+    after.assert_ran();
+    assert_eq!(after.stdout, "a\nb\nc\n");
+}
+
+#[test]
 fn python_module_shadowed_earlier_on_pythonpath_triggers_a_rerun() {
     let p = Project::new();
     p.write("b/mod.py", "VALUE = 'from b'\n");

@@ -1,7 +1,7 @@
 //! What the tracer reports for file operations: reads, writes, probes of absent files,
 //! directory changes, listings, dirfd-relative opens, `chdir`, links and stat-family calls.
 
-use super::harness::{h, python, sh, workdir, write};
+use super::harness::{h, python, sh, workdir, write, Event};
 use crate::trace::Stops;
 use model::fs::FileKind;
 use model::observe::{At, Observation};
@@ -113,6 +113,17 @@ fn ls_lists_the_directory_once() {
         let want = vec![("$T/sub".to_string(), vec![b"x".to_vec(), b"y".to_vec()])];
         assert_eq!(lists, want, "{}", r.ctx());
         assert_eq!(r.stdout, b"x\ny\n");
+        // The observer is told what was listed, with the directory's fingerprint from before
+        // the listing (for a listing record): nothing changed it since.
+        let sub = std::fs::symlink_metadata(dir.join("sub")).expect("sub");
+        let listed: Vec<_> = (r.events.iter())
+            .filter_map(|e| match e {
+                Event::Listed(d, fp, names) => Some((r.norm(d), *fp, names.clone())),
+                _ => None,
+            })
+            .collect();
+        let fp = crate::check::fingerprint_of(&sub);
+        assert_eq!(listed, vec![(want[0].0.clone(), fp, want[0].1.clone())], "{}", r.ctx());
     }
 }
 

@@ -5,6 +5,7 @@ use crate::trace::{
     run_with_stdin, CmdId, ExecDecision, ExecRequest, Observer, Spawn, Stops, TraceError,
 };
 use model::entry::ExitStatus;
+use model::fingerprint::Fingerprint;
 use model::fs::FileKind;
 use model::observe::Observation;
 use model::resolve::ResolveFlags;
@@ -60,6 +61,8 @@ pub(super) enum Event {
     Output(CmdId, i32, Vec<u8>),
     /// `command_ended`.
     Ended(CmdId, ExitStatus),
+    /// `listed`: the directory, its fingerprint before it was read, its names.
+    Listed(Vec<u8>, Fingerprint, Vec<Vec<u8>>),
 }
 
 /// How the test observer answers `exec_requested`.
@@ -80,6 +83,10 @@ impl Observer for Collect {
 
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash> {
         Ok(Hash::of(&std::fs::read(path)?))
+    }
+
+    fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {
+        self.events.push(Event::Listed(dir.to_vec(), before, names.to_vec()));
     }
 
     fn exec_requested(&mut self, req: &ExecRequest<'_>) -> ExecDecision {

@@ -99,11 +99,7 @@ fn misses(t: &Tree, path: &str, flags: ResolveFlags, errno: Errno) -> Predicate 
 
 /// Sets a file's mtime to `secs` after the epoch without changing its content.
 fn set_mtime(path: &Path, secs: i64) {
-    use nix::sys::stat::{utimensat, UtimensatFlags};
-    use nix::sys::time::TimeSpec;
-    let t = TimeSpec::new(secs, 0);
-    utimensat(nix::fcntl::AT_FDCWD, path, &t, &t, UtimensatFlags::NoFollowSymlink)
-        .expect("utimensat");
+    put_mtime_back(path, (secs, 0));
 }
 
 #[test]
@@ -857,7 +853,8 @@ fn a_snapshot_keeps_a_bounded_number_of_directories_open() {
     assert_eq!(live.open_dirs(), live::MAX_DIR_FDS);
 }
 
-/// Sets the mtime of `path` to exactly `mtime` (seconds and nanoseconds), as `touch -d` can.
+/// Sets the mtime (and atime) of `path` to exactly `mtime` (seconds, nanoseconds), as `touch -d`
+/// can.
 fn put_mtime_back(path: &Path, mtime: (i64, i64)) {
     use nix::sys::stat::{utimensat, UtimensatFlags};
     use nix::sys::time::TimeSpec;

@@ -62,6 +62,25 @@ proptest! {
         prop_assert_eq!(&check(&|_| true), &in_order, "{}", sc);
     }
 
+    /// A filesystem that vouches for a listing exactly when `list` would answer its names (as
+    /// the live one may, from a listing record) decides every entry as one that never vouches:
+    /// vouching may only save the listing, never change a verdict.
+    #[test]
+    fn vouching_for_listings_truthfully_does_not_change_the_verdict(b in bytes()) {
+        use model::check::{check_views_in_family, NoStdin};
+        let sc = Scenario::decode(&b);
+        let entry = shipped(&model::run::run_traced(&sc.program, &sc.s0, ROOT, false));
+        for fs in [sc.s0.clone(), sc.s1()] {
+            let views = || entry.predicates.iter().map(Predicate::view);
+            let siblings = [entry.effects.as_slice()];
+            let listing = check_views_in_family(views(), &entry.effects, &siblings, &fs, &NoStdin);
+            let vouching = Vouching { fs: &fs, vouched: std::cell::Cell::new(0) };
+            let vouched =
+                check_views_in_family(views(), &entry.effects, &siblings, &vouching, &NoStdin);
+            prop_assert_eq!(&vouched, &listing, "{}", sc);
+        }
+    }
+
     /// Theorem 2 (given that the entry checks on the state it was recorded on).
     #[test]
     fn precision_holds(b in bytes()) {
@@ -73,6 +92,56 @@ proptest! {
             prop_assert!(false, "{e}\n{sc}");
         }
     }
+}
+
+/// `fs`, vouching for a listing whenever its names are what `list` answers (counted).
+struct Vouching<'a> {
+    fs: &'a MemFs,
+    vouched: std::cell::Cell<u32>,
+}
+
+impl model::fs::Fs for Vouching<'_> {
+    type Node = usize;
+    fn root(&self) -> usize {
+        self.fs.root()
+    }
+    fn lookup(&self, dir: &usize, name: &[u8]) -> Result<Option<usize>, model::Errno> {
+        self.fs.lookup(dir, name)
+    }
+    fn parent(&self, dir: &usize) -> usize {
+        self.fs.parent(dir)
+    }
+    fn meta(&self, node: &usize) -> Result<model::fs::Meta, model::Errno> {
+        self.fs.meta(node)
+    }
+    fn read_link(&self, node: &usize) -> Result<Vec<u8>, model::Errno> {
+        self.fs.read_link(node)
+    }
+    fn content_hash(&self, node: &usize) -> Result<model::Hash, model::Errno> {
+        self.fs.content_hash(node)
+    }
+    fn list(&self, node: &usize) -> Result<Vec<Vec<u8>>, model::Errno> {
+        self.fs.list(node)
+    }
+    fn vouches_for_listing(&self, node: &usize, names: &[&[u8]]) -> bool {
+        let same =
+            self.fs.list(node).is_ok_and(|n| n.iter().map(Vec::as_slice).eq(names.iter().copied()));
+        self.vouched.set(self.vouched.get() + u32::from(same));
+        same
+    }
+}
+
+/// Vouching happens in the scenarios the property draws: a program that lists a directory
+/// and a state where it is unchanged, checked through [`Vouching`], is vouched for.
+#[test]
+fn the_vouching_property_reaches_a_vouched_listing() {
+    use model::check::{check, NoStdin};
+    let p = program(vec![Op::List(lit("/p"))]);
+    let s0 = fs(&[("/p/a", Some("A"), None)]);
+    let entry = shipped(&model::run::run_traced(&p, &s0, ROOT, false));
+    let vouching = Vouching { fs: &s0, vouched: std::cell::Cell::new(0) };
+    assert!(check(&entry.predicates, &vouching, &NoStdin).holds());
+    assert_eq!(vouching.vouched.get(), 1, "{}", show_entry(&entry));
 }
 
 fn lit(p: &str) -> PathExpr {

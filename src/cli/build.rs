@@ -167,8 +167,8 @@ fn run_and_record(
 ) -> anyhow::Result<(Entry, i32)> {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
-    let tee_out = spawn_without_sigchld(move || tee(out_r, Stream::Out));
-    let tee_err = spawn_without_sigchld(move || tee(err_r, Stream::Err));
+    let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
+    let tee_err = crate::trace::spawn_without_sigchld(move || tee(err_r, Stream::Err));
     let spawn = crate::trace::Spawn {
         exe: exe.to_path_buf(),
         argv: args.cmd.clone(),
@@ -242,23 +242,6 @@ fn run_and_record(
 enum Stream {
     Out,
     Err,
-}
-
-/// Starts a thread with `SIGCHLD` blocked: the tracer reads `SIGCHLD` through a signalfd
-/// while it runs (src/trace/wake.rs), and a thread that let the signal in could take it first.
-fn spawn_without_sigchld<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
-    let mut block = SigSet::empty();
-    block.add(Signal::SIGCHLD);
-    let mut before = SigSet::empty();
-    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut before)).is_ok();
-    let handle = std::thread::spawn(f);
-    if blocked {
-        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
-    }
-    handle
 }
 
 /// Copies everything from `from` to dry's own stdout or stderr as it arrives, and returns it.

@@ -7,6 +7,7 @@
 
 mod finals;
 mod nested;
+mod writer;
 
 pub use finals::{entry_of, finish, kind_now, unix_ns};
 pub use nested::{Nested, Step, StepOutcome};
@@ -22,6 +23,7 @@ use model::{CommandKey, Hash};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
+use writer::EntryWriter;
 
 /// One command instance being recorded.
 struct Instance {
@@ -54,6 +56,8 @@ pub struct Recorder<'a> {
     pending: HashMap<i32, (CommandKey, String)>,
     steps: Vec<Step>,
     warnings: Vec<String>,
+    /// Records the entries of nested commands, off the tracer's thread (nested mode only).
+    writer: Option<EntryWriter>,
 }
 
 impl<'a> Recorder<'a> {
@@ -62,6 +66,7 @@ impl<'a> Recorder<'a> {
     pub fn new(fingerprints: &'a mut Fingerprints, nested: Option<Nested>) -> Recorder<'a> {
         let mut instances = HashMap::new();
         instances.insert(0, Instance::new(None));
+        let writer = nested.as_ref().map(|n| EntryWriter::start(n.store.clone()));
         Recorder {
             fingerprints,
             instances,
@@ -69,6 +74,7 @@ impl<'a> Recorder<'a> {
             pending: HashMap::new(),
             steps: Vec::new(),
             warnings: Vec::new(),
+            writer,
         }
     }
 
@@ -82,9 +88,13 @@ impl<'a> Recorder<'a> {
         &self.warnings
     }
 
-    /// Ends the run: lowers the top-level command's observations.
+    /// Ends the run: records the nested commands' entries still waiting to be written (what
+    /// fails becomes a warning), then lowers the top-level command's observations.
     pub fn finish(&mut self, root: &Path, store: &Store) -> Result<Lowered, StoreError> {
         use std::os::unix::ffi::OsStrExt;
+        if let Some(writer) = self.writer.as_mut() {
+            self.warnings.extend(writer.finish());
+        }
         let top = self.instances.remove(&0).map(|i| i.lowering).unwrap_or_default();
         finish(top, root.as_os_str().as_bytes(), store)
     }

@@ -81,6 +81,10 @@ fn input_busy(entry: &Entry, open_for_writing: &[Vec<u8>]) -> bool {
 pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDecision {
     let Some(key) = key_of(rec, req) else { return ExecDecision::Run };
     let Some(n) = rec.nested.clone() else { return ExecDecision::Run };
+    if let Some(writer) = &rec.writer {
+        // An entry of this family may still be on its way to the store.
+        writer.wait_for(&key.family());
+    }
     let entries = match n.store.load_family(&key.family()) {
         Ok(e) => e,
         Err(e) => {
@@ -169,5 +173,11 @@ pub fn record_instance(
     let lowered = super::finish(inst.lowering, &n.root, store)?;
     let run_ns = u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let entry = super::entry_of(key, lowered, &inst.stdout, &inst.stderr, status, run_ns, store)?;
-    store.record(entry)
+    match &rec.writer {
+        Some(writer) => {
+            writer.record(entry);
+            Ok(())
+        }
+        None => store.record(entry),
+    }
 }

@@ -90,6 +90,8 @@ mod wake;
 #[cfg(test)]
 mod tests;
 
+pub use wake::spawn_without_sigchld;
+
 use model::entry::ExitStatus;
 use model::fingerprint::Fingerprint;
 use model::observe::Observation;

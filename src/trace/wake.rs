@@ -88,6 +88,23 @@ impl Drop for ChildSignals {
     }
 }
 
+/// Starts a thread with `SIGCHLD` blocked: the tracer reads `SIGCHLD` through a signalfd
+/// while it runs (this module), and a thread that let the signal in could take it first.
+pub fn spawn_without_sigchld<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    let mut block = SigSet::empty();
+    block.add(Signal::SIGCHLD);
+    let mut before = SigSet::empty();
+    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut before)).is_ok();
+    let handle = std::thread::spawn(f);
+    if blocked {
+        let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&before), None);
+    }
+    handle
+}
+
 #[cfg(test)]
 mod tests {
     use super::Ready;

@@ -202,3 +202,23 @@ fn show_lists_nested_entries_and_no_nested_turns_it_off() {
     let show = String::from_utf8_lossy(&p.dry(&["show"]).stdout).into_owned();
     assert!(show.contains("command: cc -g0 -c a.c -o a.o"), "{show}");
 }
+
+#[test]
+fn a_command_run_twice_in_one_build_is_skipped_the_second_time() {
+    // The first `wc`'s entry is written off the tracer's thread (src/record/writer.rs); the
+    // second exec waits for it, so it is found and replayed, every time.
+    let p = Project::new();
+    p.write("in.txt", "hello\n");
+    let run = p.build(&["sh", "-c", "wc -c in.txt; wc -c in.txt"]);
+    run.assert_ran();
+    assert_eq!(run.stdout, "6 in.txt\n6 in.txt\n", "{run:#?}");
+    let steps = steps(&run);
+    assert_eq!(
+        steps,
+        vec![(false, "wc -c in.txt".to_string()), (true, "wc -c in.txt".to_string())],
+        "{run:#?}"
+    );
+    // Both entries of the build are in the store once it is over.
+    let json = p.show_json_of(&["wc", "-c", "in.txt"]);
+    assert!(json.contains("in.txt"), "{json}");
+}

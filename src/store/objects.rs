@@ -25,9 +25,21 @@ use std::time::SystemTime;
 /// Size of the buffer objects are streamed through.
 const CHUNK: usize = 64 * 1024;
 
+/// Files up to this size are read whole and hashed before anything is written, so that storing
+/// content the store already holds creates no file: a nested build stores each object file
+/// three times (the assembler's entry, the compiler driver's, the top level's), and on ext4 a
+/// file created where many were recently deleted (compilers' temp files) can cost a millisecond.
+pub(crate) const READ_WHOLE_MAX: u64 = 4 << 20;
+
 /// Stores the content of the file at `src`; returns its hash and size.
 pub(crate) fn put_file(dir: &Path, src: &Path) -> Result<(Hash, u64), StoreError> {
     let mut input = File::open(src).map_err(StoreError::io(src))?;
+    let len = input.metadata().map_err(StoreError::io(src))?.len();
+    if len <= READ_WHOLE_MAX {
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+        input.read_to_end(&mut bytes).map_err(StoreError::io(src))?;
+        return put_bytes(dir, &bytes).map(|hash| (hash, bytes.len() as u64));
+    }
     let (mut temp, temp_path) = layout::temp_file(dir, "obj")?;
     let copied = stream(&mut input, &mut temp, src, &temp_path);
     drop(temp);

@@ -202,6 +202,35 @@ fn objects_round_trip() {
 }
 
 #[test]
+fn storing_content_already_held_creates_no_file() {
+    let (tmp, store) = new_store();
+    let src = tmp.path().join("a.o");
+    std::fs::write(&src, b"object code").unwrap();
+    let (h, _) = store.put_file(&src).unwrap();
+    // With tmp/ a regular file, no temp file can be made: only a store that writes nothing for
+    // content it holds can still take the same content again.
+    let tmp_dir = store.dir().join(layout::TMP);
+    std::fs::remove_dir(&tmp_dir).unwrap();
+    std::fs::write(&tmp_dir, b"").unwrap();
+    assert_eq!(store.put_file(&src).unwrap(), (h, 11));
+    std::fs::write(&src, b"other code").unwrap();
+    assert!(store.put_file(&src).is_err(), "new content needs a temp file");
+}
+
+#[test]
+fn a_file_too_large_to_read_whole_is_streamed_into_the_store() {
+    let (tmp, store) = new_store();
+    let len = usize::try_from(super::objects::READ_WHOLE_MAX).unwrap() + 4097;
+    let big: Vec<u8> = (0..len).map(|i| (i * 13 % 251) as u8).collect();
+    let src = tmp.path().join("big");
+    std::fs::write(&src, &big).unwrap();
+    assert_eq!(store.put_file(&src).unwrap(), (Hash::of(&big), len as u64));
+    assert_eq!(store.read_object(&Hash::of(&big)).unwrap(), big);
+    assert_eq!(store.put_file(&src).unwrap().0, Hash::of(&big));
+    assert_eq!(std::fs::read_dir(store.dir().join(layout::TMP)).unwrap().count(), 0);
+}
+
+#[test]
 fn damaged_or_missing_objects_are_corrupt() {
     let (_tmp, store) = new_store();
     let h = store.put_bytes(b"hello object").unwrap();

@@ -243,6 +243,23 @@ impl Fingerprints {
     /// Returns the content hash of the open regular `file`, cached under absolute path `key`.
     /// Reads from the file's current offset; the caller opens it anew for the whole content.
     pub fn hash_file(&mut self, key: &[u8], file: &mut File) -> io::Result<Hash> {
+        self.hash_checked(key, file, |f| read_hash(&mut &*f))
+    }
+
+    /// Returns the content hash of the whole open regular `file`, cached under absolute path
+    /// `key`, reading it with positional reads: `file`'s offset does not move (the tracer hands
+    /// the file it hashed to a tracee, `trace::adopt`).
+    pub fn hash_opened(&mut self, key: &[u8], file: &File) -> io::Result<Hash> {
+        self.hash_checked(key, file, |f| read_hash(&mut Positional { file: f, at: 0 }))
+    }
+
+    /// [`Fingerprints::hash_file`], the content read by `read`.
+    fn hash_checked(
+        &mut self,
+        key: &[u8],
+        file: &File,
+        read: impl FnOnce(&File) -> io::Result<Hash>,
+    ) -> io::Result<Hash> {
         let meta = file.metadata()?;
         if !meta.file_type().is_file() {
             return Err(not_regular(&meta));
@@ -253,7 +270,7 @@ impl Fingerprints {
                 return Ok(hash);
             }
         }
-        let hash = read_hash(file)?;
+        let hash = read(file)?;
         self.files_hashed += 1;
         let after = fingerprint_of(&file.metadata()?);
         // A file that changed while it was read, or whose last change is too recent to trust
@@ -371,6 +388,21 @@ pub fn read_hash(reader: &mut impl Read) -> io::Result<Hash> {
         }
     }
     Ok(Hash(*hasher.finalize().as_bytes()))
+}
+
+/// A file read from offset `at` on with positional reads, leaving the file's own offset alone.
+struct Positional<'a> {
+    file: &'a File,
+    at: u64,
+}
+
+impl Read for Positional<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// Opens `path` for reading without blocking on a FIFO that took a regular file's place, and

@@ -113,6 +113,11 @@ impl Observer for Recorder<'_> {
         self.fingerprints.hash_path(path)
     }
 
+    fn hash_open_file(&mut self, path: &Path, file: &std::fs::File) -> std::io::Result<Hash> {
+        use std::os::unix::ffi::OsStrExt;
+        self.fingerprints.hash_opened(path.as_os_str().as_bytes(), file)
+    }
+
     fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {
         // As a check does (`check::live`): only where a directory's times follow its entries.
         if keeps_directory_times(dir) {

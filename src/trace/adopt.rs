@@ -23,7 +23,6 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use std::os::fd::AsRawFd;
 
 /// How a notified open was answered.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,8 +61,12 @@ pub(crate) fn open(
     listener: &Listener,
     notice: &Notice,
 ) -> Answer {
-    let host = own_fds(cx.tracee.pid(), cx.host(&p.at));
-    let kind = match probe::kind(&host, p.intent.flags.follow) {
+    let spelled_host = cx.host(&p.at);
+    let host = own_fds(cx.tracee.pid(), spelled_host.clone());
+    // The entry has just looked (`early::look`), unless the path names one of the tracee's own
+    // fds: that look reached the tracer's.
+    let looked = p.found.filter(|_| host == spelled_host);
+    let kind = match looked.map_or_else(|| probe::kind(&host, p.intent.flags.follow), Ok) {
         Ok(kind) => kind,
         Err(e) => {
             // The entry found it; it is gone now. The kernel will answer as it finds it.
@@ -80,7 +83,7 @@ pub(crate) fn open(
     let given = OFlag::from_bits_retain(i32::from_ne_bytes(low.to_ne_bytes()));
     let flags = (given - OFlag::O_CLOEXEC) | OFlag::O_NOCTTY;
     let file = match nix::fcntl::open(probe::os(&host), flags, Mode::empty()) {
-        Ok(file) => file,
+        Ok(file) => std::fs::File::from(file),
         Err(e) => {
             // Same path, same flags, same credentials: the kernel's answer would be this one.
             cx.sink.resolve_failed(&p.at, p.intent.flags, e as i32);
@@ -88,7 +91,7 @@ pub(crate) fn open(
         }
     };
     let cloexec = p.intent.cloexec;
-    let entry = exit::opened(cx, p, Pid::this(), file.as_raw_fd());
+    let entry = exit::opened(cx, p, exit::Holder::Tracer(&file));
     match listener.hand_over(notice, &file, cloexec) {
         Ok(fd) => {
             let mut fds = cx.task.fds.borrow_mut();

@@ -34,12 +34,23 @@ fn lookup_errno(e: i32) -> bool {
 /// If `at` fails to resolve (following a last symlink per `flags.follow`), records the
 /// failure and returns `true`.
 pub(crate) fn missing(cx: &mut Cx<'_>, at: &At, flags: ResolveFlags, host: &[u8]) -> bool {
+    look(cx, at, flags, host).is_none()
+}
+
+/// Looks `at` up (following a last symlink per `flags.follow`): `None`, the failure recorded,
+/// if it fails to resolve; else the kind it resolves to, if the look could tell.
+pub(crate) fn look(
+    cx: &mut Cx<'_>,
+    at: &At,
+    flags: ResolveFlags,
+    host: &[u8],
+) -> Option<Option<FileKind>> {
     match probe::kind(host, flags.follow) {
         Err(e) if lookup_errno(e.0) => {
             cx.sink.resolve(at, flags, Err(e.0));
-            true
+            None
         }
-        _ => false,
+        found => Some(found.ok()),
     }
 }
 

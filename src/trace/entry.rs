@@ -104,6 +104,9 @@ pub(crate) struct PendingOpen {
     pub(crate) through_link: bool,
     /// For a write-intent open: the G12/G15 pins ([`change_pins`]).
     pub(crate) pins: Vec<Pin>,
+    /// For an open that creates nothing: the kind the entry's look found it to be (`None` if
+    /// the look could not tell), which a notified open acts on at once ([`super::adopt`]).
+    pub(crate) found: Option<FileKind>,
 }
 
 /// A path-pair syscall (`link`, `rename`) waiting for its result.
@@ -371,11 +374,10 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
     };
     let intent = open_intent(raw);
     let at = cx.at(dir, path)?;
+    let mut found = None;
     if !intent.flags.create && !intent.tmpfile {
         let host = cx.host(&at);
-        if super::early::missing(cx, &at, intent.flags, &host) {
-            return None;
-        }
+        found = super::early::look(cx, &at, intent.flags, &host)?;
     }
     let (mut before, mut prior) = (None, None);
     if intent.write && !intent.tmpfile {
@@ -390,7 +392,7 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
     let pins = if intent.write { change_pins(&at, intent.flags) } else { Vec::new() };
-    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link, pins }))
+    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link, pins, found }))
 }
 
 fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {

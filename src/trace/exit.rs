@@ -18,6 +18,9 @@ use model::resolve::ResolveFlags;
 use model::walk::Pin;
 use nix::libc;
 use nix::unistd::Pid;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 
 /// Handles the exit of a syscall whose entry left `pending`; `ret` is its value or errno.
 pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
@@ -124,23 +127,59 @@ fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
         Err(e) => return cx.sink.resolve_failed(&p.at, p.intent.flags, e),
     };
     let pid = cx.tracee.pid();
-    match opened(cx, p, pid, fd) {
+    match opened(cx, p, Holder::Tracee { pid, fd }) {
         Some(entry) => cx.task.fds.borrow_mut().insert_entry(fd, entry),
         None => cx.task.fds.borrow_mut().remove(fd),
     }
 }
 
-/// Records a successful open of `p`, looking at the opened file through `/proc/{pid}/fd/{fd}`
-/// (the tracee's new fd, or the tracer's own copy: [`super::adopt`]); returns what the fd
-/// table keeps of it, if anything.
-pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, pid: Pid, fd: i32) -> Option<FdEntry> {
-    let PendingOpen { at, intent, before, prior, through_link, pins } = p;
+/// Who holds the file a successful open returned.
+#[derive(Clone, Copy)]
+pub(crate) enum Holder<'f> {
+    /// The tracee, as its `fd` (at the open's exit stop): looked at through `/proc/{pid}/fd`.
+    Tracee {
+        /// The tracee.
+        pid: Pid,
+        /// Its new fd.
+        fd: i32,
+    },
+    /// The tracer, which opened it for a notified tracee ([`super::adopt`]) and looks at it,
+    /// and hashes it, through its own file: `fstat` and positional reads, so the offset the
+    /// tracee is handed stays at 0.
+    Tracer(&'f File),
+}
+
+impl Holder<'_> {
+    /// The kind of the file opened.
+    fn kind(self) -> Option<FileKind> {
+        match self {
+            Holder::Tracee { pid, fd } => {
+                probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true).ok()
+            }
+            Holder::Tracer(file) => file.metadata().ok().map(|m| probe::kind_of_mode(m.mode())),
+        }
+    }
+
+    /// The canonical path of the file opened.
+    fn path(self) -> Option<Vec<u8>> {
+        match self {
+            Holder::Tracee { pid, fd } => probe::fd_path(pid, fd),
+            Holder::Tracer(file) => probe::own_fd_path(file.as_raw_fd()),
+        }
+    }
+}
+
+/// Records a successful open of `p`, looking at the opened file as `holder` holds it (the
+/// tracee's new fd, or the tracer's own file: [`super::adopt`]); returns what the fd table
+/// keeps of it, if anything.
+pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Option<FdEntry> {
+    let PendingOpen { at, intent, before, prior, through_link, pins, .. } = p;
     emit_pins(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
         return None;
     }
-    let Ok(kind) = probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true) else {
+    let Some(kind) = holder.kind() else {
         cx.sink.unknown(cx.nr);
         return None;
     };
@@ -158,7 +197,7 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, pid: Pid, fd: i32) -> Opti
         let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
         cx.sink.resolve(&at, flags, outcome);
     }
-    let canon = probe::fd_path(pid, fd)?;
+    let canon = holder.path()?;
     // Inputs are named as spelled (resolved again at check time, symlinks included); outputs
     // by the canonical path of the file actually written.
     let spelled = spelled(&at);
@@ -169,7 +208,10 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, pid: Pid, fd: i32) -> Opti
             // A write-intent open without a prior hash created or truncated the file: what
             // it can read now is its own doing, not an input.
             None if intent.readable && !intent.write => {
-                let hash = cx.sink.hash(&canon);
+                let hash = match holder {
+                    Holder::Tracee { .. } => cx.sink.hash(&canon),
+                    Holder::Tracer(file) => cx.sink.hash_open(&canon, file),
+                };
                 cx.sink.read(spelled.clone(), hash);
             }
             None => {}

@@ -192,6 +192,13 @@ pub trait Observer {
     fn observe(&mut self, chain: &[CmdId], obs: Observation);
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash>;
+    /// Returns the content hash of the regular file at `path`, which the tracer holds open as
+    /// `file`, without moving `file`'s offset (it is handed to a tracee after). By default,
+    /// [`Observer::hash_file`] of `path`.
+    fn hash_open_file(&mut self, path: &Path, file: &std::fs::File) -> std::io::Result<Hash> {
+        let _ = file;
+        self.hash_file(path)
+    }
     /// The tracer read the directory at canonical `dir` for a listing: it listed `names`
     /// (sorted bytewise), and had fingerprint `before` just before it was read. An observer
     /// with a fingerprint cache may remember it (`Fingerprints::note_listing`).

@@ -104,6 +104,12 @@ pub(crate) fn fd_path(pid: Pid, fd: i32) -> Option<Vec<u8>> {
     target.starts_with(b"/").then_some(target)
 }
 
+/// Returns the canonical path of the tracer's own `fd` (`/proc/self/fd`: no `getpid`).
+pub(crate) fn own_fd_path(fd: i32) -> Option<Vec<u8>> {
+    let target = readlink(format!("/proc/self/fd/{fd}").as_bytes())?;
+    target.starts_with(b"/").then_some(target)
+}
+
 /// Returns the tracee's current directory.
 pub(crate) fn cwd(pid: Pid) -> Option<Vec<u8>> {
     readlink(&proc_path(pid, "cwd"))

@@ -148,5 +148,8 @@ fn dev_stdin_opens_the_tracees_own_standard_input() {
         write(&dir, "in", "from the file\n");
         let r = sh(&dir, "cat /dev/stdin < in", stops);
         assert_eq!(r.stdout, b"from the file\n", "{}", r.ctx());
+        // And /dev/stdin resolved to that file, through the child's fd 0 (the entry's own look
+        // of /dev/stdin reached the tracer's standard input, which a notified open must not use).
+        assert!(r.resolved("/dev/stdin", Ok(FileKind::Regular)), "{}", r.ctx());
     }
 }

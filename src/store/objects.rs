@@ -1,17 +1,12 @@
 //! The object store: immutable blobs named by the blake3 hash of their content, at
-//! `objects/<first 2 hex digits>/<other 62>`. An object is written to a temp file and renamed
-//! into place, so that a name only ever holds its full content as far as any process can see;
-//! every read verifies the content against the name, so damage is reported as
-//! [`StoreError::Corrupt`], never restored, and the damaged file is deleted so that the next
-//! build storing that content repairs it.
-//!
-//! Nothing here is fsynced. After a power cut an object may be missing, or present with its
-//! data lost (empty, or zeros): either way every reader finds it corrupt, a cache miss, which
-//! is all an fsync would have bought; the entries that name it are fsynced (`db`). An fsync per
-//! object cost a nested `make -j2` ~70 of them on the tracer's thread (notes/format.md).
+//! `objects/<first 2 hex digits>/<other 62>`. An object is written to a temp file, fsynced and
+//! renamed into place, so a name only ever holds its full content; every read verifies the
+//! content against the name, so damage is reported as [`StoreError::Corrupt`], never restored,
+//! and the damaged file is deleted so that the next build storing that content repairs it.
 //!
 //! Objects are not locked: two writers of one object write the same bytes, and either rename
-//! wins.
+//! wins. The directory is not fsynced after the rename: an object lost to a power cut is a
+//! missing object, which every reader already treats as corrupt (a cache miss).
 #![forbid(unsafe_code)]
 
 use super::layout;
@@ -26,7 +21,7 @@ use std::time::SystemTime;
 const CHUNK: usize = 64 * 1024;
 
 /// Files up to this size are read whole and hashed before anything is written, so that storing
-/// content the store already holds creates no file: a nested build stores each object file
+/// content the store already holds creates and fsyncs no file: a nested build stores each object file
 /// three times (the assembler's entry, the compiler driver's, the top level's), and on ext4 a
 /// file created where many were recently deleted (compilers' temp files) can cost a millisecond.
 pub(crate) const READ_WHOLE_MAX: u64 = 4 << 20;
@@ -41,7 +36,10 @@ pub(crate) fn put_file(dir: &Path, src: &Path) -> Result<(Hash, u64), StoreError
         return put_bytes(dir, &bytes).map(|hash| (hash, bytes.len() as u64));
     }
     let (mut temp, temp_path) = layout::temp_file(dir, "obj")?;
-    let copied = stream(&mut input, &mut temp, src, &temp_path);
+    let copied = stream(&mut input, &mut temp, src, &temp_path).and_then(|(hash, size)| {
+        temp.sync_all().map_err(StoreError::io(&temp_path))?;
+        Ok((hash, size))
+    });
     drop(temp);
     match copied {
         Ok((hash, size)) => install(dir, &temp_path, &hash).map(|()| (hash, size)),
@@ -59,7 +57,7 @@ pub(crate) fn put_bytes(dir: &Path, bytes: &[u8]) -> Result<Hash, StoreError> {
         return Ok(hash);
     }
     let (mut temp, temp_path) = layout::temp_file(dir, "obj")?;
-    let written = temp.write_all(bytes);
+    let written = temp.write_all(bytes).and_then(|()| temp.sync_all());
     drop(temp);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp_path);
@@ -142,7 +140,7 @@ fn stream(
     Ok((Hash(*hasher.finalize().as_bytes()), size))
 }
 
-/// Moves the complete temp file at `temp` to the place of object `hash`; if the object
+/// Moves the complete, fsynced temp file at `temp` to the place of object `hash`; if the object
 /// already exists, drops the temp file instead and refreshes the object's mtime.
 fn install(dir: &Path, temp: &Path, hash: &Hash) -> Result<(), StoreError> {
     let dest: PathBuf = layout::object_path(dir, hash);

@@ -243,28 +243,31 @@ impl Fingerprints {
     /// Returns the content hash of the open regular `file`, cached under absolute path `key`.
     /// Reads from the file's current offset; the caller opens it anew for the whole content.
     pub fn hash_file(&mut self, key: &[u8], file: &mut File) -> io::Result<Hash> {
-        self.hash_checked(key, file, |f| read_hash(&mut &*f))
+        let meta = file.metadata()?;
+        self.hash_checked(key, file, &meta, |f| read_hash(&mut &*f))
     }
 
-    /// Returns the content hash of the whole open regular `file`, cached under absolute path
-    /// `key`, reading it with positional reads: `file`'s offset does not move (the tracer hands
-    /// the file it hashed to a tracee, `trace::adopt`).
-    pub fn hash_opened(&mut self, key: &[u8], file: &File) -> io::Result<Hash> {
-        self.hash_checked(key, file, |f| read_hash(&mut Positional { file: f, at: 0 }))
+    /// Returns the content hash of the whole open regular `file`, whose metadata the caller has
+    /// just taken (`meta`, from `fstat`), cached under absolute path `key`; read with positional
+    /// reads (`hash_whole`), so `file`'s offset does not move (the tracer hands the file it
+    /// hashed to a tracee, `trace::adopt`).
+    pub fn hash_opened(&mut self, key: &[u8], file: &File, meta: &Metadata) -> io::Result<Hash> {
+        self.hash_checked(key, file, meta, hash_whole)
     }
 
-    /// [`Fingerprints::hash_file`], the content read by `read`.
+    /// [`Fingerprints::hash_file`] of `file`, whose metadata before reading is `meta`, the
+    /// content read by `read`.
     fn hash_checked(
         &mut self,
         key: &[u8],
         file: &File,
+        meta: &Metadata,
         read: impl FnOnce(&File) -> io::Result<Hash>,
     ) -> io::Result<Hash> {
-        let meta = file.metadata()?;
         if !meta.file_type().is_file() {
-            return Err(not_regular(&meta));
+            return Err(not_regular(meta));
         }
-        let before = fingerprint_of(&meta);
+        let before = fingerprint_of(meta);
         if let Some((cached, hash)) = self.cached(key) {
             if cached == before {
                 return Ok(hash);
@@ -388,6 +391,12 @@ pub fn read_hash(reader: &mut impl Read) -> io::Result<Hash> {
         }
     }
     Ok(Hash(*hasher.finalize().as_bytes()))
+}
+
+/// Returns the blake3 hash of the whole of `file`, read with positional reads: its offset,
+/// shared with every fd of its open file description, does not move.
+pub(crate) fn hash_whole(file: &File) -> io::Result<Hash> {
+    read_hash(&mut Positional { file, at: 0 })
 }
 
 /// A file read from offset `at` on with positional reads, leaving the file's own offset alone.

@@ -34,6 +34,8 @@ mod tests;
 
 pub(crate) use dir_times::keeps_directory_times;
 pub use entry::check_entry;
+#[cfg(test)]
+pub(crate) use fingerprint::hash_whole;
 pub use fingerprint::{fingerprint_of, read_hash, CachedFingerprints, Fingerprints, RACY_WINDOW};
 pub(crate) use listing::listing_hash;
 pub use live::{LiveFs, LiveNode};

@@ -113,9 +113,14 @@ impl Observer for Recorder<'_> {
         self.fingerprints.hash_path(path)
     }
 
-    fn hash_open_file(&mut self, path: &Path, file: &std::fs::File) -> std::io::Result<Hash> {
+    fn hash_open_file(
+        &mut self,
+        path: &Path,
+        file: &std::fs::File,
+        meta: &std::fs::Metadata,
+    ) -> std::io::Result<Hash> {
         use std::os::unix::ffi::OsStrExt;
-        self.fingerprints.hash_opened(path.as_os_str().as_bytes(), file)
+        self.fingerprints.hash_opened(path.as_os_str().as_bytes(), file, meta)
     }
 
     fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {

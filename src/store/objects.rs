@@ -21,9 +21,9 @@ use std::time::SystemTime;
 const CHUNK: usize = 64 * 1024;
 
 /// Files up to this size are read whole and hashed before anything is written, so that storing
-/// content the store already holds creates and fsyncs no file: a nested build stores each object file
-/// three times (the assembler's entry, the compiler driver's, the top level's), and on ext4 a
-/// file created where many were recently deleted (compilers' temp files) can cost a millisecond.
+/// content the store already holds creates and fsyncs no file: a nested build stores each
+/// object file three times (the assembler's entry, the compiler driver's, the top level's), and
+/// on ext4 a file created where many were recently deleted can cost a millisecond.
 pub(crate) const READ_WHOLE_MAX: u64 = 4 << 20;
 
 /// Stores the content of the file at `src`; returns its hash and size.

@@ -35,8 +35,9 @@ pub(crate) enum Answer {
 
 /// The links to "my own fds" in `/dev` (`/dev/stdin -> /proc/self/fd/0`, ...), rewritten to the
 /// tracee's own `/proc/PID/fd`: followed by the tracer, they would open the tracer's fds.
-/// (`/proc/self` itself is rewritten for every probe, `probe::for_tracee`.)
-fn own_fds(pid: Pid, host: Vec<u8>) -> Vec<u8> {
+/// (`/proc/self` itself is rewritten for every probe, `probe::for_tracee`.) `None` for any
+/// other path.
+fn own_fd_link(pid: Pid, host: &[u8]) -> Option<Vec<u8>> {
     let fd = |n: &str| format!("/proc/{}/fd{n}", pid.as_raw()).into_bytes();
     for (prefix, to) in [
         (&b"/dev/fd"[..], fd("")),
@@ -47,10 +48,10 @@ fn own_fds(pid: Pid, host: Vec<u8>) -> Vec<u8> {
         if host.starts_with(prefix) && matches!(host.get(prefix.len()), None | Some(b'/')) {
             let mut out = to;
             out.extend_from_slice(&host[prefix.len()..]);
-            return out;
+            return Some(out);
         }
     }
-    host
+    None
 }
 
 /// Opens what `p` names for the tracee waiting in `notice`, whose open flags are `raw`.
@@ -62,10 +63,12 @@ pub(crate) fn open(
     notice: &Notice,
 ) -> Answer {
     let spelled_host = cx.host(&p.at);
-    let host = own_fds(cx.tracee.pid(), spelled_host.clone());
     // The entry has just looked (`early::look`), unless the path names one of the tracee's own
     // fds: that look reached the tracer's.
-    let looked = p.found.filter(|_| host == spelled_host);
+    let (host, looked) = match own_fd_link(cx.tracee.pid(), &spelled_host) {
+        Some(own) => (own, None),
+        None => (spelled_host, p.found),
+    };
     let kind = match looked.map_or_else(|| probe::kind(&host, p.intent.flags.follow), Ok) {
         Ok(kind) => kind,
         Err(e) => {
@@ -90,8 +93,12 @@ pub(crate) fn open(
             return Answer::Continue;
         }
     };
+    let Ok(meta) = file.metadata() else {
+        cx.sink.unknown(cx.nr);
+        return Answer::Continue;
+    };
     let cloexec = p.intent.cloexec;
-    let entry = exit::opened(cx, p, exit::Holder::Tracer(&file));
+    let entry = exit::opened(cx, p, exit::Holder::Tracer { file: &file, meta: &meta });
     match listener.hand_over(notice, &file, cloexec) {
         Ok(fd) => {
             let mut fds = cx.task.fds.borrow_mut();
@@ -113,13 +120,16 @@ pub(crate) fn open(
 
 #[cfg(test)]
 mod tests {
-    use super::own_fds;
+    use super::own_fd_link;
     use nix::unistd::Pid;
 
     #[test]
     fn links_to_own_fds_name_the_tracees_fds() {
         let pid = Pid::from_raw(42);
-        let own = |p: &str| String::from_utf8(own_fds(pid, p.as_bytes().to_vec())).expect("utf-8");
+        let own = |p: &str| {
+            let host = own_fd_link(pid, p.as_bytes()).unwrap_or_else(|| p.as_bytes().to_vec());
+            String::from_utf8(host).expect("utf-8")
+        };
         assert_eq!(own("/dev/stdin"), "/proc/42/fd/0");
         assert_eq!(own("/dev/stderr"), "/proc/42/fd/2");
         assert_eq!(own("/dev/fd/7"), "/proc/42/fd/7");

@@ -144,9 +144,14 @@ pub(crate) enum Holder<'f> {
         fd: i32,
     },
     /// The tracer, which opened it for a notified tracee ([`super::adopt`]) and looks at it,
-    /// and hashes it, through its own file: `fstat` and positional reads, so the offset the
-    /// tracee is handed stays at 0.
-    Tracer(&'f File),
+    /// and hashes it, through its own file: its `fstat` (`meta`) and positional reads, so the
+    /// offset the tracee is handed stays at 0.
+    Tracer {
+        /// The tracer's file.
+        file: &'f File,
+        /// Its metadata, taken once it was open.
+        meta: &'f std::fs::Metadata,
+    },
 }
 
 impl Holder<'_> {
@@ -156,7 +161,7 @@ impl Holder<'_> {
             Holder::Tracee { pid, fd } => {
                 probe::kind(&probe::proc_path(pid, &format!("fd/{fd}")), true).ok()
             }
-            Holder::Tracer(file) => file.metadata().ok().map(|m| probe::kind_of_mode(m.mode())),
+            Holder::Tracer { meta, .. } => Some(probe::kind_of_mode(meta.mode())),
         }
     }
 
@@ -164,7 +169,7 @@ impl Holder<'_> {
     fn path(self) -> Option<Vec<u8>> {
         match self {
             Holder::Tracee { pid, fd } => probe::fd_path(pid, fd),
-            Holder::Tracer(file) => probe::own_fd_path(file.as_raw_fd()),
+            Holder::Tracer { file, .. } => probe::own_fd_path(file.as_raw_fd()),
         }
     }
 }
@@ -210,7 +215,7 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
             None if intent.readable && !intent.write => {
                 let hash = match holder {
                     Holder::Tracee { .. } => cx.sink.hash(&canon),
-                    Holder::Tracer(file) => cx.sink.hash_open(&canon, file),
+                    Holder::Tracer { file, meta } => cx.sink.hash_open(&canon, file, meta),
                 };
                 cx.sink.read(spelled.clone(), hash);
             }

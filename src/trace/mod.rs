@@ -193,10 +193,15 @@ pub trait Observer {
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash>;
     /// Returns the content hash of the regular file at `path`, which the tracer holds open as
-    /// `file`, without moving `file`'s offset (it is handed to a tracee after). By default,
-    /// [`Observer::hash_file`] of `path`.
-    fn hash_open_file(&mut self, path: &Path, file: &std::fs::File) -> std::io::Result<Hash> {
-        let _ = file;
+    /// `file` and has just `fstat`ed (`meta`), without moving `file`'s offset (it is handed to
+    /// a tracee after). By default, [`Observer::hash_file`] of `path`.
+    fn hash_open_file(
+        &mut self,
+        path: &Path,
+        file: &std::fs::File,
+        meta: &std::fs::Metadata,
+    ) -> std::io::Result<Hash> {
+        let _ = (file, meta);
         self.hash_file(path)
     }
     /// The tracer read the directory at canonical `dir` for a listing: it listed `names`

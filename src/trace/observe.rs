@@ -135,13 +135,18 @@ impl<'a> Sink<'a> {
         self.observer.hash_file(probe::os(path)).map_err(drop)
     }
 
-    /// Hashes the regular file at `path` that the tracer holds open as `file`, reading it
-    /// through `file` without moving its offset.
-    pub(crate) fn hash_open(&mut self, path: &[u8], file: &std::fs::File) -> Result<Hash, ()> {
+    /// Hashes the regular file at `path` that the tracer holds open as `file` (metadata
+    /// `meta`), reading it through `file` without moving its offset.
+    pub(crate) fn hash_open(
+        &mut self,
+        path: &[u8],
+        file: &std::fs::File,
+        meta: &std::fs::Metadata,
+    ) -> Result<Hash, ()> {
         if self.quiet {
             return Err(());
         }
-        self.observer.hash_open_file(probe::os(path), file).map_err(drop)
+        self.observer.hash_open_file(probe::os(path), file, meta).map_err(drop)
     }
 
     /// Emits a [`Observation::Read`] of `path`, or, if it could not be hashed, that the run

@@ -85,19 +85,15 @@ impl Observer for Collect {
         Ok(Hash::of(&std::fs::read(path)?))
     }
 
-    fn hash_open_file(&mut self, path: &Path, file: &std::fs::File) -> std::io::Result<Hash> {
+    fn hash_open_file(
+        &mut self,
+        _path: &Path,
+        file: &std::fs::File,
+        _meta: &std::fs::Metadata,
+    ) -> std::io::Result<Hash> {
         // As the recorder does: through the tracer's own file, by positional reads, so that a
         // hand-over that moved its offset would show in what the tracee reads.
-        use std::os::unix::fs::FileExt;
-        let (mut content, mut buf) = (Vec::new(), [0u8; 4096]);
-        loop {
-            match file.read_at(&mut buf, content.len() as u64)? {
-                0 => break,
-                n => content.extend_from_slice(&buf[..n]),
-            }
-        }
-        let _ = path;
-        Ok(Hash::of(&content))
+        crate::check::hash_whole(file)
     }
 
     fn listed(&mut self, dir: &[u8], before: Fingerprint, names: &[Vec<u8>]) {

@@ -65,7 +65,7 @@ static void *reaper(void *arg) {
     (void)arg;
     int status;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    fprintf(stderr, "notifications %ld\n", notices);
+    fprintf(stderr, "notifications %ld\n", __atomic_load_n(&notices, __ATOMIC_RELAXED));
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 }
 

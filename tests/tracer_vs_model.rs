@@ -88,6 +88,7 @@ fn padded_program(p: &Program) -> Program {
             Op::Read(p) => Op::Read(expr(p)),
             Op::Write(p, d) => Op::Write(expr(p), d.clone()),
             Op::Append(p, d) => Op::Append(expr(p), d.clone()),
+            Op::Overwrite(p, d) => Op::Overwrite(expr(p), d.clone()),
             Op::Stat(p) => Op::Stat(expr(p)),
             Op::Lstat(p) => Op::Lstat(expr(p)),
             Op::Readlink(p) => Op::Readlink(expr(p)),
@@ -202,7 +203,7 @@ fn calls_file(calls: &[Call], tmp: &Path) -> String {
             | Call::Rmdir(a)
             | Call::Unlink(a)
             | Call::Chdir(a) => vec![p(a)],
-            Call::Write(a, d) | Call::Append(a, d) => vec![p(a), hex(d)],
+            Call::Write(a, d) | Call::Append(a, d) | Call::Overwrite(a, d) => vec![p(a), hex(d)],
             Call::Link(a, b) | Call::Symlink(a, b) | Call::Rename(a, b) => vec![p(a), p(b)],
         };
         out.push_str(&format!("{} {}\n", c.name(), args.join(" ")));

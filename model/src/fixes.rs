@@ -114,7 +114,9 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
     let creat = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
     match call {
         Call::Read(p) | Call::Stat(p) => vec![(p, ResolveFlags::FOLLOW, false)],
-        Call::Write(p, _) | Call::Append(p, _) => vec![(p, creat, false)],
+        Call::Write(p, _) | Call::Append(p, _) | Call::Overwrite(p, _) => {
+            vec![(p, creat, false)]
+        }
         Call::Lstat(p) | Call::Readlink(p) => vec![(p, ResolveFlags::NOFOLLOW, false)],
         Call::List(p) | Call::Chdir(p) => vec![(p, ResolveFlags::DIRECTORY, false)],
         Call::Mkdir(p) | Call::Symlink(_, p) | Call::Rmdir(p) | Call::Unlink(p) => {
@@ -159,7 +161,7 @@ pub fn before_call(t: &mut Traced, call: &Call) {
             name_and_parent(t, path, &walked);
         }
     }
-    if let Call::Append(p, _) = call {
+    if let Call::Append(p, _) | Call::Overwrite(p, _) = call {
         let at = t.at(p);
         let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::FOLLOW);
         let flags = ResolveFlags::FOLLOW;

@@ -163,6 +163,25 @@ pub struct Os {
     cwd: usize,
 }
 
+/// How an open for writing treats the content already there.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum WriteMode {
+    /// `O_TRUNC`: the old content is gone; the data is the whole file.
+    Truncate,
+    /// `O_APPEND`: the data goes after the old content.
+    Append,
+    /// Neither (`touch`, `dd conv=notrunc`): the data overwrites the start of the old content
+    /// in place; what it does not reach stays.
+    Overwrite,
+}
+
+impl WriteMode {
+    /// Whether the old content is part of what the file holds afterwards (an input).
+    pub fn keeps_content(self) -> bool {
+        self != WriteMode::Truncate
+    }
+}
+
 impl Os {
     /// Starts a process in directory `cwd` (absolute); `None` if it is not a directory.
     pub fn new(fs: MemFs, cwd: &[u8]) -> Option<Os> {
@@ -210,9 +229,10 @@ impl Os {
         }
     }
 
-    /// `open(O_WRONLY|O_CREAT|O_TRUNC, 0644)` (or with `O_APPEND` instead of `O_TRUNC` if
-    /// `append`) + `write(data)`. Returns the node written.
-    pub fn write(&mut self, path: &[u8], data: &[u8], append: bool) -> Result<usize, Errno> {
+    /// `open(O_WRONLY|O_CREAT|O_TRUNC, 0644)` (with `O_APPEND` instead of `O_TRUNC` for
+    /// [`WriteMode::Append`], with neither for [`WriteMode::Overwrite`]) + `write(data)`.
+    /// Returns the node written.
+    pub fn write(&mut self, path: &[u8], data: &[u8], mode: WriteMode) -> Result<usize, Errno> {
         let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
         let node = match self.resolve(path, flags)? {
             Resolved::Node(n) => n,
@@ -227,10 +247,18 @@ impl Os {
         };
         match self.fs.inode_mut(node) {
             Some(Inode::File { content, .. }) => {
-                if !append {
-                    content.clear();
+                match mode {
+                    WriteMode::Truncate => {
+                        content.clear();
+                        content.extend_from_slice(data);
+                    }
+                    WriteMode::Append => content.extend_from_slice(data),
+                    WriteMode::Overwrite => {
+                        let n = data.len().min(content.len());
+                        content[..n].copy_from_slice(&data[..n]);
+                        content.extend_from_slice(&data[n..]);
+                    }
                 }
-                content.extend_from_slice(data);
                 Ok(node)
             }
             _ => Err(Errno::EISDIR),

@@ -44,6 +44,8 @@ pub enum Op {
     Write(PathExpr, Data),
     /// Append to a file (created if absent).
     Append(PathExpr, Data),
+    /// Overwrite the start of a file in place (created if absent; no truncation).
+    Overwrite(PathExpr, Data),
     /// `stat`.
     Stat(PathExpr),
     /// `lstat`.
@@ -133,6 +135,7 @@ impl Exec<'_> {
             Op::Read(p) => Call::Read(self.path(p)),
             Op::Write(p, d) => Call::Write(self.path(p), self.data(d)),
             Op::Append(p, d) => Call::Append(self.path(p), self.data(d)),
+            Op::Overwrite(p, d) => Call::Overwrite(self.path(p), self.data(d)),
             Op::Stat(p) => Call::Stat(self.path(p)),
             Op::Lstat(p) => Call::Lstat(self.path(p)),
             Op::Readlink(p) => Call::Readlink(self.path(p)),
@@ -221,6 +224,7 @@ impl std::fmt::Display for Op {
             Op::Read(p) => write!(f, "read {p}"),
             Op::Write(p, d) => write!(f, "write {p} {d}"),
             Op::Append(p, d) => write!(f, "append {p} {d}"),
+            Op::Overwrite(p, d) => write!(f, "overwrite {p} {d}"),
             Op::Stat(p) => write!(f, "stat {p}"),
             Op::Lstat(p) => write!(f, "lstat {p}"),
             Op::Readlink(p) => write!(f, "readlink {p}"),
@@ -293,6 +297,7 @@ impl std::fmt::Display for Call {
             | Call::Chdir(p) => write!(f, "{} {}", self.name(), show(p)),
             Call::Write(a, b)
             | Call::Append(a, b)
+            | Call::Overwrite(a, b)
             | Call::Link(a, b)
             | Call::Symlink(a, b)
             | Call::Rename(a, b) => write!(f, "{} {} {}", self.name(), show(a), show(b)),

@@ -17,7 +17,7 @@ use crate::run::{lower, replay, run_traced, Run};
 pub const ROOT: &[u8] = b"/p";
 
 const NAMES: &[&[u8]] = &[b"a", b"b", b"x.c", b"y.h", b"d"];
-const CONTENTS: &[&[u8]] = &[b"1", b"", b"2"];
+const CONTENTS: &[&[u8]] = &[b"1", b"", b"2", b"22"];
 const SUFFIXES: &[&[u8]] = &[b".c", b"", b".h"];
 
 /// A reader of bytes that yields zeros once exhausted.
@@ -150,7 +150,7 @@ fn decode_data(b: &mut Bytes<'_>) -> Data {
 }
 
 fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
-    match b.below(14) {
+    match b.below(15) {
         0 => Op::Read(decode_expr(b, l)),
         1 => Op::Write(decode_expr(b, l), decode_data(b)),
         2 => Op::Append(decode_expr(b, l), decode_data(b)),
@@ -164,7 +164,8 @@ fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
         10 => Op::Link(decode_expr(b, l), decode_expr(b, l)),
         11 => Op::Symlink(Data::Lit(b.path(true)), decode_expr(b, l)),
         12 => Op::Rename(decode_expr(b, l), decode_expr(b, l)),
-        _ => Op::Chdir(decode_expr(b, l)),
+        13 => Op::Chdir(decode_expr(b, l)),
+        _ => Op::Overwrite(decode_expr(b, l), Data::Lit(b.pick(CONTENTS))),
     }
 }
 

@@ -10,7 +10,7 @@
 use crate::entry::Uncacheable;
 use crate::fs::{FileKind, Meta};
 use crate::observe::{At, Observation};
-use crate::ops::{canonical, hash_at, kind_at, realpath, Os};
+use crate::ops::{canonical, hash_at, kind_at, realpath, Os, WriteMode};
 use crate::resolve::ResolveFlags;
 use crate::walk::Pin;
 use crate::{Errno, Hash};
@@ -24,6 +24,8 @@ pub enum Call {
     Write(Vec<u8>, Vec<u8>),
     /// Open with `O_APPEND|O_CREAT`, then write.
     Append(Vec<u8>, Vec<u8>),
+    /// Open with `O_WRONLY|O_CREAT` (no `O_TRUNC`), then write at offset 0.
+    Overwrite(Vec<u8>, Vec<u8>),
     /// `stat`.
     Stat(Vec<u8>),
     /// `lstat`.
@@ -55,6 +57,7 @@ impl Call {
             Call::Read(_) => "read",
             Call::Write(..) => "write",
             Call::Append(..) => "append",
+            Call::Overwrite(..) => "overwrite",
             Call::Stat(_) => "stat",
             Call::Lstat(_) => "lstat",
             Call::Readlink(_) => "readlink",
@@ -226,8 +229,9 @@ impl Traced {
     fn perform(&mut self, call: &Call) -> Result<Outcome, Errno> {
         match call {
             Call::Read(p) => self.read(p),
-            Call::Write(p, d) => self.write(p, d, false),
-            Call::Append(p, d) => self.write(p, d, true),
+            Call::Write(p, d) => self.write(p, d, WriteMode::Truncate),
+            Call::Append(p, d) => self.write(p, d, WriteMode::Append),
+            Call::Overwrite(p, d) => self.write(p, d, WriteMode::Overwrite),
             Call::Stat(p) => self.stat(p, true),
             Call::Lstat(p) => self.stat(p, false),
             Call::Readlink(p) => self.readlink(p),
@@ -264,24 +268,25 @@ impl Traced {
         self.os.read(path).map(Outcome::Bytes)
     }
 
-    fn write(&mut self, path: &[u8], data: &[u8], append: bool) -> Result<Outcome, Errno> {
+    fn write(&mut self, path: &[u8], data: &[u8], mode: WriteMode) -> Result<Outcome, Errno> {
         let at = self.at(path);
         let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
         let host = Self::host(&at);
         let before = self.kind(&host, true);
         let through_link = self.kind(&host, false) == Some(FileKind::Symlink);
-        let prior: Option<Hash> = (append && before == Some(FileKind::Regular))
+        let prior: Option<Hash> = (mode.keeps_content() && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
         let pins = self.change_pins(&at, flags);
-        if let Err(e) = self.os.write(path, data, append) {
+        if let Err(e) = self.os.write(path, data, mode) {
             self.resolve_failed(&at, flags, e);
             return Err(e);
         }
         self.emit_pins(pins);
         self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
-        // G5: an append that created the file depends on its absence.
-        if append && before.is_none() {
+        // G5: an append (or an overwrite in place) that created the file depends on its
+        // absence.
+        if mode.keeps_content() && before.is_none() {
             let plain = ResolveFlags { create: false, exclusive: false, write: false, ..flags };
             self.resolve(&at, plain, Err(Errno::ENOENT));
         }

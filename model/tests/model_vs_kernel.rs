@@ -9,7 +9,7 @@
 
 use model::fs::FileKind;
 use model::memfs::{MemFs, Snap};
-use model::ops::Os;
+use model::ops::{Os, WriteMode};
 use model::program::{Data, Op, PathExpr};
 use model::scenario::Scenario;
 use model::Errno;
@@ -139,8 +139,11 @@ fn on_model(os: &mut Os, op: &Op) -> Outcome {
     let done = |r: Result<(), Errno>| r.map(|()| "ok".to_string());
     match op {
         Op::Read(p) => os.read(&arg(p)).map(|c| format!("{c:?}")),
-        Op::Write(p, d) => os.write(&arg(p), &data(d), false).map(|_| "ok".into()),
-        Op::Append(p, d) => os.write(&arg(p), &data(d), true).map(|_| "ok".into()),
+        Op::Write(p, d) => os.write(&arg(p), &data(d), WriteMode::Truncate).map(|_| "ok".into()),
+        Op::Append(p, d) => os.write(&arg(p), &data(d), WriteMode::Append).map(|_| "ok".into()),
+        Op::Overwrite(p, d) => {
+            os.write(&arg(p), &data(d), WriteMode::Overwrite).map(|_| "ok".into())
+        }
         Op::Stat(p) => os.stat(&arg(p), true).map(|m| meta_string(m.kind, m.size_bytes)),
         Op::Lstat(p) => os.stat(&arg(p), false).map(|m| meta_string(m.kind, m.size_bytes)),
         Op::Readlink(p) => os.readlink(&arg(p)).map(|t| format!("{t:?}")),
@@ -162,13 +165,13 @@ fn errno(e: std::io::Error) -> Errno {
 fn on_kernel(base: &Path, op: &Op) -> Outcome {
     let at = |e: &PathExpr| host(base, &[b"/".as_slice(), &arg(e)].concat());
     let done = |r: std::io::Result<()>| r.map(|()| "ok".to_string()).map_err(errno);
-    let write = |p: &PathExpr, d: &Data, append: bool| {
+    let write = |p: &PathExpr, d: &Data, mode: WriteMode| {
         let mut o = std::fs::OpenOptions::new();
         o.create(true);
-        if append {
-            o.append(true)
-        } else {
-            o.write(true).truncate(true)
+        match mode {
+            WriteMode::Append => o.append(true),
+            WriteMode::Truncate => o.write(true).truncate(true),
+            WriteMode::Overwrite => o.write(true),
         };
         o.open(at(p))
             .and_then(|mut f| f.write_all(&data(d)))
@@ -177,8 +180,9 @@ fn on_kernel(base: &Path, op: &Op) -> Outcome {
     };
     match op {
         Op::Read(p) => std::fs::read(at(p)).map(|c| format!("{c:?}")).map_err(errno),
-        Op::Write(p, d) => write(p, d, false),
-        Op::Append(p, d) => write(p, d, true),
+        Op::Write(p, d) => write(p, d, WriteMode::Truncate),
+        Op::Append(p, d) => write(p, d, WriteMode::Append),
+        Op::Overwrite(p, d) => write(p, d, WriteMode::Overwrite),
         Op::Stat(p) => {
             std::fs::metadata(at(p)).map(|m| meta_string(kind_of(&m), m.len())).map_err(errno)
         }

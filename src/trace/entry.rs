@@ -49,7 +49,9 @@ pub(crate) struct OpenIntent {
     pub(crate) writable: bool,
     /// Opened for reading (not `O_WRONLY`, not `O_PATH`).
     pub(crate) readable: bool,
-    /// `O_RDWR` or `O_APPEND` without `O_TRUNC`: the prior content matters.
+    /// Write access without `O_TRUNC` (`O_RDWR`, `O_APPEND`, or a plain `O_WRONLY` that
+    /// overwrites in place): what the writes leave depends on the prior content, so it is an
+    /// input.
     pub(crate) keeps_content: bool,
     /// `O_CLOEXEC`.
     pub(crate) cloexec: bool,
@@ -82,7 +84,7 @@ pub(crate) fn open_intent(raw: u64) -> OpenIntent {
         write: acc == libc::O_WRONLY || acc == libc::O_RDWR || creat || trunc,
         writable: (acc == libc::O_WRONLY || acc == libc::O_RDWR) && !path_only,
         readable: acc != libc::O_WRONLY && !path_only,
-        keeps_content: (acc == libc::O_RDWR || has(libc::O_APPEND)) && !trunc,
+        keeps_content: (acc == libc::O_WRONLY || acc == libc::O_RDWR) && !trunc && !path_only,
         cloexec: has(libc::O_CLOEXEC),
         tmpfile,
     }
@@ -522,6 +524,11 @@ mod tests {
         assert!(append.write && append.keeps_content && !append.readable);
         let rdwr = intent(libc::O_RDWR);
         assert!(rdwr.write && rdwr.readable && rdwr.keeps_content && rdwr.flags.write);
+        // `touch out`, `dd conv=notrunc`: an in-place overwrite keeps what it does not write.
+        let notrunc = intent(libc::O_WRONLY | libc::O_CREAT | libc::O_NONBLOCK);
+        assert!(notrunc.write && notrunc.keeps_content);
+        let rdonly_trunc = intent(libc::O_RDONLY | libc::O_TRUNC);
+        assert!(rdonly_trunc.write && !rdonly_trunc.keeps_content);
     }
 
     #[test]

@@ -189,8 +189,9 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         return None;
     };
     cx.sink.resolve_open(&at, intent.flags, Ok(kind), intent.readable);
-    // An append or read-write open that created the file depends on its absence: had it
-    // existed, its content would have been kept. (A create-mode resolution holds either way.)
+    // An open that keeps content (append, read-write, in-place overwrite) and created the
+    // file depends on its absence: had it existed, its content would have been kept. (A
+    // create-mode resolution holds either way.)
     if intent.keeps_content && intent.flags.create && before.is_none() {
         let plain = ResolveFlags { create: false, exclusive: false, write: false, ..intent.flags };
         cx.sink.resolve(&at, plain, Err(libc::ENOENT));
@@ -208,7 +209,7 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
     let spelled = spelled(&at);
     if kind == FileKind::Regular {
         match prior {
-            // The content before this open could change it (read-write, append).
+            // The content before this open could change it (read-write, append, overwrite).
             Some(hash) => cx.sink.read(spelled.clone(), hash),
             // A write-intent open without a prior hash created or truncated the file: what
             // it can read now is its own doing, not an input.

@@ -5,7 +5,7 @@
 use crate::check::LiveFs;
 use crate::explain;
 use crate::store::{Store, StoreError};
-use model::check::{check_views_in_family_deferring, StdinSource};
+use model::check::{check_views_in_family_deferring, Rules, StdinSource};
 use model::entry::ArchivedEntry;
 use model::verdict::Verdict;
 use model::view::PredicateView;
@@ -21,9 +21,16 @@ pub enum Decision {
     Run(String),
 }
 
-/// Checks one entry's predicates against the live filesystem, seen through snapshot `live`.
-pub fn verdict(entry: &Entry, family: &[Entry], live: &LiveFs, stdin: &dyn StdinSource) -> Verdict {
-    crate::check::check_entry(entry, family, live, stdin)
+/// Checks one entry's predicates against the live filesystem, seen through snapshot `live`,
+/// under `rules` (the output rule by default; none with `--strict`).
+pub fn verdict(
+    entry: &Entry,
+    family: &[Entry],
+    live: &LiveFs,
+    stdin: &dyn StdinSource,
+    rules: Rules,
+) -> Verdict {
+    crate::check::check_entry(entry, family, live, stdin, rules)
 }
 
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
@@ -36,6 +43,7 @@ pub fn decide(
     root: &[u8],
     live: &LiveFs,
     stdin: &dyn StdinSource,
+    rules: Rules,
 ) -> Decision {
     let id = key.id();
     let mut first_failure: Option<String> = None;
@@ -52,7 +60,7 @@ pub fn decide(
             }
             continue;
         }
-        match verdict(entry, entries, live, stdin) {
+        match verdict(entry, entries, live, stdin, rules) {
             Verdict::Holds => return Decision::Replay(index),
             Verdict::Fails { index: i, observed } => {
                 if first_failure.is_none() {
@@ -103,13 +111,14 @@ pub fn decide_stored(
     root: &[u8],
     live: &LiveFs,
     stdin: &dyn StdinSource,
+    rules: Rules,
     warn: &mut dyn FnMut(StoreError),
 ) -> Decided {
     let family = key.family();
     // Inside the map: the newest entry checked in place (with the output rule, against the
     // effects of every run of the family), or else the family copied out once for `decide`.
     let found = store.with_family(&family, |entries| {
-        if let Some(entry) = newest_holding(entries, key, live, stdin) {
+        if let Some(entry) = newest_holding(entries, key, live, stdin, rules) {
             return Ok(Found::Holds(Box::new(entry)));
         }
         store.copy_family(&family, entries).map(Found::Family)
@@ -122,7 +131,7 @@ pub fn decide_stored(
             Vec::new()
         }
     };
-    match decide(&entries, key, root, live, stdin) {
+    match decide(&entries, key, root, live, stdin, rules) {
         Decision::Replay(i) => {
             let mut entry = entries.swap_remove(i);
             entry.predicates = Vec::new();
@@ -147,6 +156,7 @@ fn newest_holding(
     key: &CommandKey,
     live: &LiveFs,
     stdin: &dyn StdinSource,
+    rules: Rules,
 ) -> Option<Entry> {
     let id = key.id();
     let newest = entries.iter().rposition(|e| {
@@ -161,7 +171,11 @@ fn newest_holding(
         .map(|e| rkyv::deserialize::<_, rancor::Error>(&e.effects))
         .collect::<Result<_, _>>()
         .ok()?;
-    let siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
+    let mut siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
+    if rules == Rules::Strict {
+        // No outputs to be in place: the output rule never applies.
+        siblings.iter_mut().for_each(|s| *s = &[]);
+    }
     let predicates = archived.predicates.iter().map(|p| p.view());
     // Listings last: a big one is read on another thread meanwhile (`check::fed`).
     let listing = |p: &PredicateView<'_, _>| matches!(p, PredicateView::Listing { .. });

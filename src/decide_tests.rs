@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::check::{Fingerprints, LiveStdin};
+use model::check::Rules;
 use model::entry::{Captured, ExitStatus, Uncacheable};
 use model::{Effect, FileKind, Hash, Predicate};
 use std::os::unix::ffi::OsStrExt;
@@ -80,13 +81,21 @@ fn entry(p: &Project, key: &CommandKey, at: u64, a: &[u8], names: &[&str], write
 
 /// Both deciders' answers, as (recorded_unix_ns of the replayed entry | reason to run).
 fn both(p: &Project, key: &CommandKey) -> (Result<u64, String>, Result<u64, String>, usize) {
+    both_under(p, key, Rules::OutputsIdempotent)
+}
+
+/// [`both`] under `rules`.
+fn both_under(
+    p: &Project,
+    key: &CommandKey,
+    rules: Rules,
+) -> (Result<u64, String>, Result<u64, String>, usize) {
     let mut warnings = 0;
     let mut fps = Fingerprints::new();
     let stdin = LiveStdin::new();
+    let live = LiveFs::new(&mut fps);
     let stored =
-        match decide_stored(&p.store, key, &p.root, &LiveFs::new(&mut fps), &stdin, &mut |_| {
-            warnings += 1
-        }) {
+        match decide_stored(&p.store, key, &p.root, &live, &stdin, rules, &mut |_| warnings += 1) {
             Decided::Replay(e) => {
                 assert!(e.predicates.is_empty(), "the winner is copied out without predicates");
                 Ok(e.recorded_unix_ns)
@@ -94,8 +103,8 @@ fn both(p: &Project, key: &CommandKey) -> (Result<u64, String>, Result<u64, Stri
             Decided::Run(r) => Err(r),
         };
     let entries = p.store.load_family(&key.family()).unwrap_or_default();
-    let owned = match decide(&entries, key, &p.root, &LiveFs::new(&mut Fingerprints::new()), &stdin)
-    {
+    let mut fps = Fingerprints::new();
+    let owned = match decide(&entries, key, &p.root, &LiveFs::new(&mut fps), &stdin, rules) {
         Decision::Replay(i) => Ok(entries[i].recorded_unix_ns),
         Decision::Run(r) => Err(r),
     };
@@ -116,6 +125,7 @@ fn the_newest_holding_entry_is_replayed_with_its_outcome() {
         &p.root,
         &LiveFs::new(&mut fps),
         &LiveStdin::new(),
+        Rules::default(),
         &mut |_| (),
     );
     let Decided::Replay(e) = d else { panic!("{d:?}") };
@@ -150,6 +160,10 @@ fn an_entry_that_holds_only_by_the_output_rule_is_replayed() {
     )
     .expect("chmod");
     assert_eq!(both(&p, &k), (Ok(1), Ok(1), 0));
+    // Strictly, the listing has a name it did not have: both deciders run.
+    let (stored, owned, _) = both_under(&p, &k, Rules::Strict);
+    assert!(stored.as_ref().is_err_and(|r| r.contains("out")), "{stored:?}");
+    assert_eq!(stored, owned);
     // Any other new name is a change.
     std::fs::write(Path::new(std::ffi::OsStr::from_bytes(&abs(&p, "new"))), b"").expect("write");
     let (stored, owned, _) = both(&p, &k);

@@ -157,6 +157,21 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
     }
 }
 
+/// The rules a check applies on top of the predicates as recorded.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Rules {
+    /// The *output rule* (notes/0005-output-rule.md): a predicate about one of the entry's own
+    /// outputs also holds when that output is exactly as a run of the family left it. This is
+    /// the assumption of output idempotence: a command's own outputs, left as it left them, are
+    /// not its inputs. `dry build`'s default.
+    #[default]
+    OutputsIdempotent,
+    /// No relaxation of any kind (listings included): every predicate must hold as recorded,
+    /// and a replay equals a rerun even for a command that reads or probes its own previous
+    /// output (`dry build --strict`). Theorem 1 of notes/model.md is about this check.
+    Strict,
+}
+
 /// Checks an entry's predicates with the *output rule*: a predicate about a path that the entry
 /// itself writes (one of its effects) also holds when that path is, right now, exactly in the
 /// state the effect leaves it in; a `Listing` holds when it differs only by such outputs.
@@ -185,6 +200,20 @@ pub fn check_in_family<F: Fs>(
     let siblings: Vec<&[Effect]> = family.iter().map(|e| e.effects.as_slice()).collect();
     let predicates = entry.predicates.iter().map(Predicate::view);
     check_views_in_family(predicates, &entry.effects, &siblings, fs, stdin)
+}
+
+/// [`check_in_family`] under `rules`: with [`Rules::Strict`], the strict [`check`].
+pub fn check_with_rules<F: Fs>(
+    rules: Rules,
+    entry: &Entry,
+    family: &[Entry],
+    fs: &F,
+    stdin: &dyn StdinSource,
+) -> Verdict {
+    match rules {
+        Rules::OutputsIdempotent => check_in_family(entry, family, fs, stdin),
+        Rules::Strict => check(&entry.predicates, fs, stdin),
+    }
 }
 
 /// [`check_in_family`] over borrowed views (owned or archived predicates): the entry's

@@ -11,7 +11,8 @@
 //! let stdin = LiveStdin::new();
 //! let live = LiveFs::new(&mut fingerprints);
 //! let family = entries();
-//! let winner = family.iter().find(|e| check_entry(e, &family, &live, &stdin).holds());
+//! let rules = model::check::Rules::default(); // the output rule; `Rules::Strict` for --strict
+//! let winner = family.iter().find(|e| check_entry(e, &family, &live, &stdin, rules).holds());
 //! drop(live);
 //! if fingerprints.is_dirty() { /* save them */ }
 //! # let _ = winner;

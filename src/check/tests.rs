@@ -601,11 +601,22 @@ fn check_entry_checks_the_entrys_predicates() {
         unknown_syscalls: vec![],
     };
     let mut fps = trusting();
-    assert!(
-        check_entry(&entry, std::slice::from_ref(&entry), &LiveFs::new(&mut fps), &NoStdin).holds()
-    );
+    assert!(check_entry(
+        &entry,
+        std::slice::from_ref(&entry),
+        &LiveFs::new(&mut fps),
+        &NoStdin,
+        model::check::Rules::default()
+    )
+    .holds());
     entry.predicates.push(misses(&t, "in", ResolveFlags::FOLLOW, Errno::ENOENT));
-    let v = check_entry(&entry, std::slice::from_ref(&entry), &LiveFs::new(&mut fps), &NoStdin);
+    let v = check_entry(
+        &entry,
+        std::slice::from_ref(&entry),
+        &LiveFs::new(&mut fps),
+        &NoStdin,
+        model::check::Rules::default(),
+    );
     assert_eq!(v, fails(1, Observed::Kind(FileKind::Regular)));
 }
 

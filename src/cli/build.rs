@@ -8,7 +8,7 @@ use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
 use crate::trace::{Observer as _, Stops};
 use anyhow::Context as _;
-use model::check::StdinSource as _;
+use model::check::{Rules, StdinSource as _};
 use model::entry::{ExitStatus, Uncacheable};
 use model::observe::Observation;
 use model::{CommandKey, Entry};
@@ -43,6 +43,11 @@ pub struct BuildArgs {
     /// Do not skip nested commands in place (the whole tree is one command).
     #[arg(long)]
     no_nested: bool,
+    /// Replay only when every recorded predicate holds exactly as recorded: no relaxation of
+    /// any kind (not even for the command's own outputs left as it left them), so a replay
+    /// equals a rerun even for commands that read, append to or probe their previous output.
+    #[arg(long)]
+    strict: bool,
     /// The command to run and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     cmd: Vec<OsString>,
@@ -62,7 +67,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         Decided::Run("--force".to_string())
     } else {
         let stdin = crate::check::LiveStdin::new();
-        decide_stored(&store, &key, &root, &live, &stdin, &mut super::show::warn_corrupt)
+        let rules = rules(args.strict);
+        decide_stored(&store, &key, &root, &live, &stdin, rules, &mut super::show::warn_corrupt)
     };
     let _ = store.set_last(&key.family());
     let replayed = match &decision {
@@ -102,6 +108,15 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let outcome = if entry.cacheable() { Outcome::Ran } else { Outcome::Uncached };
     log(&store, &entry.key, outcome, started, 0);
     Ok(code)
+}
+
+/// The check rules `--strict` asks for.
+pub(super) fn rules(strict: bool) -> Rules {
+    if strict {
+        Rules::Strict
+    } else {
+        Rules::OutputsIdempotent
+    }
 }
 
 /// Appends this invocation to the build log; a failure to log is only a warning.
@@ -195,6 +210,8 @@ fn run_and_record(
             dry_dir: ctx.project.dry_dir.as_os_str().as_bytes().to_vec(),
             dry_exe: dry_exe.as_os_str().as_bytes().to_vec(),
             ignored_env: args.env_ignore.iter().map(|n| n.as_bytes().to_vec()).collect(),
+            rules: rules(args.strict),
+            force: args.force,
         })
     };
     let started = Instant::now();

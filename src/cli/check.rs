@@ -19,6 +19,9 @@ pub struct CheckArgs {
     /// Leave environment variable NAME out of the command key (repeatable).
     #[arg(long, value_name = "NAME")]
     env_ignore: Vec<OsString>,
+    /// Decide as `dry build --strict` would: no relaxation of any predicate.
+    #[arg(long)]
+    strict: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     cmd: Vec<OsString>,
@@ -38,7 +41,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let root = ctx.project.root.as_os_str().as_bytes();
     let stdin = crate::check::LiveStdin::new();
     let live = crate::check::LiveFs::new(&mut fps);
-    let decided = decide_stored(&store, &key, root, &live, &stdin, &mut super::show::warn_corrupt);
+    let rules = super::build::rules(args.strict);
+    let decided =
+        decide_stored(&store, &key, root, &live, &stdin, rules, &mut super::show::warn_corrupt);
     // The process ends here: freeing a snapshot of 100 000 nodes one by one would cost 5-6 ms
     // of a 250 ms check (measured), for memory the exit returns at once. Its open directories
     // are closed by the exit as well.

@@ -7,6 +7,7 @@ use crate::check::Fingerprints;
 use crate::decide::{decide, verdict, Decision};
 use crate::explain;
 use crate::store::Store;
+use model::check::Rules;
 use model::verdict::Verdict;
 use model::{CommandKey, Entry};
 use std::ffi::{OsStr, OsString};
@@ -26,6 +27,9 @@ pub struct WhyArgs {
     /// Leave environment variable NAME out of the command key (repeatable).
     #[arg(long, value_name = "NAME")]
     env_ignore: Vec<OsString>,
+    /// Explain as `dry build --strict` decides: no relaxation of any predicate.
+    #[arg(long)]
+    strict: bool,
     /// The command to explain.
     #[arg(last = true, value_name = "CMD")]
     cmd: Vec<OsString>,
@@ -66,14 +70,17 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let root = ctx.project.root.as_os_str().as_bytes();
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let live = crate::check::LiveFs::new(&mut fps);
-    match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new()) {
+    let rules = super::build::rules(args.strict);
+    match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new(), rules) {
         Decision::Replay(i) => {
             out!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
         }
         Decision::Run(reason) => out!("{}: would run: {reason}", shown.join(" ")),
     }
+    drop(live);
     for e in entries.iter().rev() {
-        out!("  entry {}: {}", short(e), entry_status(e, &entries, &key, root, &mut fps));
+        let status = entry_status(e, &entries, &key, root, &mut fps, rules);
+        out!("  entry {}: {status}", short(e));
     }
     if args.cmd.is_empty() {
         let steps = store.last_steps();
@@ -98,6 +105,7 @@ fn entry_status(
     key: &CommandKey,
     root: &[u8],
     fps: &mut Fingerprints,
+    rules: Rules,
 ) -> String {
     if let Some(d) = explain::key_difference(&e.key, key) {
         return d;
@@ -107,12 +115,29 @@ fn entry_status(
             e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
         return format!("not cached: {}", why.join("; "));
     }
-    match verdict(e, family, &crate::check::LiveFs::new(fps), &crate::check::LiveStdin::new()) {
-        Verdict::Holds => "holds".to_string(),
-        Verdict::Fails { index, observed } => match e.predicates.get(index) {
+    let live = crate::check::LiveFs::new(fps);
+    let stdin = crate::check::LiveStdin::new();
+    let failure = |v: Verdict| match v {
+        Verdict::Holds => None,
+        Verdict::Fails { index, observed } => Some(match e.predicates.get(index) {
             Some(p) => explain::failure(p, &observed, root),
             None => "fails".to_string(),
-        },
+        }),
+    };
+    if let Some(f) = failure(verdict(e, family, &live, &stdin, rules)) {
+        return f;
+    }
+    if rules == Rules::Strict {
+        return "holds (strictly: every predicate as recorded)".to_string();
+    }
+    // Name the assumption whenever it is what made a predicate hold.
+    match failure(verdict(e, family, &live, &stdin, Rules::Strict)) {
+        None => "holds (every predicate as recorded)".to_string(),
+        Some(f) => format!(
+            "holds by the output rule ({f}, but that is the command's own output, as it left \
+             it; the rule assumes a command's own outputs are not its inputs: `--strict` would \
+             run it)"
+        ),
     }
 }
 
@@ -159,6 +184,7 @@ fn why_path(
         root,
         &crate::check::LiveFs::new(fps),
         &crate::check::LiveStdin::new(),
+        Rules::default(),
     ) {
         Decision::Replay(_) => out!("  up to date"),
         Decision::Run(reason) => out!("  out of date: {reason}"),

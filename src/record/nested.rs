@@ -5,6 +5,7 @@ use crate::check::LiveFs;
 use crate::decide::{decide, Decision};
 use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest};
+use model::check::Rules;
 use model::check::StdinSource as _;
 use model::entry::ExitStatus;
 use model::predicate::Predicate;
@@ -26,6 +27,10 @@ pub struct Nested {
     pub dry_exe: Vec<u8>,
     /// Environment variables left out of keys (`--env-ignore`).
     pub ignored_env: Vec<Vec<u8>>,
+    /// The rules nested entries are checked under (`--strict`: none relaxed).
+    pub rules: Rules,
+    /// `--force`: no nested command is skipped; every one runs and is recorded again.
+    pub force: bool,
 }
 
 /// What happened to one nested command.
@@ -93,7 +98,11 @@ pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDeci
         }
     };
     let stdin = crate::check::LiveStdin::of_process(req.pid);
-    let decision = decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin);
+    let decision = if n.force {
+        Decision::Run("--force".to_string())
+    } else {
+        decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin, n.rules)
+    };
     let reason = match decision {
         Decision::Replay(i) if input_busy(&entries[i], req.open_for_writing) => {
             "an input is still open for writing by a running process".to_string()

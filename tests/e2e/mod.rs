@@ -5,5 +5,7 @@ mod harness;
 mod cli;
 mod lowering;
 mod nested;
+mod r20;
+mod r21;
 mod robustness;
 mod scenarios;

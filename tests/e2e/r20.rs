@@ -1,0 +1,85 @@
+//! Regression tests of issue 20 ("every replay equals a rerun"): each reproduces one case in
+//! which a replay left something other than what running the command leaves, and fails on the
+//! commit that had the bug (3c0de05).
+
+use super::harness::{Project, Run};
+
+/// Item 7: an open for writing that neither truncates nor creates keeps what it does not
+/// overwrite, so the old content is an input of the new one. `touch out` opens `out` with
+/// `O_WRONLY|O_CREAT` and only changes its times: replaying it must not restore old bytes.
+#[test]
+fn r20_a_write_open_without_truncation_makes_the_old_content_an_input() {
+    let p = Project::new();
+    p.write("in", "one\n");
+    let script = "cat in > out; touch out";
+    p.bash(script).assert_ran();
+    assert_eq!(p.read("out"), "one\n");
+    p.write("in", "two\n");
+    p.bash(script).assert_ran();
+    assert_eq!(p.read("out"), "two\n", "the nested `touch out` replayed the old bytes");
+    p.bash(script).assert_replayed();
+    assert_eq!(p.read("out"), "two\n");
+}
+
+/// Item 7, with `dd conv=notrunc`: a partial overwrite in place.
+#[test]
+fn r20_a_partial_overwrite_in_place_depends_on_what_it_overwrites() {
+    let p = Project::new();
+    p.write("out", "abcdef\n");
+    let cmd = ["sh", "-c", "printf XY | dd of=out conv=notrunc status=none"];
+    p.build(&cmd).assert_ran();
+    assert_eq!(p.read("out"), "XYcdef\n");
+    p.write("out", "123456\n");
+    p.build(&cmd).assert_ran();
+    assert_eq!(p.read("out"), "XY3456\n", "replayed over a changed `out`");
+}
+
+/// Runs `dry build -v --strict -- CMD`.
+fn strict(p: &Project, cmd: &[&str]) -> Run {
+    let mut args = vec!["build", "-v", "--strict", "--"];
+    args.extend_from_slice(cmd);
+    Run::from(p.dry_cmd(&args).output().expect("running dry build --strict"))
+}
+
+/// Item 4: `rm f` twice. By default the second build replays the first (the documented
+/// assumption that a command's own outputs, left as it left them, are not its inputs), and
+/// `dry why` names that assumption; `--strict` runs it, and `rm` fails as it does untraced.
+#[test]
+fn r20_strict_reruns_a_removal_whose_target_is_gone() {
+    let p = Project::new();
+    p.write("f", "");
+    p.build(&["rm", "f"]).assert_ran();
+    p.build(&["rm", "f"]).assert_replayed();
+    let why = p.dry(&["why", "--", "rm", "f"]);
+    let why = String::from_utf8_lossy(&why.stdout).into_owned();
+    assert!(why.contains("holds by the output rule") && why.contains("--strict"), "{why}");
+    let why = p.dry(&["why", "--strict", "--", "rm", "f"]);
+    let why = String::from_utf8_lossy(&why.stdout).into_owned();
+    assert!(why.contains("would run"), "{why}");
+    let check = p.dry(&["check", "--strict", "--", "rm", "f"]);
+    assert_eq!(check.status.code(), Some(1), "dry check --strict says it would run");
+    let r = strict(&p, &["rm", "f"]);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(r.code, 1, "rm of a missing file fails: {r:#?}");
+    assert!(r.stderr.contains("No such file"), "{r:#?}");
+}
+
+/// Item 4: `>>` onto a file that did not exist, and a script that reads what it wrote last
+/// time: under `--strict` each build equals a run.
+#[test]
+fn r20_strict_reruns_appends_and_reads_of_the_last_output() {
+    let p = Project::new();
+    strict(&p, &["sh", "-c", "echo x >> log"]).assert_ran();
+    strict(&p, &["sh", "-c", "echo x >> log"]).assert_ran();
+    assert_eq!(p.read("log"), "x\nx\n");
+
+    p.write("y", "a\n");
+    let script = "cat c >> x; tr a b < y > c";
+    let first = strict(&p, &["sh", "-c", script]);
+    assert_eq!(first.code, 0, "{first:#?}");
+    assert_eq!(p.read("x"), "");
+    strict(&p, &["sh", "-c", script]).assert_ran();
+    assert_eq!(p.read("x"), "b\n", "the second run reads the first run's c");
+    strict(&p, &["sh", "-c", script]).assert_ran();
+    assert_eq!(p.read("x"), "b\nb\n");
+}

@@ -104,7 +104,10 @@ use std::path::{Path, PathBuf};
 /// What to run and how.
 #[derive(Debug)]
 pub struct Spawn {
-    /// Absolute path of the executable (already resolved through PATH).
+    /// The path of the executable to pass to execve(2), relative to `cwd` unless absolute
+    /// (already resolved through `PATH`, spelled as execvp(3) spells it: a `#!` script sees it
+    /// as `$0`). An executable the kernel refuses as `ENOEXEC` (a script without `#!`) is run
+    /// by `/bin/sh` as execvp(3) does.
     pub exe: PathBuf,
     /// The argument vector, `argv[0]` included.
     pub argv: Vec<OsString>,
@@ -242,6 +245,15 @@ pub enum TraceError {
     /// The executable exists but cannot be executed.
     #[error("{0}: not executable")]
     NotExecutable(PathBuf),
+    /// The kernel refused to execute the command after the checks passed: an unknown format,
+    /// a missing `#!` interpreter, a `noexec` mount...
+    #[error("{}: {}", path.display(), source.desc())]
+    Exec {
+        /// The path exec'd, as spelled.
+        path: PathBuf,
+        /// Why `execve` failed.
+        source: nix::Error,
+    },
     /// A system call of the tracer itself failed (or, with a step name such as `chdir`, a
     /// step of the command's setup before `execve`).
     #[error("{what}: {source}")]

@@ -3,6 +3,7 @@
 mod harness;
 
 mod cli;
+mod exec;
 mod lowering;
 mod nested;
 mod robustness;

@@ -38,6 +38,10 @@
 //! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
+//! | `fchmodat2` (no flags) | as `fchmodat` |
+//! | `getxattr` `lgetxattr` `listxattr` `llistxattr` `getxattrat` `listxattrat` `file_getattr` `statfs` `name_to_handle_at` | `Resolve` only, at entry (what they read is not modelled) |
+//! | `open_by_handle_at`, `chown` family, `utimensat` family with a path, `setxattr` family, mount family, `chroot`, `setns`, `inotify_add_watch`, `fanotify_mark`, ... (notes/syscalls.md) | success → `Uncacheable(Unsupported)` with the reason |
+//! | `io_uring_*`, `uselib`, `lookup_dcookie` | refused with `ENOSYS` by the filter; without it, as the row above |
 //! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket or terminal → `Uncacheable(InteractiveStdin)` |
 //!
 //! A filtered syscall that cannot be decoded, or whose path cannot be read from the tracee,

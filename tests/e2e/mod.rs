@@ -8,3 +8,4 @@ mod lowering;
 mod nested;
 mod robustness;
 mod scenarios;
+mod unseen;

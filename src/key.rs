@@ -20,13 +20,21 @@ pub enum ExeError {
     NotExecutable(String),
 }
 
+/// A command's executable, found as execvp(3) finds it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Exe {
+    /// Its absolute path (not normalised): the executable of the command key.
+    pub path: PathBuf,
+    /// The path execvp(3) passes to execve(2), relative to the working directory unless
+    /// absolute: `argv0` itself when it holds a slash, else the `PATH` entry as spelled
+    /// joined with it. The kernel hands this path to a `#!` interpreter, so a script's `$0` is
+    /// this, not [`Exe::path`].
+    pub spelled: PathBuf,
+}
+
 /// Resolves `argv0` as execvp(3) would: a name with a slash is taken relative to `cwd`; a bare
 /// name is searched on `path_var` (default `/usr/local/bin:/usr/bin:/bin`).
-pub fn resolve_exe(
-    argv0: &OsStr,
-    path_var: Option<&OsStr>,
-    cwd: &Path,
-) -> Result<PathBuf, ExeError> {
+pub fn resolve_exe(argv0: &OsStr, path_var: Option<&OsStr>, cwd: &Path) -> Result<Exe, ExeError> {
     let shown = || argv0.to_string_lossy().into_owned();
     if argv0.is_empty() {
         return Err(ExeError::NotFound(shown()));
@@ -34,7 +42,7 @@ pub fn resolve_exe(
     if argv0.as_bytes().contains(&b'/') {
         let p = cwd.join(argv0);
         return match executable(&p) {
-            Some(true) => Ok(p),
+            Some(true) => Ok(Exe { path: p, spelled: PathBuf::from(argv0) }),
             Some(false) => Err(ExeError::NotExecutable(shown())),
             None => Err(ExeError::NotFound(shown())),
         };
@@ -42,10 +50,15 @@ pub fn resolve_exe(
     let default = OsStr::new("/usr/local/bin:/usr/bin:/bin");
     let mut denied = false;
     for dir in path_var.unwrap_or(default).as_bytes().split(|&b| b == b':') {
-        let dir = if dir.is_empty() { cwd.to_path_buf() } else { cwd.join(OsStr::from_bytes(dir)) };
-        let p = dir.join(argv0);
+        // An empty entry is the current directory; execvp(3) then passes the bare name.
+        let spelled = if dir.is_empty() {
+            PathBuf::from(argv0)
+        } else {
+            Path::new(OsStr::from_bytes(dir)).join(argv0)
+        };
+        let p = cwd.join(&spelled);
         match executable(&p) {
-            Some(true) => return Ok(p),
+            Some(true) => return Ok(Exe { path: p, spelled }),
             Some(false) => denied = true,
             None => {}
         }
@@ -92,12 +105,35 @@ mod tests {
     fn finds_sh_on_path_and_reports_missing_and_unexecutable() {
         let cwd = Path::new("/");
         let sh = resolve_exe(OsStr::new("sh"), Some(OsStr::new("/nonexistent:/bin")), cwd);
-        assert_eq!(sh.expect("sh on /bin"), PathBuf::from("/bin/sh"));
+        let sh = sh.expect("sh on /bin");
+        assert_eq!(
+            (sh.path.as_path(), sh.spelled.as_path()),
+            (Path::new("/bin/sh"), Path::new("/bin/sh"))
+        );
         let missing = resolve_exe(OsStr::new("no-such-cmd-xyz"), None, cwd);
         assert!(matches!(missing, Err(ExeError::NotFound(_))));
         let t = tempfile::tempdir().expect("tempdir");
         std::fs::write(t.path().join("plain"), "x").expect("write");
         let r = resolve_exe(OsStr::new("./plain"), None, t.path());
         assert!(matches!(r, Err(ExeError::NotExecutable(_))));
+    }
+
+    #[test]
+    fn the_exec_path_is_spelled_as_execvp_spells_it() {
+        let t = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(t.path().join("bin")).expect("mkdir");
+        for name in ["s", "bin/s"] {
+            std::fs::write(t.path().join(name), "#!/bin/sh\n").expect("write");
+            let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+            std::fs::set_permissions(t.path().join(name), mode).expect("chmod");
+        }
+        let exe = |argv0: &str, path: &str| {
+            let e = resolve_exe(OsStr::new(argv0), Some(OsStr::new(path)), t.path());
+            let e = e.expect("found");
+            (e.path, e.spelled)
+        };
+        assert_eq!(exe("./s", "/bin"), (t.path().join("./s"), PathBuf::from("./s")));
+        assert_eq!(exe("s", "bin:/bin"), (t.path().join("bin/s"), PathBuf::from("bin/s")));
+        assert_eq!(exe("s", ":/bin"), (t.path().join("s"), PathBuf::from("s")));
     }
 }

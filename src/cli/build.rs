@@ -177,7 +177,7 @@ fn run_and_record(
     store: &Store,
     fps: &mut Fingerprints,
     key: CommandKey,
-    exe: &Path,
+    exe: &crate::key::Exe,
     args: &BuildArgs,
 ) -> anyhow::Result<(Entry, i32)> {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
@@ -185,7 +185,8 @@ fn run_and_record(
     let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
     let tee_err = crate::trace::spawn_without_sigchld(move || tee(err_r, Stream::Err));
     let spawn = crate::trace::Spawn {
-        exe: exe.to_path_buf(),
+        // Exec'd as execvp(3) would: a script's `$0` is this path (the kernel passes it on).
+        exe: exe.spelled.clone(),
         argv: args.cmd.clone(),
         env: ctx.env.clone(),
         cwd: ctx.cwd.clone(),

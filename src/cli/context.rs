@@ -2,6 +2,7 @@
 //! environment, and the command key of a requested command.
 
 use crate::check::Fingerprints;
+use crate::key::Exe;
 use crate::project::Project;
 use crate::store::Store;
 use anyhow::Context as _;
@@ -44,13 +45,13 @@ impl Context {
         self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    /// Resolves `cmd[0]` and builds the command's key; returns it with the executable's path.
+    /// Resolves `cmd[0]` and builds the command's key; returns it with the executable.
     pub fn key(
         &self,
         cmd: &[OsString],
         ignored: &[OsString],
         fingerprints: &mut Fingerprints,
-    ) -> anyhow::Result<(CommandKey, PathBuf)> {
+    ) -> anyhow::Result<(CommandKey, Exe)> {
         self.key_in(cmd, &self.cwd, ignored, fingerprints)
     }
 
@@ -61,14 +62,15 @@ impl Context {
         cwd: &std::path::Path,
         ignored: &[OsString],
         fingerprints: &mut Fingerprints,
-    ) -> anyhow::Result<(CommandKey, PathBuf)> {
+    ) -> anyhow::Result<(CommandKey, Exe)> {
         let argv0 =
             cmd.first().ok_or_else(|| super::exit::UsageError("no command given".into()))?;
         let exe = crate::key::resolve_exe(argv0, self.var("PATH").map(|p| p.as_os_str()), cwd)?;
-        let exe_hash =
-            fingerprints.hash_path(&exe).with_context(|| format!("hashing {}", exe.display()))?;
-        let key =
-            crate::key::command_key(&exe, exe_hash, cmd, cwd, self.env.iter().cloned(), ignored);
+        let exe_hash = (fingerprints.hash_path(&exe.path))
+            .with_context(|| format!("hashing {}", exe.path.display()))?;
+        let env = self.env.iter().cloned();
+        // The key names the executable by its absolute path; argv stays as given.
+        let key = crate::key::command_key(&exe.path, exe_hash, cmd, cwd, env, ignored);
         Ok((key, exe))
     }
 }

@@ -34,6 +34,10 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
             match t {
                 crate::trace::TraceError::NotFound(_) => return 127,
                 crate::trace::TraceError::NotExecutable(_) => return 126,
+                crate::trace::TraceError::Exec { source: nix::errno::Errno::ENOENT, .. } => {
+                    return 127
+                }
+                crate::trace::TraceError::Exec { .. } => return 126,
                 _ => {}
             }
         }

@@ -204,6 +204,8 @@ pub(crate) enum Pending {
     SetCloexec { fd: i32, cloexec: bool },
     /// `connect` to the sockaddr at `addr`.
     Connect { addr: Addr },
+    /// A call dry does not record: if it succeeds, the run is not cached for reason `what`.
+    Unseen { what: &'static str },
     /// A write to fd 1 or 2 that counts as output of a command instance (nested mode).
     Output(Output),
 }
@@ -356,6 +358,12 @@ fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
         Syscall::Dup { fd, cloexec } => Some(Pending::Dup { fd, cloexec }),
         Syscall::SetCloexec { fd, cloexec } => Some(Pending::SetCloexec { fd, cloexec }),
         Syscall::Connect { addr } => Some(Pending::Connect { addr }),
+        Syscall::Probe { empty_path: true, path, .. } if cx.empty_path(path) => None,
+        Syscall::Probe { dir, path, follow, .. } => {
+            probe_only(cx, dir, path, follow);
+            None
+        }
+        Syscall::Unseen { what } => Some(Pending::Unseen { what }),
         Syscall::ReadStdin => {
             stdin(cx);
             None
@@ -444,6 +452,20 @@ fn pair(
         new: new.clone(),
         new_host,
     })
+}
+
+/// A call that only resolves a path ([`Syscall::Probe`]): records the resolution the tracer
+/// sees at entry, as an `access` would (what the call reads there is not modelled). A look
+/// that cannot tell (a permission error) is counted as not understood.
+fn probe_only(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool) {
+    let Some(at) = cx.at(dir, path) else { return };
+    let host = cx.host(&at);
+    let flags = follow_flags(follow);
+    match super::early::look(cx, &at, flags, &host) {
+        None => {}
+        Some(Some(kind)) => cx.sink.resolve(&at, flags, Ok(kind)),
+        Some(None) => cx.sink.unknown(cx.nr),
+    }
 }
 
 /// `getdents`: reports the listing of the directory behind `fd`, once per open fd.

@@ -101,6 +101,12 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
             }
         }
         Pending::Connect { addr } => connect(cx, addr, ret),
+        Pending::Unseen { what } => {
+            if ret.is_ok() {
+                let what = what.to_string();
+                cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
+            }
+        }
         // Handled by the tracer, which owns the instances' streams.
         Pending::Output(_) => {}
     }

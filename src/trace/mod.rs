@@ -38,6 +38,10 @@
 //! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
+//! | `fchmodat2` (no flags) | as `fchmodat` |
+//! | `getxattr` `lgetxattr` `listxattr` `llistxattr` `getxattrat` `listxattrat` `file_getattr` `statfs` `name_to_handle_at` | `Resolve` only, at entry (what they read is not modelled) |
+//! | `open_by_handle_at`, `chown` family, `utimensat` family with a path, `setxattr` family, mount family, `chroot`, `setns`, `inotify_add_watch`, `fanotify_mark`, ... (notes/syscalls.md) | success → `Uncacheable(Unsupported)` with the reason |
+//! | `io_uring_*`, `uselib`, `lookup_dcookie` | refused with `ENOSYS` by the filter; without it, as the row above |
 //! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket or terminal → `Uncacheable(InteractiveStdin)` |
 //!
 //! A filtered syscall that cannot be decoded, or whose path cannot be read from the tracee,
@@ -104,7 +108,10 @@ use std::path::{Path, PathBuf};
 /// What to run and how.
 #[derive(Debug)]
 pub struct Spawn {
-    /// Absolute path of the executable (already resolved through PATH).
+    /// The path of the executable to pass to execve(2), relative to `cwd` unless absolute
+    /// (already resolved through `PATH`, spelled as execvp(3) spells it: a `#!` script sees it
+    /// as `$0`). An executable the kernel refuses as `ENOEXEC` (a script without `#!`) is run
+    /// by `/bin/sh` as execvp(3) does.
     pub exe: PathBuf,
     /// The argument vector, `argv[0]` included.
     pub argv: Vec<OsString>,
@@ -242,6 +249,15 @@ pub enum TraceError {
     /// The executable exists but cannot be executed.
     #[error("{0}: not executable")]
     NotExecutable(PathBuf),
+    /// The kernel refused to execute the command after the checks passed: an unknown format,
+    /// a missing `#!` interpreter, a `noexec` mount...
+    #[error("{}: {}", path.display(), source.desc())]
+    Exec {
+        /// The path exec'd, as spelled.
+        path: PathBuf,
+        /// Why `execve` failed.
+        source: nix::Error,
+    },
     /// A system call of the tracer itself failed (or, with a step name such as `chdir`, a
     /// step of the command's setup before `execve`).
     #[error("{what}: {source}")]

@@ -5,6 +5,11 @@
 //! in [`super::spawn`]. It must stay a pure function of constants: it decides which syscalls the
 //! tracer can see at all, so a syscall missing here is a syscall dry never observes.
 //!
+//! Syscalls that would reach files where no stop shows a path ([`REFUSED`]: io_uring, whose
+//! requests open and read files inside the kernel) are refused with `ENOSYS`, as container
+//! runtimes' default profiles refuse io_uring: programs fall back to plain syscalls, which are
+//! traced. The decision for every syscall of the table is in notes/syscalls.md.
+//!
 //! In nested mode the filter also stops the writes to fds 1 and 2 (the output of command
 //! instances): `write`, `writev` and the calls that write without a user buffer or at an offset
 //! ([`OUTPUT_ARG0`], [`OUTPUT_ARG2`]). The filter is built per run, so that a run without nested
@@ -15,6 +20,7 @@
 //! ```text
 //! ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : allow
 //! ld  nr   ; jge X32_BIT ? allow : next
+//! jeq REFUSED[i] ? refuse : next      (one per refused syscall)
 //! jeq NOTIFIED[i] ? notify : next     (one per notified syscall; with a listener only)
 //! jeq open/openat ? open1/open2 : next                                     (listener only)
 //! jeq TRACED[i] ? trace : next        (one per traced syscall)
@@ -29,16 +35,31 @@
 //! open2: ld args[2].lo ; jset OPEN_CHANGES ? trace : notify                (listener only)
 //! allow: ret ALLOW
 //! trace: ret TRACE
+//! refuse: ret ERRNO(ENOSYS)
 //! notify: ret USER_NOTIF                                                   (listener only)
 //! ```
 //!
 //! Only the low half of an fd argument is tested: the kernel reads fds as `int`.
 
-use super::arch::x86_64::AUDIT_ARCH;
+use super::arch::x86_64::{self, AUDIT_ARCH};
 use nix::libc;
 
+/// The syscalls refused with `ENOSYS` before they run: io_uring (its requests open, read and
+/// write files inside the kernel, where no syscall stop shows them; every program that uses it
+/// must already fall back where it is refused or absent), and two obsolete calls that load or
+/// name files by other means (`uselib`, `lookup_dcookie`).
+pub(crate) const REFUSED: &[libc::c_long] = &[
+    libc::SYS_io_uring_setup,
+    libc::SYS_io_uring_enter,
+    libc::SYS_io_uring_register,
+    libc::SYS_uselib,
+    libc::SYS_lookup_dcookie,
+];
+
 /// The syscalls that always stop the tracee (x86_64 numbers). `read` is traced separately, only
-/// when it reads fd 0.
+/// when it reads fd 0. The calls after `connect` are the ones the tracer records only as a
+/// resolution ([`super::syscall::Syscall::Probe`]) or as a reason not to cache the run
+/// ([`super::syscall::Syscall::Unseen`]); notes/syscalls.md.
 pub(crate) const TRACED: &[libc::c_long] = &[
     libc::SYS_open,
     libc::SYS_openat,
@@ -82,6 +103,53 @@ pub(crate) const TRACED: &[libc::c_long] = &[
     libc::SYS_dup3,
     libc::SYS_fcntl,
     libc::SYS_connect,
+    libc::SYS_fchmodat2,
+    // Probes: the path resolves; what they read is not modelled.
+    libc::SYS_getxattr,
+    libc::SYS_lgetxattr,
+    libc::SYS_listxattr,
+    libc::SYS_llistxattr,
+    x86_64::SYS_GETXATTRAT,
+    x86_64::SYS_LISTXATTRAT,
+    x86_64::SYS_FILE_GETATTR,
+    libc::SYS_statfs,
+    libc::SYS_name_to_handle_at,
+    // Unseen: a run where one succeeds is not cached.
+    libc::SYS_open_by_handle_at,
+    libc::SYS_fanotify_mark,
+    libc::SYS_inotify_add_watch,
+    libc::SYS_chown,
+    libc::SYS_lchown,
+    libc::SYS_fchownat,
+    libc::SYS_utime,
+    libc::SYS_utimes,
+    libc::SYS_futimesat,
+    libc::SYS_utimensat,
+    libc::SYS_setxattr,
+    libc::SYS_lsetxattr,
+    libc::SYS_removexattr,
+    libc::SYS_lremovexattr,
+    x86_64::SYS_SETXATTRAT,
+    x86_64::SYS_REMOVEXATTRAT,
+    x86_64::SYS_FILE_SETATTR,
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_open_tree,
+    x86_64::SYS_OPEN_TREE_ATTR,
+    libc::SYS_move_mount,
+    libc::SYS_fsopen,
+    libc::SYS_fsconfig,
+    libc::SYS_fsmount,
+    libc::SYS_fspick,
+    libc::SYS_mount_setattr,
+    libc::SYS_setns,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_acct,
+    libc::SYS_quotactl,
+    libc::SYS_bpf,
 ];
 
 /// The path probes that go to the tracer as seccomp user notifications instead of ptrace
@@ -158,6 +226,7 @@ enum To {
 enum Label {
     Allow,
     Trace,
+    Refuse,
     Out0,
     Out2,
     Notify,
@@ -193,7 +262,7 @@ fn assemble(prog: &[Ins]) -> Vec<libc::sock_filter> {
             To::Next => pc + 1,
             To::L(l) => at.iter().find(|(x, _)| *x == l).map_or(pc + 1, |&(_, i)| i),
         };
-        // The program is far shorter than 256 instructions: every offset fits in a u8.
+        // The program is shorter than 256 instructions (a test checks): every offset fits.
         u8::try_from(dest - pc - 1).unwrap_or(u8::MAX)
     };
     let mut out = Vec::with_capacity(n);
@@ -227,6 +296,7 @@ pub(crate) fn filter(nested: bool, notify: bool) -> Vec<libc::sock_filter> {
         Ins::Stmt(LD, OFF_NR),
         Ins::Jump(JGE, X32_SYSCALL_BIT, L(Allow), Next),
     ];
+    p.extend(REFUSED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Refuse), Next)));
     if notify {
         p.extend(NOTIFIED.iter().map(|&nr| Ins::Jump(JEQ, nr as u32, L(Notify), Next)));
         p.extend(
@@ -269,6 +339,8 @@ pub(crate) fn filter(nested: bool, notify: bool) -> Vec<libc::sock_filter> {
         Ins::Stmt(RET, libc::SECCOMP_RET_ALLOW),
         Ins::Here(Trace),
         Ins::Stmt(RET, libc::SECCOMP_RET_TRACE),
+        Ins::Here(Refuse),
+        Ins::Stmt(RET, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
     ]);
     if notify {
         p.extend([Ins::Here(Notify), Ins::Stmt(RET, libc::SECCOMP_RET_USER_NOTIF)]);
@@ -342,7 +414,7 @@ mod tests {
             assert_eq!(run(&nested, &data2(nr, 2, 2)), trace, "nr {nr}");
         }
         // Everything else behaves as without nested mode.
-        for nr in 0..460u64 {
+        for nr in 0..480u64 {
             if OUTPUT_ARG0.iter().chain(OUTPUT_ARG2).any(|&o| o as u64 == nr) {
                 continue;
             }
@@ -355,7 +427,7 @@ mod tests {
     fn with_a_listener_the_probes_notify_and_nothing_else_changes() {
         for nested in [false, true] {
             let (notify, plain) = (filter(nested, true), filter(nested, false));
-            for nr in 0..460u64 {
+            for nr in 0..480u64 {
                 for (arg0, arg2) in [(0, 0), (1, 1), (2, 5), (7, 2)] {
                     let d = data2(nr, arg0, arg2);
                     if NOTIFIED_OPENS.iter().any(|&(n, _)| n as u64 == nr) {
@@ -418,11 +490,27 @@ mod tests {
     }
 
     #[test]
+    fn every_jump_fits_and_io_uring_is_refused_in_every_mode() {
+        let refused = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
+        for (nested, notify) in [(false, false), (true, false), (false, true), (true, true)] {
+            let prog = filter(nested, notify);
+            assert!(prog.len() < 256, "{} instructions", prog.len());
+            for &nr in REFUSED {
+                assert_eq!(run(&prog, &data2(nr as u64, 1, 1)), refused, "nr {nr}");
+            }
+            let setup = libc::SYS_io_uring_setup as u64;
+            assert_eq!(run(&prog, &data(0x4000_0003, setup, 0)), libc::SECCOMP_RET_ALLOW);
+        }
+    }
+
+    #[test]
     fn traces_exactly_the_listed_syscalls_and_read_of_fd_0() {
         let prog = filter(false, false);
-        for nr in 0..460u64 {
+        for nr in 0..480u64 {
             let want = if TRACED.iter().any(|&t| t as u64 == nr) {
                 libc::SECCOMP_RET_TRACE
+            } else if REFUSED.iter().any(|&t| t as u64 == nr) {
+                libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32
             } else {
                 libc::SECCOMP_RET_ALLOW
             };

@@ -7,8 +7,17 @@
 //! the tracer may have other threads, so between `fork` and `execve` the child makes only
 //! async-signal-safe calls and never allocates. A failure in the child before `execve` is
 //! written as `(step, errno)` to a close-on-exec pipe and the child exits 125; a failed
-//! `execve` exits 127 (`ENOENT`) or 126 like a shell. This module ends when the child sits in
-//! its first stop with the tracer's options set; [`super::tracer`] takes over from there.
+//! `execve` is reported the same way and exits 127 (`ENOENT`) or 126 like a shell. This module
+//! ends when the child sits in its first stop with the tracer's options set; [`super::tracer`]
+//! takes over from there.
+//!
+//! The command is exec'd as execvp(3) would: with the path as [`Spawn::exe`] spells it (a `#!`
+//! interpreter receives that path, so a script's `$0` is what the user typed) and its argv
+//! untouched. A file the kernel refuses with `ENOEXEC` (no `#!` line) is run by `/bin/sh` with
+//! argv `/bin/sh PATH ARGS...`, as glibc's execvp(3) does; like bash, not a file that looks
+//! binary (a NUL before its first newline) nor one that has a `#!` line (its interpreter is the
+//! problem). The tracer sees both execs: the failed one records nothing, the second records
+//! `/bin/sh`, and the shell's own open of the script records it as an input.
 
 use super::notify::{self, Channel, Installed, Listener};
 use super::seccomp;
@@ -28,7 +37,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The steps of the child's setup, as reported through the error pipe.
-const STEPS: [&str; 9] = [
+const STEPS: [&str; 11] = [
     "dup2 (stdin)",
     "dup2 (stdout)",
     "dup2 (stderr)",
@@ -38,7 +47,16 @@ const STEPS: [&str; 9] = [
     "PR_SET_NO_NEW_PRIVS",
     "seccomp filter",
     "sending the seccomp listener",
+    "execve",
+    "execve /bin/sh",
 ];
+
+/// The step of the command's own `execve`, and of its fallback to `/bin/sh`.
+const EXEC_STEP: u32 = 9;
+const SH_STEP: u32 = 10;
+
+/// The shell execvp(3) runs a file without `#!` with.
+const SH: &str = "/bin/sh";
 
 /// The options every tracee gets (inherited by its children).
 fn options() -> Options {
@@ -56,6 +74,9 @@ struct Prepared {
     exe: CString,
     cwd: CString,
     _argv: Vec<CString>,
+    /// For an executable `/bin/sh` may run on `ENOEXEC`: `/bin/sh` and its argv.
+    sh: Option<(CString, Vec<*const libc::c_char>)>,
+    _sh_argv: Vec<CString>,
     _env: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
     env_ptrs: Vec<*const libc::c_char>,
@@ -75,6 +96,26 @@ fn cstring(bytes: &[u8], what: &'static str) -> Result<CString, TraceError> {
 
 fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
     strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+}
+
+/// Reports whether execvp(3) would hand `exe` to `/bin/sh` if the kernel refused it with
+/// `ENOEXEC`: it can be read, has no `#!` line and does not look binary (a NUL before the first
+/// newline in its first 80 bytes, bash's test).
+fn sh_may_run(exe: &Path) -> bool {
+    let Ok(mut file) = File::open(exe) else { return false };
+    let mut head = [0u8; 80];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    let head = &head[..n];
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    !head.starts_with(b"#!") && !first_line.contains(&0)
 }
 
 /// Checks that `exe` exists and may be executed.
@@ -101,8 +142,8 @@ pub(crate) struct Started {
     pub(crate) report: Report,
 }
 
-/// The read end of the child's setup-error pipe.
-pub(crate) struct Report(File);
+/// The read end of the child's setup-error pipe, and the path exec'd (for its messages).
+pub(crate) struct Report(File, std::path::PathBuf);
 
 impl Report {
     /// After the run: the setup step that failed in the child, if one did (non-blocking; the
@@ -114,16 +155,29 @@ impl Report {
             return None;
         }
         let step = usize::try_from(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]])).ok()?;
-        let errno = i32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
-        Some(TraceError::Sys { what: STEPS.get(step)?, source: Errno::from_raw(errno) })
+        let source = Errno::from_raw(i32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]));
+        match u32::try_from(step).ok()? {
+            EXEC_STEP => Some(TraceError::Exec { path: self.1, source }),
+            SH_STEP => Some(TraceError::Exec { path: SH.into(), source }),
+            _ => Some(TraceError::Sys { what: STEPS.get(step)?, source }),
+        }
     }
 }
 
 /// Forks and starts `spawn` under the tracer; `stdin` replaces the inherited fd 0 if given.
 pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Started, TraceError> {
-    check_exe(&spawn.exe)?;
+    let full = spawn.cwd.join(&spawn.exe);
+    check_exe(&full)?;
     let argv: Vec<CString> =
         (spawn.argv.iter().map(|a| cstring(a.as_bytes(), "argv"))).collect::<Result<_, _>>()?;
+    let exe = cstring(spawn.exe.as_os_str().as_bytes(), "executable path")?;
+    // execvp(3)'s fallback: `/bin/sh PATH ARGS...`.
+    let sh_argv: Vec<CString> = if sh_may_run(&full) {
+        let sh = cstring(SH.as_bytes(), "/bin/sh")?;
+        [sh, exe.clone()].into_iter().chain(argv.iter().skip(1).cloned()).collect()
+    } else {
+        Vec::new()
+    };
     let env: Vec<CString> = (spawn.env.iter())
         .map(|(k, v)| cstring(&[k.as_bytes(), b"=", v.as_bytes()].concat(), "environment"))
         .collect::<Result<_, _>>()?;
@@ -134,7 +188,11 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
     let notified = spawn.stops == Stops::Notified && notify::supported();
     let channel = if notified { Some(Channel::new()?) } else { None };
     let prepared = Prepared {
-        exe: cstring(spawn.exe.as_os_str().as_bytes(), "executable path")?,
+        exe,
+        sh: (!sh_argv.is_empty())
+            .then(|| cstring(SH.as_bytes(), "/bin/sh").map(|sh| (sh, pointers(&sh_argv))))
+            .transpose()?,
+        _sh_argv: sh_argv,
         cwd: cstring(spawn.cwd.as_os_str().as_bytes(), "working directory")?,
         argv_ptrs: pointers(&argv),
         env_ptrs: pointers(&env),
@@ -156,7 +214,7 @@ pub(crate) fn start(spawn: &Spawn, stdin: Option<BorrowedFd<'_>>) -> Result<Star
         ForkResult::Parent { child } => {
             drop(report_w);
             drop(prepared);
-            first_stop(child, Report(File::from(report_r)), channel)
+            first_stop(child, Report(File::from(report_r), spawn.exe.clone()), channel)
         }
     }
 }
@@ -185,14 +243,21 @@ fn first_stop(pid: Pid, report: Report, channel: Option<Channel>) -> Result<Star
 
 /// Reports the failed setup `step` with the current errno and exits 125.
 fn fail(p: &Prepared, step: u32) -> ! {
+    report(p, step);
+    // SAFETY: _exit(2) is async-signal-safe and ends the child without running destructors.
+    unsafe { libc::_exit(125) }
+}
+
+/// Writes `(step, errno)` to the report pipe. Async-signal-safe.
+fn report(p: &Prepared, step: u32) {
     let errno = Errno::last_raw();
     let mut buf = [0u8; 8];
     buf[..4].copy_from_slice(&step.to_le_bytes());
     buf[4..].copy_from_slice(&errno.to_le_bytes());
     // SAFETY: `buf` is a live 8-byte buffer; write(2) is async-signal-safe.
     let _ = unsafe { libc::write(p.report, buf.as_ptr().cast(), buf.len()) };
-    // SAFETY: _exit(2) is async-signal-safe and ends the child without running destructors.
-    unsafe { libc::_exit(125) }
+    // The write may have changed errno; the caller may still need it.
+    Errno::set_raw(errno);
 }
 
 /// Makes `fd` the child's `target` fd (clearing close-on-exec even when they are equal).
@@ -267,7 +332,35 @@ fn child(p: &Prepared) -> ! {
     }
     // SAFETY: `exe` and both NULL-terminated pointer arrays point at live C strings.
     unsafe { libc::execve(p.exe.as_ptr(), p.argv_ptrs.as_ptr(), p.env_ptrs.as_ptr()) };
+    let mut step = EXEC_STEP;
+    if let (Errno::ENOEXEC, Some((sh, sh_argv))) = (Errno::last(), &p.sh) {
+        // SAFETY: as above; `sh` and `sh_argv` were prepared before `fork`.
+        unsafe { libc::execve(sh.as_ptr(), sh_argv.as_ptr(), p.env_ptrs.as_ptr()) };
+        step = SH_STEP;
+    }
     let code = if Errno::last() == Errno::ENOENT { 127 } else { 126 };
+    report(p, step);
     // SAFETY: _exit(2) is async-signal-safe; the exec failed and the child must end here.
     unsafe { libc::_exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_text_file_without_shebang_is_handed_to_bin_sh() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let case = |content: &[u8]| {
+            let p = t.path().join("f");
+            std::fs::write(&p, content).expect("write");
+            sh_may_run(&p)
+        };
+        assert!(case(b"echo hi\n"));
+        assert!(case(b""));
+        assert!(case(b"echo hi\n\0binary after the first line"));
+        assert!(!case(b"#!/nonexistent\necho hi\n"));
+        assert!(!case(b"\x7fELF\x02\x01\x01\0"));
+        assert!(!sh_may_run(&t.path().join("absent")));
+    }
 }

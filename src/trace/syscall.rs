@@ -82,6 +82,13 @@ pub(crate) enum Syscall {
     Write { fd: i32, buf: Addr },
     /// `writev` to fd 1 or 2.
     Writev { fd: i32, iov: Addr, iovcnt: u64 },
+    /// A call that only resolves a path and reads what the model does not keep (extended
+    /// attributes, filesystem statistics, a file handle): recorded as the resolution alone.
+    Probe { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
+    /// A call that reaches a file, or changes how paths resolve or what they hold, in a way
+    /// the tracer does not record (notes/syscalls.md): if it succeeds, the run is not cached,
+    /// for the reason `what`.
+    Unseen { what: &'static str },
     /// A call that writes to fd 1 or 2 in a way dry does not capture (`sendfile`, `splice`,
     /// `copy_file_range`, `pwrite64`, `pwritev`, `pwritev2`), named.
     OutputOther { fd: i32, name: &'static str },
@@ -214,6 +221,8 @@ fn decode_changes(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         libc::SYS_truncate => Syscall::Truncate { path: a[0] },
         libc::SYS_chmod => Syscall::Chmod { dir: cwd, path: a[0] },
         libc::SYS_fchmodat => Syscall::Chmod { dir: dirfd(a[0]), path: a[1] },
+        // With flags (a symlink's own mode, or an fd's), fchmodat2 is not a chmod of a path.
+        libc::SYS_fchmodat2 if a[3] as u32 == 0 => Syscall::Chmod { dir: dirfd(a[0]), path: a[1] },
         libc::SYS_close => Syscall::Close { fd: int(a[0]) },
         libc::SYS_dup | libc::SYS_dup2 => Syscall::Dup { fd: int(a[0]), cloexec: false },
         libc::SYS_dup3 => Syscall::Dup { fd: int(a[0]), cloexec: has(a[2], libc::O_CLOEXEC) },
@@ -244,8 +253,95 @@ fn decode_output(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         libc::SYS_pwritev2 => other(a[0], "pwritev2"),
         libc::SYS_splice => other(a[2], "splice"),
         libc::SYS_copy_file_range => other(a[2], "copy_file_range"),
-        _ => None,
+        _ => decode_probe(nr, a).or_else(|| decode_unseen(nr, a)),
     }
+}
+
+/// Decodes the calls recorded as a resolution only ([`Syscall::Probe`]).
+fn decode_probe(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
+    use super::arch::x86_64::{SYS_FILE_GETATTR, SYS_GETXATTRAT, SYS_LISTXATTRAT};
+    let cwd = Dirfd::Cwd;
+    let probe = |dir, path, follow, empty_path| Syscall::Probe { dir, path, follow, empty_path };
+    let at_flags = |flags: u64| {
+        probe(
+            dirfd(a[0]),
+            a[1],
+            !has(flags, libc::AT_SYMLINK_NOFOLLOW),
+            has(flags, libc::AT_EMPTY_PATH),
+        )
+    };
+    Some(match nr {
+        libc::SYS_getxattr | libc::SYS_listxattr | libc::SYS_statfs => {
+            probe(cwd, a[0], true, false)
+        }
+        libc::SYS_lgetxattr | libc::SYS_llistxattr => probe(cwd, a[0], false, false),
+        SYS_GETXATTRAT | SYS_LISTXATTRAT => at_flags(a[2]),
+        SYS_FILE_GETATTR => at_flags(a[4]),
+        // name_to_handle_at follows a last symlink only when asked to.
+        libc::SYS_name_to_handle_at => probe(
+            dirfd(a[0]),
+            a[1],
+            has(a[4], libc::AT_SYMLINK_FOLLOW),
+            has(a[4], libc::AT_EMPTY_PATH),
+        ),
+        _ => return None,
+    })
+}
+
+/// Decodes the calls whose success makes the run uncacheable ([`Syscall::Unseen`]), and the
+/// refused ones, which reach the tracer only without the seccomp filter.
+fn decode_unseen(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
+    use super::arch::x86_64::{
+        SYS_FILE_SETATTR, SYS_OPEN_TREE_ATTR, SYS_REMOVEXATTRAT, SYS_SETXATTRAT,
+    };
+    let what = match nr {
+        libc::SYS_io_uring_setup | libc::SYS_io_uring_enter | libc::SYS_io_uring_register => {
+            "used io_uring, whose requests open and read files where no syscall shows the path"
+        }
+        libc::SYS_uselib | libc::SYS_lookup_dcookie => {
+            "called an obsolete syscall that names files"
+        }
+        libc::SYS_open_by_handle_at => {
+            "opened a file by handle (open_by_handle_at), not by a path that can be checked"
+        }
+        libc::SYS_fanotify_mark => "watched files with fanotify, whose events open files",
+        libc::SYS_inotify_add_watch => "watched a path with inotify",
+        libc::SYS_chown | libc::SYS_lchown | libc::SYS_fchownat => {
+            "changed the owner of a path (owners are not recorded)"
+        }
+        // A NULL path: futimens(3), the times of an open file (not a path; not recorded).
+        libc::SYS_utimensat | libc::SYS_futimesat if a[1] == 0 => return None,
+        libc::SYS_utime | libc::SYS_utimes | libc::SYS_futimesat | libc::SYS_utimensat => {
+            "set the times of a path (times are not recorded)"
+        }
+        libc::SYS_setxattr
+        | libc::SYS_lsetxattr
+        | libc::SYS_removexattr
+        | libc::SYS_lremovexattr
+        | SYS_SETXATTRAT
+        | SYS_REMOVEXATTRAT
+        | SYS_FILE_SETATTR => "changed the attributes of a path (not recorded)",
+        libc::SYS_fchmodat2 => "changed the mode of a symlink or of an fd with fchmodat2",
+        libc::SYS_mount
+        | libc::SYS_umount2
+        | libc::SYS_pivot_root
+        | libc::SYS_chroot
+        | libc::SYS_open_tree
+        | SYS_OPEN_TREE_ATTR
+        | libc::SYS_move_mount
+        | libc::SYS_fsopen
+        | libc::SYS_fsconfig
+        | libc::SYS_fsmount
+        | libc::SYS_fspick
+        | libc::SYS_mount_setattr => "changed the mounts or the root, where paths resolve",
+        libc::SYS_setns => "entered another namespace (setns), where paths may resolve elsewhere",
+        libc::SYS_swapon | libc::SYS_swapoff => "used a swap file",
+        libc::SYS_acct => "turned process accounting on or off (it writes to a file)",
+        libc::SYS_quotactl => "used disk quotas, which name a device by path",
+        libc::SYS_bpf => "used bpf, which can pin and open objects by path",
+        _ => return None,
+    };
+    Some(Syscall::Unseen { what })
 }
 
 #[cfg(test)]
@@ -299,6 +395,30 @@ mod tests {
         let cfr = decode(&raw(libc::SYS_copy_file_range, [4, 0, 2, 0, 9, 0]));
         assert_eq!(cfr, Some(Syscall::OutputOther { fd: 2, name: "copy_file_range" }));
         assert_eq!(decode(&raw(libc::SYS_sendfile, [7, 1, 0, 9, 0, 0])), None);
+    }
+
+    #[test]
+    fn unseen_calls_are_named_and_fd_forms_are_left_alone() {
+        let fdcwd = libc::AT_FDCWD as u32 as u64;
+        let is_unseen = |nr, args| matches!(decode(&raw(nr, args)), Some(Syscall::Unseen { .. }));
+        assert!(is_unseen(libc::SYS_open_by_handle_at, [3, 0x10, 0, 0, 0, 0]));
+        assert!(is_unseen(libc::SYS_io_uring_setup, [4, 0x10, 0, 0, 0, 0]));
+        assert!(is_unseen(libc::SYS_utimensat, [fdcwd, 0x10, 0, 0, 0, 0]));
+        // futimens(3): utimensat on an fd, without a path.
+        assert_eq!(decode(&raw(libc::SYS_utimensat, [3, 0, 0x20, 0, 0, 0])), None);
+        let nofollow = libc::AT_SYMLINK_NOFOLLOW as u64;
+        assert!(is_unseen(libc::SYS_fchmodat2, [fdcwd, 0x10, 0o644, nofollow, 0, 0]));
+        assert_eq!(
+            decode(&raw(libc::SYS_fchmodat2, [fdcwd, 0x10, 0o644, 0, 0, 0])),
+            Some(Syscall::Chmod { dir: Dirfd::Cwd, path: 0x10 })
+        );
+        let lget = decode(&raw(libc::SYS_lgetxattr, [0x10, 0x20, 0, 0, 0, 0]));
+        let want = Syscall::Probe { dir: Dirfd::Cwd, path: 0x10, follow: false, empty_path: false };
+        assert_eq!(lget, Some(want));
+        let handle = [5, 0x10, 0, 0, libc::AT_SYMLINK_FOLLOW as u64, 0];
+        let want =
+            Syscall::Probe { dir: Dirfd::Fd(5), path: 0x10, follow: true, empty_path: false };
+        assert_eq!(decode(&raw(libc::SYS_name_to_handle_at, handle)), Some(want));
     }
 
     #[test]

@@ -3,9 +3,11 @@
 mod harness;
 
 mod cli;
+mod exec;
 mod lowering;
 mod nested;
 mod r20;
 mod r21;
 mod robustness;
 mod scenarios;
+mod unseen;

@@ -12,6 +12,21 @@ use nix::libc;
 /// `AUDIT_ARCH_X86_64`: `EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`.
 pub(crate) const AUDIT_ARCH: u32 = 0xC000_003E;
 
+/// `setxattrat` (Linux 6.13; not in the libc crate yet).
+pub(crate) const SYS_SETXATTRAT: libc::c_long = 463;
+/// `getxattrat` (Linux 6.13).
+pub(crate) const SYS_GETXATTRAT: libc::c_long = 464;
+/// `listxattrat` (Linux 6.13).
+pub(crate) const SYS_LISTXATTRAT: libc::c_long = 465;
+/// `removexattrat` (Linux 6.13).
+pub(crate) const SYS_REMOVEXATTRAT: libc::c_long = 466;
+/// `open_tree_attr` (Linux 6.15).
+pub(crate) const SYS_OPEN_TREE_ATTR: libc::c_long = 467;
+/// `file_getattr` (Linux 6.17).
+pub(crate) const SYS_FILE_GETATTR: libc::c_long = 468;
+/// `file_setattr` (Linux 6.17).
+pub(crate) const SYS_FILE_SETATTR: libc::c_long = 469;
+
 /// A syscall as the registers show it: number and the six raw arguments.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct RawSyscall {

@@ -253,7 +253,7 @@ fn decode_output(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         libc::SYS_pwritev2 => other(a[0], "pwritev2"),
         libc::SYS_splice => other(a[2], "splice"),
         libc::SYS_copy_file_range => other(a[2], "copy_file_range"),
-        _ => decode_probe(nr, a).or_else(|| decode_unseen(nr, a)),
+        _ => decode_probe(nr, a).or_else(|| decode_unseen(nr)),
     }
 }
 
@@ -277,6 +277,13 @@ fn decode_probe(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         libc::SYS_lgetxattr | libc::SYS_llistxattr => probe(cwd, a[0], false, false),
         SYS_GETXATTRAT | SYS_LISTXATTRAT => at_flags(a[2]),
         SYS_FILE_GETATTR => at_flags(a[4]),
+        // Times are neither predicates nor effects (notes/0003-metadata.md): setting them on a
+        // path records only that the path resolves, as futimens(3) on an fd records nothing.
+        // (Uncacheable would make every shutil.copy2, `touch -r` and `cp -p` uncacheable.)
+        libc::SYS_utimensat | libc::SYS_futimesat if a[1] == 0 => return None,
+        libc::SYS_utime | libc::SYS_utimes => probe(cwd, a[0], true, false),
+        libc::SYS_futimesat => probe(dirfd(a[0]), a[1], true, false),
+        libc::SYS_utimensat => at_flags(a[3]),
         // name_to_handle_at follows a last symlink only when asked to.
         libc::SYS_name_to_handle_at => probe(
             dirfd(a[0]),
@@ -290,7 +297,7 @@ fn decode_probe(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
 
 /// Decodes the calls whose success makes the run uncacheable ([`Syscall::Unseen`]), and the
 /// refused ones, which reach the tracer only without the seccomp filter.
-fn decode_unseen(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
+fn decode_unseen(nr: libc::c_long) -> Option<Syscall> {
     use super::arch::x86_64::{
         SYS_FILE_SETATTR, SYS_OPEN_TREE_ATTR, SYS_REMOVEXATTRAT, SYS_SETXATTRAT,
     };
@@ -308,11 +315,6 @@ fn decode_unseen(nr: libc::c_long, a: &[u64; 6]) -> Option<Syscall> {
         libc::SYS_inotify_add_watch => "watched a path with inotify",
         libc::SYS_chown | libc::SYS_lchown | libc::SYS_fchownat => {
             "changed the owner of a path (owners are not recorded)"
-        }
-        // A NULL path: futimens(3), the times of an open file (not a path; not recorded).
-        libc::SYS_utimensat | libc::SYS_futimesat if a[1] == 0 => return None,
-        libc::SYS_utime | libc::SYS_utimes | libc::SYS_futimesat | libc::SYS_utimensat => {
-            "set the times of a path (times are not recorded)"
         }
         libc::SYS_setxattr
         | libc::SYS_lsetxattr
@@ -403,10 +405,12 @@ mod tests {
         let is_unseen = |nr, args| matches!(decode(&raw(nr, args)), Some(Syscall::Unseen { .. }));
         assert!(is_unseen(libc::SYS_open_by_handle_at, [3, 0x10, 0, 0, 0, 0]));
         assert!(is_unseen(libc::SYS_io_uring_setup, [4, 0x10, 0, 0, 0, 0]));
-        assert!(is_unseen(libc::SYS_utimensat, [fdcwd, 0x10, 0, 0, 0, 0]));
+        // utimensat on a path: a resolution only (times are not recorded).
+        let nofollow = libc::AT_SYMLINK_NOFOLLOW as u64;
+        let want = Syscall::Probe { dir: Dirfd::Cwd, path: 0x10, follow: false, empty_path: false };
+        assert_eq!(decode(&raw(libc::SYS_utimensat, [fdcwd, 0x10, 0, nofollow, 0, 0])), Some(want));
         // futimens(3): utimensat on an fd, without a path.
         assert_eq!(decode(&raw(libc::SYS_utimensat, [3, 0, 0x20, 0, 0, 0])), None);
-        let nofollow = libc::AT_SYMLINK_NOFOLLOW as u64;
         assert!(is_unseen(libc::SYS_fchmodat2, [fdcwd, 0x10, 0o644, nofollow, 0, 0]));
         assert_eq!(
             decode(&raw(libc::SYS_fchmodat2, [fdcwd, 0x10, 0o644, 0, 0, 0])),

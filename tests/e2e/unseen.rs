@@ -135,3 +135,20 @@ fn a_path_probed_for_extended_attributes_is_an_input() {
     second.assert_ran();
     assert_ne!(second.stdout, "errno 2\n", "{second:#?}");
 }
+
+/// Setting the times of a path (Python's `shutil.copy2`, `touch -r`, `touch DIR`) is not an
+/// unseen change: times are neither predicates nor effects (notes/0003-metadata.md), so the
+/// run is cached, and it depends on the path resolving.
+#[test]
+fn setting_the_times_of_a_path_is_cached() {
+    let p = Project::new();
+    p.write("a", "A\n");
+    std::fs::create_dir(p.path("d")).expect("mkdir d");
+    let code = "import shutil, os; shutil.copy2('a', 'b'); os.utime('d')";
+    p.build(&["python3", "-c", code]).assert_ran();
+    assert_eq!(p.read("b"), "A\n");
+    p.build(&["python3", "-c", code]).assert_replayed();
+    std::fs::remove_dir(p.path("d")).expect("rmdir d");
+    let r = p.build(&["python3", "-c", code]);
+    assert!(r.ran() && r.code != 0, "os.utime of a missing path fails again: {r:#?}");
+}

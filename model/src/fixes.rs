@@ -184,23 +184,13 @@ fn note_gaps(t: &mut Traced, path: &[u8], walked: &At, flags: ResolveFlags) -> W
         .collect();
     let own = |p: &[u8]| changed.iter().any(|c| crate::path::is_within(p, c));
     let into_own = w.after_link.iter().any(|p| own(p));
-    let from_own = w.links.iter().any(|(l, _)| own(l));
-    let all_own = w.after_link.iter().all(|p| own(p));
-    // Where the walk ends, when a symlink's target leads there without a further lookup
-    // (`l -> ..`): that is also after the link.
-    let end = crate::ops::realpath(&t.os.fs, &crate::path::join(&at.base, &at.path));
-    let ends_own = end.as_deref().is_none_or(own);
-    // G6: an input symlink leads into the run's output; G8: the run's own symlink leads
-    // into inputs, which the lexical "below a changed path" rule of lowering hides.
-    if (into_own && !w.links.iter().all(|(l, _)| own(l))) || (from_own && !(all_own && ends_own)) {
+    // G6: an input symlink leads into the run's output. (G8, the run's own symlink leading
+    // into inputs, and G10, `b/../x` with `x` the run's own, are fixed: the tracer names such
+    // walks canonically, `Observation::Canonical`.)
+    if into_own && !w.links.iter().all(|(l, _)| own(l)) {
         t.gap_g6 = true;
     }
-    // G10: lowering judges "own" on the lexically normalised path, but `b/../x` depends
-    // on `b`, an input, even when `x` is the run's own.
-    let dotdot = path.split(|&c| c == b'/').any(|c| c == b"..");
-    if dotdot && own(&crate::path::normalize(&crate::path::join(&at.base, path))) {
-        t.gap_g6 = true;
-    }
+    let _ = (path, at);
     w
 }
 

@@ -99,6 +99,44 @@ pub struct Lowering {
     uncacheable: Vec<Uncacheable>,
     unknown: BTreeMap<u64, u64>,
     stdin_seen: bool,
+    /// The tracer's canonical name for the spelling being observed, for a following
+    /// resolution ([`Observation::Canonical`]).
+    canonical_follow: Option<Renamed>,
+    /// The same for a resolution that does not follow a last symlink.
+    canonical_nofollow: Option<Renamed>,
+    /// Whether the last [`Observation::Canonical`] was for a following resolution (a `stat`
+    /// follows its resolution, an `lstat` does not).
+    last_follow: bool,
+}
+
+/// An [`Observation::Canonical`]: a spelling and the name its walk reaches.
+#[derive(Debug)]
+struct Renamed {
+    spelled: Vec<u8>,
+    canonical: Option<Vec<u8>>,
+}
+
+/// Which of the tracer's canonical names an observation uses.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// The following one (a read, a listing), or else the other.
+    Follow,
+    /// The non-following one only (a readlink).
+    NoFollow,
+    /// That of the last resolution (a stat).
+    Last,
+    /// Exactly this one (a resolution).
+    Exactly(bool),
+}
+
+/// What an input observation is about.
+enum Place {
+    /// The path as spelled (its walk meets nothing the run changed).
+    AsSpelled,
+    /// The run's own state: not an input.
+    Own,
+    /// This canonical name, which the run did not change.
+    At(Vec<u8>),
 }
 
 impl Lowering {
@@ -116,6 +154,13 @@ impl Lowering {
         self.changed.contains_key(abs) || path::ancestors(abs).any(|a| self.changed.contains_key(a))
     }
 
+    /// Whether the walk of absolute `spelled`, as spelled, meets a path the run changed so far
+    /// ([`path::walk_meets`]): then the tracer names where it leads
+    /// ([`Observation::Canonical`]).
+    pub fn walks_through_own(&self, spelled: &[u8]) -> bool {
+        !self.changed.is_empty() && path::walk_meets(spelled, |p| self.changed.contains_key(p))
+    }
+
     /// Feeds one observation. It is borrowed: the tracer feeds the same observation to the
     /// lowering of every command instance it belongs to, and most are repeats that keep nothing,
     /// so only what a fresh predicate or change keeps is copied.
@@ -124,7 +169,25 @@ impl Lowering {
             Observation::Resolve { at, flags, outcome, opened_for_read } => {
                 self.resolve(at, *flags, *outcome, *opened_for_read);
             }
+            Observation::Canonical { spelled, follow, canonical } => {
+                let r = Some(Renamed { spelled: spelled.clone(), canonical: canonical.clone() });
+                if *follow {
+                    self.canonical_follow = r;
+                } else {
+                    self.canonical_nofollow = r;
+                }
+                self.last_follow = *follow;
+            }
             Observation::Stat { path, meta } => {
+                let rebased;
+                let path = match self.place(path, Slot::Last) {
+                    Place::AsSpelled => path,
+                    Place::Own => return,
+                    Place::At(c) => {
+                        rebased = c;
+                        &rebased
+                    }
+                };
                 if self.wants(0, path) {
                     let size_bytes =
                         if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
@@ -137,17 +200,39 @@ impl Lowering {
                 }
             }
             Observation::Read { path, hash } => {
+                let rebased;
+                let path = match self.place(path, Slot::Follow) {
+                    Place::AsSpelled => path,
+                    Place::Own => return,
+                    Place::At(c) => {
+                        rebased = c;
+                        &rebased
+                    }
+                };
                 if self.wants(1, path) {
                     self.predicates.push(Predicate::Content { path: path.clone(), hash: *hash });
                 }
             }
             Observation::ReadLink { path, target } => {
+                let rebased;
+                let path = match self.place(path, Slot::NoFollow) {
+                    Place::AsSpelled => path,
+                    Place::Own => return,
+                    Place::At(c) => {
+                        rebased = c;
+                        &rebased
+                    }
+                };
                 if self.wants(2, path) {
                     let (path, target) = (path.clone(), target.clone());
                     self.predicates.push(Predicate::Readlink { path, target });
                 }
             }
-            Observation::List { dir, names } => self.list(dir, names),
+            Observation::List { dir, names } => match self.place(dir, Slot::Follow) {
+                Place::AsSpelled => self.list(dir, names),
+                Place::Own => {}
+                Place::At(c) => self.list(&c, names),
+            },
             Observation::Touch { path, before } => {
                 if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
                     return;
@@ -190,6 +275,19 @@ impl Lowering {
         outcome: Result<FileKind, crate::Errno>,
         opened_for_read: bool,
     ) {
+        let rebased;
+        let at = if self.canonical_follow.is_some() || self.canonical_nofollow.is_some() {
+            match self.place(&path::join(&at.base, &at.path), Slot::Exactly(flags.follow)) {
+                Place::AsSpelled => at,
+                Place::Own => return,
+                Place::At(c) => {
+                    rebased = At { base: b"/".to_vec(), path: c };
+                    &rebased
+                }
+            }
+        } else {
+            at
+        };
         resolve_key(&mut self.scratch, &at.base, &at.path, flags);
         if self.seen_resolves.contains(self.scratch.as_slice()) {
             return;
@@ -214,6 +312,54 @@ impl Lowering {
             Ok(to) => Predicate::Resolves { path, base, flags, to },
             Err(errno) => Predicate::DoesNotResolve { path, base, flags, errno },
         });
+    }
+
+    /// Where an input observation of absolute `spelled` is about. As spelled, unless its walk
+    /// meets a path the run changed (a symlink or directory it made, `..` out of one; gaps G8
+    /// and G10): then no predicate about the state before the run could walk the spelling
+    /// again, and the observation is about the canonical name the tracer reported for it
+    /// ([`Observation::Canonical`], in `slot`), or is the run's own state. Without such a
+    /// name the run is marked uncacheable. The tracer reports a name whenever the walk meets
+    /// a change of the whole tree, and this run's changes are among those.
+    fn place(&mut self, spelled: &[u8], slot: Slot) -> Place {
+        for s in [&mut self.canonical_follow, &mut self.canonical_nofollow] {
+            if s.as_ref().is_some_and(|r| r.spelled != spelled) {
+                *s = None;
+            }
+        }
+        let renamed = match slot {
+            Slot::Follow => self.canonical_follow.as_ref().or(self.canonical_nofollow.as_ref()),
+            Slot::NoFollow => self.canonical_nofollow.as_ref(),
+            Slot::Last | Slot::Exactly(_) => {
+                let follow = match slot {
+                    Slot::Exactly(f) => f,
+                    _ => self.last_follow,
+                };
+                if follow {
+                    self.canonical_follow.as_ref()
+                } else {
+                    self.canonical_nofollow.as_ref()
+                }
+            }
+        };
+        let Some(renamed) = renamed else { return Place::AsSpelled };
+        if !self.walks_through_own(spelled) {
+            return Place::AsSpelled;
+        }
+        match renamed.canonical.clone() {
+            None => {
+                self.mark(Uncacheable::Unsupported {
+                    what: format!(
+                        "resolved {} through a path it had changed, to no name that can be \
+                         checked",
+                        String::from_utf8_lossy(spelled)
+                    ),
+                });
+                Place::Own
+            }
+            Some(c) if self.is_own(&c) => Place::Own,
+            Some(c) => Place::At(c),
+        }
     }
 
     /// Whether a path-keyed fact of class `tag` about `abs` is a new input. `abs` may be

@@ -123,6 +123,23 @@ pub enum Observation {
         /// blake3 of the content.
         hash: Hash,
     },
+    /// The tracer's exact canonical name for a path whose walk, as spelled, passes through a
+    /// path the build had already changed (a symlink or directory it created, `..` out of one):
+    /// the observations of that spelling that follow (a resolution with the same `follow`, and
+    /// the read, stat, listing or readlink of the same call) are about this name, since no
+    /// predicate about the state before the run can re-walk the spelling (gaps G8 and G10 of
+    /// notes/model.md, issue 20 items 1 and 3). Emitted just before the first resolution of
+    /// such a spelling, after the walk's pins ([`crate::walk::change_pins`]).
+    Canonical {
+        /// The absolute path as spelled (base joined with the path, not normalised).
+        spelled: Vec<u8>,
+        /// Whether the resolution follows a last symlink.
+        follow: bool,
+        /// The name the walk reaches ([`crate::ops::exact_canonical`]); `None` when no exact
+        /// name can be given (the directory part does not resolve, or a followed last
+        /// component exists but does not resolve).
+        canonical: Option<Vec<u8>>,
+    },
     /// The tracer stopped on a syscall it does not understand.
     UnknownSyscall {
         /// The syscall number.

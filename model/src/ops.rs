@@ -141,6 +141,31 @@ pub fn canonical(fs: &MemFs, abs: &[u8], follow: bool) -> Vec<u8> {
     }
 }
 
+/// The exact name the walk of absolute `abs` reaches, for [`Observation::Canonical`]: with
+/// `follow`, the fully resolved name if it resolves, else the resolved directory part plus the
+/// last name when that name is absent; without, the resolved directory part plus the last
+/// name. `None` when the directory part does not resolve, when a followed last component
+/// exists but does not resolve (a dangling symlink), or when the last component is not a name
+/// (`.`, `..`) and the path does not resolve. `src/trace/probe.rs` has the same function over
+/// the live filesystem.
+///
+/// [`Observation::Canonical`]: crate::observe::Observation::Canonical
+pub fn exact_canonical(fs: &MemFs, abs: &[u8], follow: bool) -> Option<Vec<u8>> {
+    let (parent, name) = crate::path::split_name(abs)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return realpath(fs, abs);
+    }
+    if follow {
+        if let Some(r) = realpath(fs, abs) {
+            return Some(r);
+        }
+        let dir = realpath(fs, parent)?;
+        let path = crate::path::join(&dir, name);
+        return (kind_at(fs, &path, false) == Err(Errno::ENOENT)).then_some(path);
+    }
+    Some(crate::path::join(&realpath(fs, parent)?, name))
+}
+
 /// Returns the kind of file absolute `abs` reaches (`stat` if `follow`, else `lstat`).
 pub fn kind_at(fs: &MemFs, abs: &[u8], follow: bool) -> Result<FileKind, Errno> {
     let flags = if follow { ResolveFlags::FOLLOW } else { ResolveFlags::NOFOLLOW };

@@ -98,9 +98,63 @@ pub fn ancestors(norm: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Splits an absolute path as spelled, trailing slashes trimmed, into its directory part and
+/// its last component (which may be `.`, `..` or empty for `/`). `None` if it has no slash.
+pub fn split_name(abs: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut end = abs.len();
+    while end > 1 && abs[end - 1] == b'/' {
+        end -= 1;
+    }
+    let trimmed = &abs[..end];
+    let i = trimmed.iter().rposition(|&b| b == b'/')?;
+    Some((&trimmed[..i.max(1)], &trimmed[i + 1..]))
+}
+
+/// Whether the walk of absolute `spelled` (not normalised), component by component from `/`,
+/// meets a path for which `changed` answers true: a prefix reached by the walk as spelled,
+/// taking `..` lexically. A symlink on the way is not followed (the caller asks about the
+/// paths the spelling names; where a symlink leads is the tracer's [`crate::observe`]
+/// `Canonical`).
+pub fn walk_meets(spelled: &[u8], mut changed: impl FnMut(&[u8]) -> bool) -> bool {
+    let mut cur: Vec<u8> = b"/".to_vec();
+    for comp in spelled.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                let up = parent(&cur).len();
+                cur.truncate(up);
+            }
+            name => {
+                if cur.len() > 1 {
+                    cur.push(b'/');
+                }
+                cur.extend_from_slice(name);
+                if changed(&cur) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_meets_every_prefix_it_passes_through() {
+        let changed = |p: &[u8]| p == b"/p/d";
+        assert!(walk_meets(b"/p/d/../input", changed));
+        assert!(walk_meets(b"/p/./d", changed));
+        assert!(!walk_meets(b"/p/e/../input", changed));
+        assert!(!walk_meets(b"/p/dd", changed));
+        assert!(walk_meets(b"/p/x/../d/f", changed));
+        assert!(!walk_meets(b"/q/../d", changed), "/d is not /p/d");
+        assert_eq!(split_name(b"/p/a//"), Some((&b"/p"[..], &b"a"[..])));
+        assert_eq!(split_name(b"/a"), Some((&b"/"[..], &b"a"[..])));
+        assert_eq!(split_name(b"/"), Some((&b"/"[..], &b""[..])));
+    }
 
     #[test]
     fn normalize_removes_dots_and_slashes() {

@@ -10,7 +10,7 @@
 use crate::entry::Uncacheable;
 use crate::fs::{FileKind, Meta};
 use crate::observe::{At, Observation};
-use crate::ops::{canonical, hash_at, kind_at, realpath, Os, WriteMode};
+use crate::ops::{canonical, exact_canonical, hash_at, kind_at, realpath, Os, WriteMode};
 use crate::resolve::ResolveFlags;
 use crate::walk::Pin;
 use crate::{Errno, Hash};
@@ -111,6 +111,9 @@ pub struct Traced {
     /// Every call performed, in order (what a real program would execute).
     pub calls: Vec<Call>,
     current: &'static str,
+    /// The paths changed so far ([`Observation::Touch`] of an ordinary path): the real
+    /// tracer asks the lowering of the whole tree (`Observer::walks_through_changes`).
+    changed: std::collections::BTreeSet<Vec<u8>>,
 }
 
 impl Traced {
@@ -124,11 +127,17 @@ impl Traced {
             gap_g6: false,
             calls: Vec::new(),
             current: "",
+            changed: std::collections::BTreeSet::new(),
         }
     }
 
     /// Records one observation (tagged with the current call).
     pub fn emit(&mut self, o: Observation) {
+        if let Observation::Touch { path, .. } = &o {
+            if crate::lower::classify(path) == crate::lower::PathClass::Ordinary {
+                self.changed.insert(path.clone());
+            }
+        }
         self.obs.push(o);
         self.origin.push(self.current);
     }
@@ -148,6 +157,27 @@ impl Traced {
     }
 
     fn resolve_open(
+        &mut self,
+        at: &At,
+        flags: ResolveFlags,
+        out: Result<FileKind, Errno>,
+        rd: bool,
+    ) {
+        // As `Sink::resolve_open`: a spelling whose walk meets a change of the run is pinned
+        // and named canonically first (gaps G8, G10).
+        let host = Self::host(at);
+        if !self.changed.is_empty() && crate::path::walk_meets(&host, |p| self.changed.contains(p))
+        {
+            let pins = self.change_pins(at, flags);
+            self.emit_pins(pins);
+            let canonical = exact_canonical(&self.os.fs, &host, flags.follow);
+            self.emit(Observation::Canonical { spelled: host, follow: flags.follow, canonical });
+        }
+        self.emit_resolve(at, flags, out, rd);
+    }
+
+    /// Emits a resolution as it is (a pin, or after [`Traced::resolve_open`]'s check).
+    fn emit_resolve(
         &mut self,
         at: &At,
         flags: ResolveFlags,
@@ -199,10 +229,12 @@ impl Traced {
         for pin in pins {
             match pin {
                 Pin::Dir { at, outcome: Ok(kind) } => {
-                    self.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind));
+                    self.emit_resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind), false);
                 }
                 Pin::Dir { at, outcome: Err(e) } => {
-                    self.resolve_failed(&at, ResolveFlags::NOFOLLOW, e);
+                    if is_path_errno(e) {
+                        self.emit_resolve(&at, ResolveFlags::NOFOLLOW, Err(e), false);
+                    }
                 }
                 Pin::Link { path, target } => self.emit(Observation::ReadLink { path, target }),
             }

@@ -113,6 +113,11 @@ impl Observer for Recorder<'_> {
         self.fingerprints.hash_path(path)
     }
 
+    fn walks_through_changes(&self, spelled: &[u8]) -> bool {
+        // Instance 0 (the top-level command) changed everything the tree changed.
+        self.instances.get(&0).is_some_and(|i| i.lowering.walks_through_own(spelled))
+    }
+
     fn hash_open_file(
         &mut self,
         path: &Path,

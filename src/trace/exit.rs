@@ -387,15 +387,7 @@ fn pair_failed(cx: &mut Cx<'_>, p: &PendingPair, errno: i32) {
 /// Emits the pins of a changing call's walk, taken at entry.
 fn emit_pins(cx: &mut Cx<'_>, pins: Vec<Pin>) {
     for pin in pins {
-        match pin {
-            Pin::Dir { at, outcome: Ok(kind) } => {
-                cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(kind))
-            }
-            Pin::Dir { at, outcome: Err(e) } => {
-                cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e.0)
-            }
-            Pin::Link { path, target } => cx.sink.emit(Observation::ReadLink { path, target }),
-        }
+        cx.sink.pin(pin);
     }
 }
 

@@ -178,7 +178,36 @@ impl<'a> Sink<'a> {
         opened_for_read: bool,
     ) {
         let outcome = outcome.map_err(Errno);
+        if !self.quiet {
+            let spelled = model::path::join(&at.base, &at.path);
+            if self.observer.walks_through_changes(&spelled) {
+                // The spelling walks through the tree's own changes: pin the walk and name
+                // where it leads, for the lowering (G8, G10; `model::trace::Traced` mirrors it).
+                for pin in super::entry::change_pins(at, flags) {
+                    self.pin(pin);
+                }
+                let canonical = probe::exact_canonical(&spelled, flags.follow);
+                self.emit(Observation::Canonical { spelled, follow: flags.follow, canonical });
+            }
+        }
         self.emit(Observation::Resolve { at: at.clone(), flags, outcome, opened_for_read });
+    }
+
+    /// Emits one pin of a walk (`model::walk::Pin`): a non-following resolution of a directory
+    /// on the way, or the target of a symlink followed. Pins are canonical: they are never
+    /// named again through [`Sink::resolve_open`]'s check.
+    pub(crate) fn pin(&mut self, pin: model::walk::Pin) {
+        match pin {
+            model::walk::Pin::Dir { at, outcome } => {
+                if outcome.is_ok() || outcome.is_err_and(|e| is_path_errno(e.0)) {
+                    let flags = ResolveFlags::NOFOLLOW;
+                    self.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
+                }
+            }
+            model::walk::Pin::Link { path, target } => {
+                self.emit(Observation::ReadLink { path, target })
+            }
+        }
     }
 
     /// Emits a resolution that failed with `errno`, if that errno is about the path.

@@ -128,6 +128,26 @@ fn realpath(p: &[u8]) -> Option<Vec<u8>> {
     target.starts_with(b"/").then_some(target)
 }
 
+/// The exact name the walk of absolute `abs` reaches, for `Observation::Canonical`: the same
+/// function as `model::ops::exact_canonical`, over the live filesystem. With `follow`, the
+/// fully resolved name if it resolves, else the resolved directory part plus the last name
+/// when that name is absent; without, the resolved directory part plus the last name. `None`
+/// when no exact name can be given.
+pub(crate) fn exact_canonical(abs: &[u8], follow: bool) -> Option<Vec<u8>> {
+    let (parent, name) = path::split_name(abs)?;
+    if name.is_empty() || name == b"." || name == b".." {
+        return realpath(abs);
+    }
+    if follow {
+        if let Some(r) = realpath(abs) {
+            return Some(r);
+        }
+        let path = path::join(&realpath(parent)?, name);
+        return (kind(&path, false) == Err(Errno::ENOENT)).then_some(path);
+    }
+    Some(path::join(&realpath(parent)?, name))
+}
+
 /// Returns the canonical name of the file an absolute path reaches: fully resolved if `follow`,
 /// otherwise the resolved parent plus the last name. Falls back to the lexically normalised
 /// path when the parent does not resolve.

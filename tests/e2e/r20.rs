@@ -83,3 +83,60 @@ fn r20_strict_reruns_appends_and_reads_of_the_last_output() {
     strict(&p, &["sh", "-c", script]).assert_ran();
     assert_eq!(p.read("x"), "b\nb\n");
 }
+
+/// Item 1 (gap G8): a file read through a symlink the command created itself is an input.
+#[test]
+fn r20_a_file_read_through_the_commands_own_symlink_is_an_input() {
+    let p = Project::new();
+    p.write("input", "Hello\n");
+    let script = "ln -s input A; cat A; rm A";
+    let r = p.bash(script);
+    r.assert_ran();
+    assert_eq!(r.stdout, "Hello\n");
+    let r = p.bash(script);
+    r.assert_replayed();
+    assert_eq!(r.stdout, "Hello\n");
+    p.write("input", "Goodbye\n");
+    let r = p.bash(script);
+    r.assert_ran();
+    assert_eq!(r.stdout, "Goodbye\n", "replayed the old content: {r:#?}");
+}
+
+/// Item 3: `..` through a directory the command made and removed: the file reached is an
+/// input under its own name, so the build replays, and reruns when that file changes.
+#[test]
+fn r20_dotdot_through_a_directory_made_in_the_run_replays() {
+    let p = Project::new();
+    p.write("input", "hi\n");
+    let script = "mkdir d; cat d/../input; rmdir d";
+    p.bash(script).assert_ran();
+    let r = p.bash(script);
+    r.assert_replayed();
+    assert_eq!(r.stdout, "hi\n");
+    let why = p.dry(&["why", "--", "bash", "-c", script]);
+    let why = String::from_utf8_lossy(&why.stdout).into_owned();
+    assert!(why.contains("up to date"), "{why}");
+    p.write("input", "ho\n");
+    let r = p.bash(script);
+    r.assert_ran();
+    assert_eq!(r.stdout, "ho\n");
+}
+
+/// Gap G10: `b/../out` where `out` is the command's own output but `b` is an input directory:
+/// once `b` is a symlink elsewhere, `b/..` is another directory, and the run writes there.
+#[test]
+fn r20_dotdot_through_an_input_directory_to_an_output_depends_on_the_directory() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("b")).expect("mkdir b");
+    std::fs::create_dir_all(p.path("elsewhere/sub")).expect("mkdir elsewhere/sub");
+    let script = "echo 1 > out; cat b/../out > copy";
+    p.bash(script).assert_ran();
+    assert_eq!(p.read("copy"), "1\n");
+    p.bash(script).assert_replayed();
+    std::fs::remove_dir(p.path("b")).expect("rmdir b");
+    std::os::unix::fs::symlink("elsewhere/sub", p.path("b")).expect("symlink b");
+    p.write("elsewhere/out", "2\n");
+    let r = p.bash(script);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(p.read("copy"), "2\n", "b/../out is elsewhere/out now");
+}

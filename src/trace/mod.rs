@@ -38,7 +38,7 @@
 //! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
-//! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket or terminal → `Uncacheable(InteractiveStdin)` |
+//! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket, terminal or device other than `/dev/null` → `Uncacheable(InteractiveStdin)` (what stdin is was recorded at the start: notes/0002-stdin.md) |
 //!
 //! A filtered syscall that cannot be decoded, or whose path cannot be read from the tracee,
 //! is reported as `UnknownSyscall`. A file that cannot be hashed is reported as

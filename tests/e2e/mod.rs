@@ -7,3 +7,4 @@ mod lowering;
 mod nested;
 mod robustness;
 mod scenarios;
+mod stdin;

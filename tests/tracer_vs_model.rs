@@ -292,7 +292,7 @@ fn predicate(tmp: &[u8], p: &Predicate) -> Option<Predicate> {
         P::Readlink { path, target } => {
             P::Readlink { path: to_model(tmp, &path)?, target: spelled(tmp, &target) }
         }
-        stdin @ P::Stdin { .. } => stdin,
+        stdin @ (P::Stdin { .. } | P::StdinIs { .. }) => stdin,
     })
 }
 
@@ -364,8 +364,11 @@ fn same_entry(s0: &MemFs, program: &Program) -> Result<Outcome, String> {
     };
     let (real, tree, _dir) = run_real(&fs, &model.calls)?;
     let tmp = tree.as_os_str().as_bytes();
+    // dry runs the program with /dev/null on its standard input (`run_real`), which its entry
+    // records; the model's programs do not read standard input.
+    let stdin = Predicate::StdinIs { kind: model::predicate::StdinKind::Null };
     let want = lines(
-        model.entry.predicates.iter().cloned(),
+        model.entry.predicates.iter().cloned().chain([stdin]),
         model.entry.effects.iter().cloned(),
         uncacheable(b"", &model.entry),
         &model.entry.unknown_syscalls,

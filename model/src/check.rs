@@ -4,7 +4,7 @@ use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fs::{FileKind, Fs};
 use crate::hash::Hash;
-use crate::predicate::Predicate;
+use crate::predicate::{Predicate, StdinKind};
 use crate::resolve::{resolve, resolve_kind, ResolveFlags, Resolved};
 use crate::verdict::{Observed, Verdict};
 use crate::view::PredicateView;
@@ -16,14 +16,21 @@ use std::ops::Deref;
 pub trait StdinSource {
     /// Returns the content hash of standard input if it is a regular file.
     fn stdin_hash(&self) -> Option<Hash>;
+
+    /// Returns what standard input is.
+    fn stdin_kind(&self) -> StdinKind;
 }
 
-/// Standard input that is never a regular file.
+/// Standard input that is `/dev/null`.
 pub struct NoStdin;
 
 impl StdinSource for NoStdin {
     fn stdin_hash(&self) -> Option<Hash> {
         None
+    }
+
+    fn stdin_kind(&self) -> StdinKind {
+        StdinKind::Null
     }
 }
 
@@ -153,6 +160,10 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             Some(h) if h == hash => None,
             Some(h) => Some(Observed::Hash(h)),
             None => Some(Observed::NoStdinFile),
+        },
+        PredicateView::StdinIs { kind } => match stdin.stdin_kind() {
+            now if now == kind => None,
+            now => Some(Observed::Stdin(now)),
         },
     }
 }
@@ -316,7 +327,8 @@ fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
         | PredicateView::Readlink { .. } => crate::path::normalize(&p.subject()),
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }
-        | PredicateView::Stdin { .. } => return false,
+        | PredicateView::Stdin { .. }
+        | PredicateView::StdinIs { .. } => return false,
     };
     in_place(&subject, effects, siblings, fs)
 }
@@ -495,6 +507,38 @@ mod tests {
         fn stdin_hash(&self) -> Option<Hash> {
             Some(self.0)
         }
+
+        fn stdin_kind(&self) -> StdinKind {
+            StdinKind::File
+        }
+    }
+
+    struct KindStdin(StdinKind);
+    impl StdinSource for KindStdin {
+        fn stdin_hash(&self) -> Option<Hash> {
+            None
+        }
+
+        fn stdin_kind(&self) -> StdinKind {
+            self.0
+        }
+    }
+
+    #[test]
+    fn stdin_is_predicate_compares_the_kind_of_the_current_stdin() {
+        let fs = MemFs::new();
+        let null = vec![Predicate::StdinIs { kind: StdinKind::Null }];
+        assert!(check(&null, &fs, &NoStdin).holds());
+        // `cat </dev/null` recorded: not replayed for `cat <file` nor for a here-document.
+        assert_eq!(
+            check(&null, &fs, &FileStdin(Hash::of(b"hello"))),
+            Verdict::Fails { index: 0, observed: Observed::Stdin(StdinKind::File) }
+        );
+        assert!(!check(&null, &fs, &KindStdin(StdinKind::Stream)).holds());
+        assert!(!check(&null, &fs, &KindStdin(StdinKind::Terminal)).holds());
+        let tty = vec![Predicate::StdinIs { kind: StdinKind::Terminal }];
+        assert!(check(&tty, &fs, &KindStdin(StdinKind::Terminal)).holds());
+        assert!(!check(&tty, &fs, &NoStdin).holds());
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub enum Uncacheable {
     Network,
     /// It read standard input from a pipe or terminal, which cannot be checked later.
     InteractiveStdin,
+    /// It was a nested command whose standard input was a pipe, socket, terminal or device
+    /// other than dry's own standard input and `/dev/null` (a here-document, a pipeline
+    /// stage): it may have read bytes that cannot be checked later (notes/0002-stdin.md).
+    StreamStdin {
+        /// What its standard input was.
+        kind: crate::predicate::StdinKind,
+    },
     /// It changed a path outside the project root and left it changed.
     OutsideRoot {
         /// The path changed.

@@ -260,6 +260,12 @@ impl Lowering {
                     self.predicates.push(Predicate::Stdin { hash: *hash });
                 }
             }
+            Observation::StdinIs { kind } => {
+                if !self.stdin_seen {
+                    self.stdin_seen = true;
+                    self.predicates.push(Predicate::StdinIs { kind: *kind });
+                }
+            }
             Observation::UnknownSyscall { nr } => *self.unknown.entry(*nr).or_insert(0) += 1,
         }
     }
@@ -429,7 +435,9 @@ impl Lowering {
         for p in predicates {
             let subject = path::normalize(&p.subject());
             let fresh = match p {
-                Predicate::Stdin { .. } => !std::mem::replace(&mut self.stdin_seen, true),
+                Predicate::Stdin { .. } | Predicate::StdinIs { .. } => {
+                    !std::mem::replace(&mut self.stdin_seen, true)
+                }
                 Predicate::Resolves { path, base, flags, .. }
                 | Predicate::DoesNotResolve { path, base, flags, .. } => {
                     resolve_key(&mut self.scratch, base, path, *flags);

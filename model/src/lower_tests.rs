@@ -232,6 +232,20 @@ fn stdin_from_a_regular_file_is_an_input() {
 }
 
 #[test]
+fn stdin_is_recorded_once_and_a_skipped_childs_stdin_is_not_the_parents() {
+    use crate::predicate::StdinKind;
+    // The command started with /dev/null on stdin; a later read of a file changes nothing.
+    let mut l = Lowering::new();
+    l.observe(&Observation::StdinIs { kind: StdinKind::Null });
+    l.observe(&Observation::StdinFile { hash: Hash::of(b"x") });
+    // A child skipped in place had a here-document on its stdin: its own business.
+    l.absorb(&[Predicate::Stdin { hash: Hash::of(b"hello") }], &[]);
+    l.absorb(&[Predicate::StdinIs { kind: StdinKind::Terminal }], &[]);
+    let l = l.finish(ROOT, &Default::default());
+    assert_eq!(l.predicates, vec![Predicate::StdinIs { kind: StdinKind::Null }]);
+}
+
+#[test]
 fn a_listing_describes_the_directory_before_the_run() {
     let l = lower(
         vec![

@@ -13,6 +13,7 @@ use crate::entry::Uncacheable;
 use crate::errno::Errno;
 use crate::fs::{FileKind, Meta};
 use crate::hash::Hash;
+use crate::predicate::StdinKind;
 use crate::resolve::ResolveFlags;
 
 /// A path as the command passed it, with the absolute directory it was resolved from.
@@ -139,6 +140,11 @@ pub enum Observation {
         /// name can be given (the directory part does not resolve, or a followed last
         /// component exists but does not resolve).
         canonical: Option<Vec<u8>>,
+    },
+    /// The command's standard input, when it started, was not a regular file but `kind`.
+    StdinIs {
+        /// What it was.
+        kind: StdinKind,
     },
     /// The tracer stopped on a syscall it does not understand.
     UnknownSyscall {

@@ -74,14 +74,106 @@ pub enum Predicate {
     },
     /// Standard input is a regular file with content `hash` (see notes/0002-stdin.md).
     Stdin {
-        /// blake3 of the whole content of the file on standard input.
+        /// blake3 of the whole content of the file on standard input (mixed with the
+        /// descriptor's offset when that is not 0, see `dry::check::stdin`).
         hash: Hash,
     },
+    /// Standard input is not a regular file but something of kind `kind` (`/dev/null`, a
+    /// terminal...), see notes/0002-stdin.md. Every entry recorded since format version 2 has
+    /// exactly one `Stdin` or `StdinIs`: without it, an entry recorded with `/dev/null` on
+    /// standard input would be replayed for a command reading a file or a pipe.
+    StdinIs {
+        /// What standard input is ([`StdinKind::File`] is never recorded here).
+        kind: StdinKind,
+    },
+}
+
+/// What a command's standard input (its descriptor 0) refers to, as far as replaying it goes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
+#[cfg_attr(feature = "rkyv", rkyv(derive(Debug, PartialEq, Eq), attr(allow(missing_docs))))]
+pub enum StdinKind {
+    /// Descriptor 0 is closed: a read fails with `EBADF`.
+    Closed,
+    /// `/dev/null`, or a pipe that holds no bytes and whose every write end is closed: every
+    /// read ends at once. GNU make -j gives such a pipe to every job but one, the one that
+    /// gets make's own stdin depending on timing, so the two must not be told apart. Only a
+    /// live probe tells a drained pipe from a [`StdinKind::Stream`] (`of_mode` cannot).
+    Null,
+    /// A regular file: its content is the input (`Predicate::Stdin`).
+    File,
+    /// A terminal.
+    Terminal,
+    /// A pipe or a socket: bytes written by someone else, which cannot be checked later.
+    Stream,
+    /// Anything else (another device, a directory): treated like a stream.
+    Other,
+}
+
+/// Mask of the file type bits of `st_mode`.
+const S_IFMT: u32 = 0o170_000;
+
+impl StdinKind {
+    /// Classifies an open file by its `st_mode` and `st_rdev` (for a character device).
+    /// Terminals are the character devices of majors 4 and 5 (consoles, `/dev/tty`) and
+    /// 136-143 (pseudo-terminals); `/dev/null` is 1:3.
+    pub fn of_mode(mode: u32, rdev: u64) -> StdinKind {
+        // The glibc encoding of dev_t (`major(3)`, `minor(3)`).
+        let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+        let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+        match mode & S_IFMT {
+            0o100_000 => StdinKind::File,
+            0o010_000 | 0o140_000 => StdinKind::Stream,
+            0o020_000 if (major, minor) == (1, 3) => StdinKind::Null,
+            0o020_000 if matches!(major, 4 | 5 | 136..=143) => StdinKind::Terminal,
+            _ => StdinKind::Other,
+        }
+    }
+
+    /// Reports whether a command whose standard input is of this kind can be replayed without
+    /// knowing whether it reads it: a closed descriptor, `/dev/null` and a regular file (whose
+    /// content is checked) always give the same bytes.
+    pub fn checkable(self) -> bool {
+        matches!(self, StdinKind::Closed | StdinKind::Null | StdinKind::File)
+    }
+
+    /// Names the kind in words, for messages and `dry show --json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StdinKind::Closed => "closed",
+            StdinKind::Null => "empty (/dev/null or a pipe with no writer)",
+            StdinKind::File => "a regular file",
+            StdinKind::Terminal => "a terminal",
+            StdinKind::Stream => "a pipe or socket",
+            StdinKind::Other => "a device or directory",
+        }
+    }
 }
 
 impl Predicate {
     /// Returns the path this predicate is about, as bytes, for messages and `dry why PATH`.
     pub fn subject(&self) -> Vec<u8> {
         self.view().subject()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stdin_kinds_follow_mode_and_device_numbers() {
+        let chr = |major: u64, minor: u64| (0o020_666, (major << 8) | minor);
+        let of = |(mode, rdev): (u32, u64)| StdinKind::of_mode(mode, rdev);
+        assert_eq!(of(chr(1, 3)), StdinKind::Null);
+        assert_eq!(of(chr(1, 5)), StdinKind::Other, "/dev/zero");
+        assert_eq!(of(chr(5, 0)), StdinKind::Terminal, "/dev/tty");
+        assert_eq!(of(chr(136, 2)), StdinKind::Terminal, "/dev/pts/2");
+        assert_eq!(of((0o100_644, 0)), StdinKind::File);
+        assert_eq!(of((0o010_600, 0)), StdinKind::Stream, "a pipe");
+        assert_eq!(of((0o140_777, 0)), StdinKind::Stream, "a socket");
+        assert_eq!(of((0o040_755, 0)), StdinKind::Other, "a directory");
+        // A large minor, in the high bits of the encoding.
+        assert_eq!(of((0o020_620, (136 << 8) | (1 << 20))), StdinKind::Terminal);
     }
 }

@@ -444,6 +444,7 @@ pub fn show_predicate(p: &crate::Predicate) -> String {
         }
         P::Readlink { path, target } => format!("Readlink {} -> {}", s(path), s(target)),
         P::Stdin { hash } => format!("Stdin {hash:?}"),
+        P::StdinIs { kind } => format!("StdinIs {kind:?}"),
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::errno::Errno;
 use crate::fs::FileKind;
 use crate::hash::Hash;
+use crate::predicate::StdinKind;
 
 /// What the live filesystem showed where a predicate failed.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -33,6 +34,8 @@ pub enum Observed {
     Target(Vec<u8>),
     /// Standard input is not a regular file now.
     NoStdinFile,
+    /// Standard input is something else now.
+    Stdin(StdinKind),
 }
 
 /// The outcome of checking an entry against a filesystem.

@@ -6,7 +6,7 @@
 use crate::errno::Errno;
 use crate::fs::FileKind;
 use crate::hash::Hash;
-use crate::predicate::Predicate;
+use crate::predicate::{Predicate, StdinKind};
 use crate::resolve::ResolveFlags;
 
 /// One predicate, borrowed: the same variants and fields as [`Predicate`].
@@ -71,6 +71,11 @@ pub enum PredicateView<'a, N> {
         /// blake3 of standard input's content.
         hash: Hash,
     },
+    /// See [`Predicate::StdinIs`].
+    StdinIs {
+        /// What standard input is.
+        kind: StdinKind,
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -95,7 +100,7 @@ impl<N> PredicateView<'_, N> {
             | PredicateView::Metadata { path, .. }
             | PredicateView::Readlink { path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
-            PredicateView::Stdin { .. } => b"<stdin>".to_vec(),
+            PredicateView::Stdin { .. } | PredicateView::StdinIs { .. } => b"<stdin>".to_vec(),
         }
     }
 }
@@ -117,6 +122,7 @@ impl Predicate {
             Predicate::Listing { dir, names } => PredicateView::Listing { dir, names },
             Predicate::Readlink { path, target } => PredicateView::Readlink { path, target },
             Predicate::Stdin { hash } => PredicateView::Stdin { hash: *hash },
+            Predicate::StdinIs { kind } => PredicateView::StdinIs { kind: *kind },
         }
     }
 }
@@ -128,7 +134,7 @@ mod archived {
     use crate::errno::{ArchivedErrno, Errno};
     use crate::fs::{ArchivedFileKind, FileKind};
     use crate::hash::{ArchivedHash, Hash};
-    use crate::predicate::ArchivedPredicate;
+    use crate::predicate::{ArchivedPredicate, ArchivedStdinKind, StdinKind};
     use crate::resolve::{ArchivedResolveFlags, ResolveFlags};
     use rkyv::vec::ArchivedVec;
 
@@ -165,6 +171,7 @@ mod archived {
                     PredicateView::Readlink { path, target }
                 }
                 ArchivedPredicate::Stdin { hash } => PredicateView::Stdin { hash: hash.into() },
+                ArchivedPredicate::StdinIs { kind } => PredicateView::StdinIs { kind: kind.into() },
             }
         }
     }
@@ -189,6 +196,19 @@ mod archived {
                 ArchivedFileKind::Directory => FileKind::Directory,
                 ArchivedFileKind::Symlink => FileKind::Symlink,
                 ArchivedFileKind::Other => FileKind::Other,
+            }
+        }
+    }
+
+    impl From<&ArchivedStdinKind> for StdinKind {
+        fn from(a: &ArchivedStdinKind) -> StdinKind {
+            match a {
+                ArchivedStdinKind::Closed => StdinKind::Closed,
+                ArchivedStdinKind::Null => StdinKind::Null,
+                ArchivedStdinKind::File => StdinKind::File,
+                ArchivedStdinKind::Terminal => StdinKind::Terminal,
+                ArchivedStdinKind::Stream => StdinKind::Stream,
+                ArchivedStdinKind::Other => StdinKind::Other,
             }
         }
     }

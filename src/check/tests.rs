@@ -578,6 +578,27 @@ fn stdin_from_a_pipe_has_no_hash() {
 }
 
 #[test]
+fn a_pipe_with_no_writer_and_no_bytes_is_drained() {
+    use model::check::StdinSource as _;
+    use model::predicate::StdinKind;
+    let kind_of = |r: &std::io::PipeReader| {
+        LiveStdin::at(PathBuf::from(format!("/proc/self/fd/{}", r.as_raw_fd()))).stdin_kind()
+    };
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    assert_eq!(kind_of(&reader), StdinKind::Stream, "a writer may still write");
+    drop(writer);
+    assert_eq!(kind_of(&reader), StdinKind::Null, "as GNU make -j's jobs get: like /dev/null");
+    let (reader, mut writer) = std::io::pipe().expect("pipe");
+    std::io::Write::write_all(&mut writer, b"left").expect("write");
+    drop(writer);
+    assert_eq!(kind_of(&reader), StdinKind::Stream, "bytes are still to be read");
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut &reader, &mut rest).expect("read");
+    assert_eq!(rest, b"left", "the probe read nothing");
+    assert_eq!(kind_of(&reader), StdinKind::Null);
+}
+
+#[test]
 fn check_entry_checks_the_entrys_predicates() {
     let t = Tree::new();
     t.write("in", b"x");

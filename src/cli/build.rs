@@ -8,9 +8,8 @@ use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
 use crate::trace::{Observer as _, Stops};
 use anyhow::Context as _;
-use model::check::{Rules, StdinSource as _};
+use model::check::Rules;
 use model::entry::{ExitStatus, Uncacheable};
-use model::observe::Observation;
 use model::{CommandKey, Entry};
 use nix::fcntl::OFlag;
 use std::ffi::OsString;
@@ -213,15 +212,15 @@ fn run_and_record(
             ignored_env: args.env_ignore.iter().map(|n| n.as_bytes().to_vec()).collect(),
             rules: rules(args.strict),
             force: args.force,
+            stdin_id: crate::check::LiveStdin::new().identity(),
         })
     };
     let started = Instant::now();
     let mut recorder = Recorder::new(fps, nested);
-    // A regular file on standard input is an input whether or not the command reads it with
-    // read(2): cat, for one, copies it with copy_file_range, which is not traced.
-    if let Some(hash) = crate::check::LiveStdin::new().stdin_hash() {
-        recorder.observe(&[0], Observation::StdinFile { hash });
-    }
+    // What standard input is, and a regular file's content, are inputs whether or not the
+    // command reads it with read(2): cat, for one, copies a file with copy_file_range, which is
+    // not traced; and an entry recorded with /dev/null must not be replayed for a file or pipe.
+    recorder.observe(&[0], crate::check::LiveStdin::new().observation());
     let status = crate::trace::run(spawn, &mut recorder);
     let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let stdout = tee_out.join().unwrap_or_default();

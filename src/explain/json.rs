@@ -4,7 +4,7 @@
 //! `{"hex": "..."}` objects otherwise, so no byte is ever lost.
 
 use model::entry::{ExitStatus, Uncacheable};
-use model::predicate::Predicate;
+use model::predicate::{Predicate, StdinKind};
 use model::resolve::ResolveFlags;
 use model::{Effect, Entry};
 use std::fmt::Write;
@@ -165,7 +165,22 @@ pub fn predicate(p: &Predicate) -> Json {
         Predicate::Stdin { hash } => {
             Json::Obj(vec![("type", s("stdin")), ("hash", s(&hash.to_hex()))])
         }
+        Predicate::StdinIs { kind } => {
+            Json::Obj(vec![("type", s("stdin_is")), ("kind", stdin_kind(*kind))])
+        }
     }
+}
+
+/// The JSON form of what standard input is.
+fn stdin_kind(k: StdinKind) -> Json {
+    s(match k {
+        StdinKind::Closed => "closed",
+        StdinKind::Null => "null",
+        StdinKind::File => "file",
+        StdinKind::Terminal => "terminal",
+        StdinKind::Stream => "stream",
+        StdinKind::Other => "other",
+    })
 }
 
 /// The JSON form of an effect.
@@ -203,6 +218,7 @@ fn uncacheable(u: &Uncacheable) -> Json {
         Uncacheable::Random { path } => ("random", Json::bytes(path)),
         Uncacheable::Network => ("network", Json::Null),
         Uncacheable::InteractiveStdin => ("interactive_stdin", Json::Null),
+        Uncacheable::StreamStdin { kind } => ("stream_stdin", stdin_kind(*kind)),
         Uncacheable::OutsideRoot { path } => ("outside_root", Json::bytes(path)),
         Uncacheable::InputRaced { path } => ("input_raced", Json::bytes(path)),
         Uncacheable::Unsupported { what } => ("unsupported", s(what)),

@@ -86,6 +86,7 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
         Predicate::Stdin { hash } => {
             format!("standard input has content {}", &hash.to_hex()[..16])
         }
+        Predicate::StdinIs { kind } => format!("standard input is {}", kind.name()),
     }
 }
 
@@ -110,7 +111,7 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
             resolved_path(path, base, root)
         }
         Predicate::Listing { dir, .. } => format!("directory {}", show_path(dir, root)),
-        Predicate::Stdin { .. } => "standard input".to_string(),
+        Predicate::Stdin { .. } | Predicate::StdinIs { .. } => "standard input".to_string(),
         other => show_path(&other.subject(), root),
     };
     let what = match (p, observed) {
@@ -154,6 +155,9 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
             format!("symlink target changed ({} -> {})", escape(target), escape(t))
         }
         (_, Observed::NoStdinFile) => "is no longer a regular file".to_string(),
+        (Predicate::StdinIs { kind: was }, Observed::Stdin(now)) => {
+            format!("now {}, was {}", now.name(), was.name())
+        }
         (_, Observed::Errno(e)) => format!("missing or unreadable ({e})"),
         (_, Observed::Kind(k)) => format!("now a {}", k.word()),
         (_, o) => format!("changed ({o:?})"),
@@ -193,6 +197,12 @@ pub fn uncacheable(u: &Uncacheable, root: &[u8]) -> String {
         Uncacheable::Random { path } => format!("read randomness from {}", escape(path)),
         Uncacheable::Network => "connected a socket".to_string(),
         Uncacheable::InteractiveStdin => "read standard input from a pipe or terminal".to_string(),
+        Uncacheable::StreamStdin { kind } => {
+            format!(
+                "its standard input was {}, which it may read and dry cannot check",
+                kind.name()
+            )
+        }
         Uncacheable::OutsideRoot { path } => {
             format!("changed {} outside the project root", show_path(path, root))
         }

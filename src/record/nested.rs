@@ -7,8 +7,9 @@ use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest};
 use model::check::Rules;
 use model::check::StdinSource as _;
-use model::entry::ExitStatus;
-use model::predicate::Predicate;
+use model::entry::{ExitStatus, Uncacheable};
+use model::observe::Observation;
+use model::predicate::{Predicate, StdinKind};
 use model::{CommandKey, Entry};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -31,6 +32,20 @@ pub struct Nested {
     pub rules: Rules,
     /// `--force`: no nested command is skipped; every one runs and is recorded again.
     pub force: bool,
+    /// `(st_dev, st_ino)` of dry's own standard input, which the top-level command inherits
+    /// (`LiveStdin::identity`).
+    pub stdin_id: Option<(u64, u64)>,
+}
+
+/// Why a nested command with standard input `stdin` may never be replayed, if it may not: its
+/// standard input is a pipe, socket, terminal or device that the tree itself set up (a
+/// here-document, a pipeline stage), whose bytes it may read and dry cannot check. Dry's own
+/// standard input, inherited, is treated as at the top level: recorded by kind, and a read of
+/// a pipe or terminal makes the readers uncacheable (notes/0002-stdin.md).
+fn unchecked_stdin(n: &Nested, stdin: &crate::check::LiveStdin) -> Option<StdinKind> {
+    let kind = stdin.stdin_kind();
+    let inherited = stdin.identity().is_some() && stdin.identity() == n.stdin_id;
+    (!kind.checkable() && !inherited).then_some(kind)
 }
 
 /// What happened to one nested command.
@@ -86,6 +101,12 @@ fn input_busy(entry: &Entry, open_for_writing: &[Vec<u8>]) -> bool {
 pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDecision {
     let Some(key) = key_of(rec, req) else { return ExecDecision::Run };
     let Some(n) = rec.nested.clone() else { return ExecDecision::Run };
+    let stdin = crate::check::LiveStdin::of_process(req.pid);
+    if let Some(kind) = unchecked_stdin(&n, &stdin) {
+        let reason = format!("its standard input is {}, which dry cannot check", kind.name());
+        rec.pending.insert(req.pid, (key, reason));
+        return ExecDecision::Run;
+    }
     if let Some(writer) = &rec.writer {
         // An entry of this family may still be on its way to the store.
         writer.wait_for(&key.family());
@@ -97,7 +118,6 @@ pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDeci
             Vec::new()
         }
     };
-    let stdin = crate::check::LiveStdin::of_process(req.pid);
     let decision = if n.force {
         Decision::Run("--force".to_string())
     } else {
@@ -164,10 +184,13 @@ pub fn command_started(rec: &mut Recorder<'_>, id: CmdId, req: &ExecRequest<'_>)
     let depth = depth(rec, req.chain);
     rec.steps.push(Step { argv: req.argv.to_vec(), depth, outcome: StepOutcome::Ran(reason) });
     let mut inst = Instance::new(Some(key));
-    // A regular file on the command's standard input is an input, read or not (as at the top).
-    if let Some(hash) = crate::check::LiveStdin::of_process(req.pid).stdin_hash() {
-        inst.lowering.observe(&model::observe::Observation::StdinFile { hash });
+    // What the command's standard input is, and a regular file's content, are inputs, read or
+    // not (as at the top).
+    let stdin = crate::check::LiveStdin::of_process(req.pid);
+    if let Some(kind) = rec.nested.as_ref().and_then(|n| unchecked_stdin(n, &stdin)) {
+        inst.lowering.observe(&Observation::Uncacheable(Uncacheable::StreamStdin { kind }));
     }
+    inst.lowering.observe(&stdin.observation());
     rec.instances.insert(id, inst);
 }
 

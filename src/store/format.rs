@@ -17,7 +17,7 @@ pub(crate) const PAYLOAD_ALIGN: usize = 16;
 const _: () = assert!(HEADER_LEN.is_multiple_of(PAYLOAD_ALIGN), "the payload must start aligned");
 
 /// The format version this dry writes and reads. See the version history in `notes/format.md`.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// Magic of an entry database file (`entries/<family>`). PNG-style: the high-bit first byte
 /// catches 7-bit transfers and the final `\n` catches line-ending conversion.
@@ -38,7 +38,7 @@ pub(crate) fn encode_header(magic: [u8; 8], payload: &[u8]) -> [u8; HEADER_LEN] 
     let mut h = [0u8; HEADER_LEN];
     h[..VERSION_AT].copy_from_slice(&magic);
     h[VERSION_AT..FLAGS_AT].copy_from_slice(&VERSION.to_le_bytes());
-    // FLAGS_AT..LEN_AT: flags, none defined in version 1.
+    // FLAGS_AT..LEN_AT: flags, none defined.
     h[LEN_AT..SUM_AT].copy_from_slice(&(payload.len() as u64).to_le_bytes());
     h[SUM_AT..RESERVED_AT].copy_from_slice(blake3::hash(payload).as_bytes());
     // RESERVED_AT..HEADER_LEN: reserved, zero.
@@ -140,8 +140,11 @@ mod tests {
         assert_eq!(decode(ENTRIES_MAGIC, &file), Ok(&payload[..]));
         assert!(decode(FINGERPRINTS_MAGIC, &file).is_err_and(|w| w.contains("magic")));
         let mut v = file.clone();
-        v[VERSION_AT] = 2;
-        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 2")));
+        v[VERSION_AT..FLAGS_AT].copy_from_slice(&(VERSION + 1).to_le_bytes());
+        let next = format!("version {}", VERSION + 1);
+        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains(&next)));
+        v[VERSION_AT..FLAGS_AT].copy_from_slice(&1u32.to_le_bytes());
+        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 1")));
         let mut v = file.clone();
         v[FLAGS_AT] = 1;
         assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("flags")));

@@ -12,6 +12,7 @@ use super::layout::{self, crash};
 use super::log::{encode_line, parse_line};
 use super::*;
 use model::entry::{Captured, ExitStatus, Uncacheable};
+use model::predicate::StdinKind;
 use model::resolve::ResolveFlags;
 use model::{CommandKey, Effect, Errno, FileKind, Predicate};
 use proptest::prelude::*;
@@ -68,6 +69,7 @@ fn full_entry(key: &CommandKey, n: u64) -> Entry {
             Predicate::Listing { dir: p("/proj/src"), names: vec![p("a.c"), vec![0xff, b'\n']] },
             Predicate::Readlink { path: p("/proj/link"), target: p("../elsewhere") },
             Predicate::Stdin { hash: Hash::of(b"stdin") },
+            Predicate::StdinIs { kind: StdinKind::Terminal },
         ],
         effects: vec![
             Effect::Dir { path: p("/proj/out"), mode: 0o755 },
@@ -126,6 +128,7 @@ fn entries_round_trip() {
         Uncacheable::Random { path: b"/dev/urandom".to_vec() },
         Uncacheable::Network,
         Uncacheable::InteractiveStdin,
+        Uncacheable::StreamStdin { kind: StdinKind::Stream },
         Uncacheable::OutsideRoot { path: b"/etc/x".to_vec() },
         Uncacheable::InputRaced { path: b"/proj/in".to_vec() },
         Uncacheable::Unsupported { what: "renamed a directory".into() },
@@ -563,18 +566,22 @@ fn concurrent_writers_lose_no_entries() {
 // ---------------------------------------------------------------------------------- golden
 
 /// The entries of the golden archive. Never change them: the file must keep reading back as
-/// these values for as long as dry reads format version 1.
+/// these values for as long as dry reads format version 2.
 fn golden_entries() -> (Hash, Vec<Entry>) {
     let k = key("cc", &[("LANG", "C"), ("PATH", "/usr/bin:/bin")]);
     let mut failed = small_entry(&k, 7);
     failed.exit = ExitStatus::Code(2);
-    failed.uncacheable = vec![Uncacheable::Failed, Uncacheable::Unsupported { what: "x".into() }];
+    failed.uncacheable = vec![
+        Uncacheable::Failed,
+        Uncacheable::Unsupported { what: "x".into() },
+        Uncacheable::StreamStdin { kind: StdinKind::Other },
+    ];
     (k.family(), vec![full_entry(&k, 1), failed, full_entry(&k, 2)])
 }
 
 #[test]
-fn golden_archive_v1_reads_back() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v1.bin");
+fn golden_archive_v2_reads_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v2.bin");
     let (family, want) = golden_entries();
     let (header, payload) = db::encode_entries(&path, &want, &family).unwrap();
     let encoded = [header, payload.to_vec()].concat();
@@ -582,12 +589,36 @@ fn golden_archive_v1_reads_back() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &encoded).unwrap();
     }
-    let golden = std::fs::read(&path).expect("tests/golden/entries-v1.bin (DRY_BLESS=1 writes it)");
+    let golden = std::fs::read(&path).expect("tests/golden/entries-v2.bin (DRY_BLESS=1 writes it)");
     // Every later dry must read it back...
     assert_eq!(db::decode_entries(&path, &golden, &family).unwrap(), want);
     // ...and this one writes it byte for byte: a difference is a format change, which needs a
     // new version number, a new golden file and a line in notes/format.md.
-    assert!(encoded == golden, "the writer's output differs from the version 1 golden file");
+    assert!(encoded == golden, "the writer's output differs from the version 2 golden file");
+}
+
+/// Version 1 entries carry no `StdinIs` predicate: one recorded with `/dev/null` on standard
+/// input would hold for a command reading a here-document (notes/0002-stdin.md). This dry
+/// rejects the whole file as corrupt, which every caller treats as a cache miss; the next
+/// record replaces it.
+#[test]
+fn golden_archive_v1_is_rejected_as_a_miss() {
+    let golden =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v1.bin"))
+            .expect("tests/golden/entries-v1.bin");
+    let k = key("cc", &[("LANG", "C"), ("PATH", "/usr/bin:/bin")]);
+    let (_tmp, store) = new_store();
+    let file = family_file(&store, &k);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &golden).unwrap();
+    match store.load_family(&k.family()) {
+        Err(StoreError::Corrupt { why, .. }) => assert!(why.contains("version 1"), "{why}"),
+        other => panic!("expected a version-1 file to be corrupt, got {other:?}"),
+    }
+    assert_corrupt(store.with_family(&k.family(), |entries| entries.len()));
+    // Recording over it replaces it with a version-2 file.
+    store.record(small_entry(&k, 1)).unwrap();
+    assert_eq!(store.load_family(&k.family()).unwrap(), vec![small_entry(&k, 1)]);
 }
 
 // -------------------------------------------------------------------------------- retention

@@ -39,10 +39,10 @@
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
 //! | `fchmodat2` (no flags) | as `fchmodat` |
-//! | `getxattr` `lgetxattr` `listxattr` `llistxattr` `getxattrat` `listxattrat` `file_getattr` `statfs` `name_to_handle_at` | `Resolve` only, at entry (what they read is not modelled) |
-//! | `open_by_handle_at`, `chown` family, `utimensat` family with a path, `setxattr` family, mount family, `chroot`, `setns`, `inotify_add_watch`, `fanotify_mark`, ... (notes/syscalls.md) | success → `Uncacheable(Unsupported)` with the reason |
+//! | `getxattr` `lgetxattr` `listxattr` `llistxattr` `getxattrat` `listxattrat` `file_getattr` `statfs` `name_to_handle_at`, `utime` `utimes` `futimesat` `utimensat` with a path | `Resolve` only, at entry (what they read or set is not modelled; times are not recorded) |
+//! | `open_by_handle_at`, `chown` family, `setxattr` family, mount family, `chroot`, `setns`, `inotify_add_watch`, `fanotify_mark`, ... (notes/syscalls.md) | success → `Uncacheable(Unsupported)` with the reason |
 //! | `io_uring_*`, `uselib`, `lookup_dcookie` | refused with `ENOSYS` by the filter; without it, as the row above |
-//! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket or terminal → `Uncacheable(InteractiveStdin)` |
+//! | `read(0)` | once per fd 0: the command's stdin as a regular file → `StdinFile`; a pipe, socket, terminal or device other than `/dev/null` → `Uncacheable(InteractiveStdin)` (what stdin is was recorded at the start: notes/0002-stdin.md) |
 //!
 //! A filtered syscall that cannot be decoded, or whose path cannot be read from the tracee,
 //! is reported as `UnknownSyscall`. A file that cannot be hashed is reported as

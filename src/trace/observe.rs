@@ -11,10 +11,12 @@ use model::entry::Uncacheable;
 use model::fingerprint::Fingerprint;
 use model::fs::FileKind;
 use model::observe::{At, Observation};
+use model::predicate::StdinKind;
 use model::resolve::ResolveFlags;
 use model::{Errno, Hash};
 use nix::libc;
 use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::MetadataExt as _;
 use std::rc::Rc;
 
 /// Reports whether a syscall failing with `errno` tells something about the path it was given
@@ -49,9 +51,10 @@ pub(crate) fn follow_flags(follow: bool) -> ResolveFlags {
 pub(crate) enum StdinClass {
     /// A regular file: its content is an input.
     File,
-    /// A pipe, socket or terminal: reading it makes the run uncacheable.
+    /// A pipe, socket, terminal or device other than `/dev/null`: reading it makes the run
+    /// uncacheable.
     Interactive,
-    /// `/dev/null` or another device: harmless.
+    /// `/dev/null`: harmless.
     Harmless,
 }
 
@@ -69,15 +72,17 @@ impl StdinRef {
     /// Classifies `fd` (the fd the command gets as its standard input); `None` if it is closed.
     pub(crate) fn of(fd: impl AsFd) -> Option<StdinRef> {
         let raw = fd.as_fd().as_raw_fd();
-        let (id, kind) = probe::identity(format!("/proc/self/fd/{raw}").as_bytes())?;
-        let class = if kind.is_file() {
-            StdinClass::File
-        } else if probe::is_stream(&kind) || nix::unistd::isatty(fd.as_fd()).unwrap_or(false) {
-            StdinClass::Interactive
-        } else {
-            StdinClass::Harmless
+        let m = std::fs::metadata(format!("/proc/self/fd/{raw}")).ok()?;
+        // The same classification as the check's (`model::predicate::StdinKind`): the bytes of
+        // anything but a regular file or /dev/null cannot be checked later (/dev/zero and
+        // /dev/urandom are devices too; a terminal on a serial line has its own major).
+        let class = match StdinKind::of_mode(m.mode(), m.rdev()) {
+            StdinKind::File => StdinClass::File,
+            StdinKind::Null | StdinKind::Closed => StdinClass::Harmless,
+            // (A drained pipe is not told from another here: reading it is not cached.)
+            StdinKind::Terminal | StdinKind::Stream | StdinKind::Other => StdinClass::Interactive,
         };
-        Some(StdinRef { id, class })
+        Some(StdinRef { id: (m.dev(), m.ino()), class })
     }
 }
 

@@ -10,4 +10,5 @@ mod r20;
 mod r21;
 mod robustness;
 mod scenarios;
+mod stdin;
 mod unseen;

@@ -7,15 +7,19 @@ use model::memfs::{MemFs, Snap};
 use model::observe::{At, Observation};
 use model::predicate::Predicate;
 use model::resolve::{self as res, ResolveFlags, Resolved};
-use model::scenario::{soundness as theorem, Bytes, Scenario, PROPOSED};
+use model::scenario::{soundness as theorem, Bytes, Scenario, PROPOSED, SHIPPED};
 use model::{path, Errno, FileKind, Hash};
 use std::collections::HashMap;
 
-/// Theorem 1 (with the proposed tracer fixes) on the scenario the bytes decode to.
+/// Theorem 1, for the tracer and lowering as shipped and with the proposed fixes, on the
+/// scenario the bytes decode to.
 pub fn soundness(data: &[u8]) {
     let sc = Scenario::decode(data);
+    if let Err(e) = theorem(&sc, SHIPPED) {
+        panic!("soundness violated (as shipped): {e}\n{sc}");
+    }
     if let Err(e) = theorem(&sc, PROPOSED) {
-        panic!("soundness violated: {e}\n{sc}");
+        panic!("soundness violated (proposed fixes): {e}\n{sc}");
     }
 }
 

@@ -37,6 +37,16 @@ impl At {
         crate::path::normalize(&crate::path::join(&self.base, &self.path))
     }
 
+    /// The directory part of `self` (to be resolved with `O_DIRECTORY`), for a call that
+    /// creates, removes or renames the name `self`; `None` for `/`, which has none.
+    pub fn named_parent(&self) -> Option<At> {
+        let (parent, last) = crate::ops::split_last(&self.path);
+        match last {
+            crate::ops::Last::Root => None,
+            _ => Some(At { base: self.base.clone(), path: parent }),
+        }
+    }
+
     /// For a call that creates the name `self` (`mkdir`, `symlink`, the new name of `link` and
     /// `rename`): the directory it is created in and the name itself, trailing slashes trimmed
     /// (to be resolved with `O_DIRECTORY` and without following, gap G2 of notes/model.md).

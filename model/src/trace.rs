@@ -209,13 +209,17 @@ impl Traced {
     /// G2: how the directory a name is created in, and the name itself, resolve before the
     /// call (`src/trace/entry.rs`, `created_name`).
     fn created_probes(&self, at: &At) -> Vec<Probe> {
-        let Some((parent, name)) = at.created_name() else { return Vec::new() };
+        let Some(parent) = at.named_parent() else { return Vec::new() };
         let fs = &self.os.fs;
         let dir = ResolveFlags::DIRECTORY;
         let p = crate::resolve::resolve_kind(fs, &parent.base, &parent.path, dir);
-        let nofollow = ResolveFlags::NOFOLLOW;
-        let n = crate::resolve::resolve_kind(fs, &name.base, &name.path, nofollow);
-        vec![(parent, dir, p), (name, nofollow, n)]
+        let mut probes = vec![(parent, dir, p)];
+        if let Some((_, name)) = at.created_name() {
+            let nofollow = ResolveFlags::NOFOLLOW;
+            let n = crate::resolve::resolve_kind(fs, &name.base, &name.path, nofollow);
+            probes.push((name, nofollow, n));
+        }
+        probes
     }
 
     /// G12, G15: the walk of a changing call's path (`crate::walk::change_pins`;
@@ -430,10 +434,13 @@ impl Traced {
         let canon = self.canon(&host, false);
         let flags = ResolveFlags::NOFOLLOW;
         let pins = self.change_pins(&at, flags);
+        // G2 for a removed name: its directory and the name decide the errno.
+        let named = self.created_probes(&at);
         let ret = if dir { self.os.rmdir(path) } else { self.os.unlink(path) };
         if ret.is_ok() {
             self.emit_pins(pins);
         }
+        self.emit_probes(named);
         match (ret, before) {
             (Ok(()), before) => {
                 if let Some(kind) = before {
@@ -493,7 +500,11 @@ impl Traced {
         let nofollow = ResolveFlags::NOFOLLOW;
         let mut pins = if rename { self.change_pins(&old_at, nofollow) } else { Vec::new() };
         pins.extend(self.change_pins(&new_at, nofollow));
-        let probes = self.created_probes(&new_at);
+        let mut probes = self.created_probes(&new_at);
+        if rename {
+            // G2 for the old name too (`src/trace/entry.rs`, `Syscall::Rename`).
+            probes.extend(self.created_probes(&old_at));
+        }
         let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
         // G16: a rename fails with EINVAL when the new name lies inside the old directory, which
         // depends on the identity of every directory on both walks, not on where they end.
@@ -523,6 +534,10 @@ impl Traced {
                 self.emit(Observation::ReadLink { path: Self::host(&old_at), target });
             }
             if let (true, Some(kind)) = (rename, old_kind) {
+                // G3: a directory replaced by a rename was empty (else ENOTEMPTY).
+                if new_kind == Some(FileKind::Directory) {
+                    self.emit(Observation::List { dir: new_host.clone(), names: Vec::new() });
+                }
                 self.emit(Observation::Touch { path: old_canon.clone(), before: Some(kind) });
                 self.emit(Observation::Touch { path: new_canon.clone(), before: new_kind });
                 if kind == FileKind::Directory {
@@ -534,6 +549,15 @@ impl Traced {
             }
             return Ok(Outcome::Done);
         };
+        // G3: a rename onto a directory that is not empty fails; that it is not is an input.
+        if rename
+            && (e == Errno::ENOTEMPTY || e == Errno::EEXIST)
+            && new_kind == Some(FileKind::Directory)
+        {
+            if let Some(names) = list_at(&self.os.fs, &new_canon) {
+                self.emit(Observation::List { dir: new_host.clone(), names });
+            }
+        }
         match old_kind {
             None => self.resolve_failed(&old_at, nofollow, e),
             Some(_) if !is_path_errno(e) && e != Errno::ENOTEMPTY => {}

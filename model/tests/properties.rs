@@ -35,6 +35,15 @@ proptest! {
         }
     }
 
+    /// Theorem 1 for the tracer and lowering as shipped.
+    #[test]
+    fn soundness_holds_as_shipped(b in bytes()) {
+        let sc = Scenario::decode(&b);
+        if let Err(e) = soundness(&sc, SHIPPED) {
+            prop_assert!(false, "{e}\n{sc}");
+        }
+    }
+
     /// Checking some predicates after the others (`check_views_in_family_deferring`, as the
     /// live checker does with listings read on another thread) decides exactly as checking
     /// them in order: the same first failing predicate, or none.

@@ -153,17 +153,23 @@ pub(crate) fn change_pins(at: &At, flags: ResolveFlags) -> Vec<Pin> {
     model::walk::change_pins(&live, at, flags, |n| Some(n.path().to_vec()))
 }
 
-/// G2 of notes/model.md: the directory a name is about to be created in (`O_DIRECTORY`) and
-/// the name itself (not followed, trailing slashes trimmed), as they resolve before the call.
+/// G2 of notes/model.md: the directory a name is about to be created in, removed from or
+/// renamed from (`O_DIRECTORY`) and the name itself (not followed, trailing slashes trimmed),
+/// as they resolve before the call. A last component that is not a name (`.`, `..`) has its
+/// directory probed alone; `/` has nothing to probe (`model::observe::At::named_parent`).
 pub(crate) fn created_probes(cx: &Cx<'_>, at: &At) -> Vec<Probe> {
-    let Some((parent, name)) = at.created_name() else { return Vec::new() };
+    let Some(parent) = at.named_parent() else { return Vec::new() };
     let dir = match probe::kind(&cx.host(&parent), true) {
         Ok(FileKind::Directory) => Ok(FileKind::Directory),
         Ok(_) => Err(libc::ENOTDIR),
         Err(e) => Err(e.0),
     };
-    let own = probe::kind(&cx.host(&name), false).map_err(|e| e.0);
-    vec![(parent, ResolveFlags::DIRECTORY, dir), (name, ResolveFlags::NOFOLLOW, own)]
+    let mut probes = vec![(parent, ResolveFlags::DIRECTORY, dir)];
+    if let Some((_, name)) = at.created_name() {
+        let own = probe::kind(&cx.host(&name), false).map_err(|e| e.0);
+        probes.push((name, ResolveFlags::NOFOLLOW, own));
+    }
+    probes
 }
 
 /// The work left for a syscall's exit stop.
@@ -185,9 +191,10 @@ pub(crate) enum Pending {
     Exec { at: Option<At>, follow: bool, canon: Vec<u8>, nested: Option<Box<NestedExec>> },
     /// `chdir`; `at` is `None` for `fchdir`; `pins` as in [`PendingOpen`] (G17).
     Chdir { at: Option<At>, pins: Vec<Pin> },
-    /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed; `pins` as in
-    /// [`PendingOpen`].
-    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, pins: Vec<Pin> },
+    /// `unlink`, `unlinkat`, `rmdir`; `before` is the kind removed; `named` the G2 probes of
+    /// the directory the name is removed from and of the name itself (they decide the errno);
+    /// `pins` as in [`PendingOpen`].
+    Unlink { at: At, before: Option<FileKind>, canon: Vec<u8>, named: Vec<Probe>, pins: Vec<Pin> },
     /// `mkdir`, `mknod`, `symlink` (and their `at` forms); `created` as in [`PendingPair`].
     Create { at: At, canon: Vec<u8>, host: Vec<u8>, created: Vec<Probe>, pins: Vec<Pin> },
     /// `link`, `linkat`.
@@ -309,7 +316,9 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let host = cx.host(&at);
             let before = probe::kind(&host, false).ok();
             let pins = change_pins(&at, ResolveFlags::NOFOLLOW);
-            Some(Pending::Unlink { at, before, canon: probe::canonical(&host, false), pins })
+            let named = created_probes(cx, &at);
+            let canon = probe::canonical(&host, false);
+            Some(Pending::Unlink { at, before, canon, named, pins })
         }
         Syscall::Create { dir, path } => {
             let at = cx.at(dir, path)?;
@@ -331,6 +340,11 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let mut pins = pair.old.as_ref().map(|o| change_pins(o, nofollow)).unwrap_or_default();
             pins.extend(change_pins(&pair.new, nofollow));
             pair.pins = pins;
+            // G2 for the old name too: its directory and the name decide the errno.
+            if let Some(old) = &pair.old {
+                let named = created_probes(cx, old);
+                pair.created.extend(named);
+            }
             Some(Pending::Rename(Box::new(pair), flags))
         }
         _ => enter_rest(cx, call),

@@ -45,10 +45,11 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         }
         Pending::Exec { at: None, .. } => {}
         Pending::Chdir { at, pins } => chdir(cx, at.as_ref(), pins, ret),
-        Pending::Unlink { at, before, canon, pins } => {
+        Pending::Unlink { at, before, canon, named, pins } => {
             if ret.is_ok() {
                 emit_pins(cx, pins);
             }
+            emit_probes(cx, named);
             unlink(cx, &at, before, canon, ret)
         }
         Pending::Create { at, canon, host, created, pins } => {
@@ -444,6 +445,12 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
     }
     emit_probes(cx, p.created.clone());
     if let Err(e) = ret {
+        // G3: a rename onto a directory that is not empty fails; that it is not is an input.
+        if matches!(e, libc::ENOTEMPTY | libc::EEXIST) && p.new_kind == Some(FileKind::Directory) {
+            if let Some(names) = probe::list(&p.new_canon) {
+                cx.sink.emit(Observation::List { dir: spelled(&p.new), names });
+            }
+        }
         return pair_failed(cx, p, e);
     }
     if flags & libc::RENAME_EXCHANGE != 0 {
@@ -467,6 +474,10 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
         cx.sink.read(p.old_canon.clone(), hash);
     }
     moved_link(cx, p);
+    // G3: a directory replaced by a rename was empty (else ENOTEMPTY).
+    if p.new_kind == Some(FileKind::Directory) {
+        cx.sink.emit(Observation::List { dir: spelled(&p.new), names: Vec::new() });
+    }
     cx.sink.touch(p.old_canon.clone(), Some(kind));
     cx.sink.touch(p.new_canon.clone(), p.new_kind);
     if kind == FileKind::Directory {

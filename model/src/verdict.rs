@@ -33,6 +33,8 @@ pub enum Observed {
     Target(Vec<u8>),
     /// Standard input is not a regular file now.
     NoStdinFile,
+    /// The two names of a [`crate::Predicate::SameFile`] now are one file (`true`) or two.
+    SameFile(bool),
 }
 
 /// The outcome of checking an entry against a filesystem.

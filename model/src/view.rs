@@ -71,6 +71,17 @@ pub enum PredicateView<'a, N> {
         /// blake3 of standard input's content.
         hash: Hash,
     },
+    /// See [`Predicate::SameFile`].
+    SameFile {
+        /// Absolute path of the first name, as spelled.
+        a: &'a [u8],
+        /// Absolute path of the second name, as spelled.
+        b: &'a [u8],
+        /// How both names are resolved.
+        flags: ResolveFlags,
+        /// Whether both names reached one file.
+        same: bool,
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -93,7 +104,8 @@ impl<N> PredicateView<'_, N> {
             }
             PredicateView::Content { path, .. }
             | PredicateView::Metadata { path, .. }
-            | PredicateView::Readlink { path, .. } => path.to_vec(),
+            | PredicateView::Readlink { path, .. }
+            | PredicateView::SameFile { a: path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
             PredicateView::Stdin { .. } => b"<stdin>".to_vec(),
         }
@@ -117,6 +129,9 @@ impl Predicate {
             Predicate::Listing { dir, names } => PredicateView::Listing { dir, names },
             Predicate::Readlink { path, target } => PredicateView::Readlink { path, target },
             Predicate::Stdin { hash } => PredicateView::Stdin { hash: *hash },
+            Predicate::SameFile { a, b, flags, same } => {
+                PredicateView::SameFile { a, b, flags: *flags, same: *same }
+            }
         }
     }
 }
@@ -165,6 +180,9 @@ mod archived {
                     PredicateView::Readlink { path, target }
                 }
                 ArchivedPredicate::Stdin { hash } => PredicateView::Stdin { hash: hash.into() },
+                ArchivedPredicate::SameFile { a, b, flags, same } => {
+                    PredicateView::SameFile { a, b, flags: flags.into(), same: *same }
+                }
             }
         }
     }

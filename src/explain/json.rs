@@ -165,6 +165,13 @@ pub fn predicate(p: &Predicate) -> Json {
         Predicate::Stdin { hash } => {
             Json::Obj(vec![("type", s("stdin")), ("hash", s(&hash.to_hex()))])
         }
+        Predicate::SameFile { a, b, flags: f, same } => Json::Obj(vec![
+            ("type", s("same_file")),
+            ("a", Json::bytes(a)),
+            ("b", Json::bytes(b)),
+            ("flags", flags(f)),
+            ("same", Json::Bool(*same)),
+        ]),
     }
 }
 

@@ -93,7 +93,7 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
     let abs = path::normalize(&path::join(b"/p", &b.path(true)));
     let kinds = [FileKind::Regular, FileKind::Directory, FileKind::Symlink, FileKind::Other];
     let kind = kinds[usize::from(b.below(4))];
-    match b.below(8) {
+    match b.below(9) {
         0 | 1 => {
             let outcome = if b.below(3) == 0 { Err(Errno::ENOENT) } else { Ok(kind) };
             let at = At::new(b"/p", &b.path(true));
@@ -109,9 +109,14 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
             let before = if b.below(2) == 0 { None } else { Some(kind) };
             Observation::Touch { path: abs, before }
         }
-        _ => {
+        7 => {
             let from = path::normalize(&path::join(b"/p", &b.path(false)));
             Observation::TouchTree { from, path: abs }
+        }
+        _ => {
+            let other = path::join(b"/p", &b.path(true));
+            let same = b.below(2) == 0;
+            Observation::SameFile { a: abs, b: other, flags: ResolveFlags::NOFOLLOW, same }
         }
     }
 }
@@ -180,12 +185,17 @@ pub fn lower_events(data: &[u8]) {
             })
             .collect();
         for p in &preds[seen..] {
-            let subject = p.subject();
-            assert!(
-                !changed.iter().any(|c| path::is_within(&subject, c)),
-                "predicate about {} after the run changed it",
-                String::from_utf8_lossy(&subject)
-            );
+            let mut subjects = vec![p.subject()];
+            if let Predicate::SameFile { b, .. } = p {
+                subjects.push(path::normalize(b));
+            }
+            for subject in subjects {
+                assert!(
+                    !changed.iter().any(|c| path::is_within(&subject, c)),
+                    "predicate about {} after the run changed it",
+                    String::from_utf8_lossy(&subject)
+                );
+            }
         }
         seen = preds.len();
     }

@@ -165,6 +165,17 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             now if now == kind => None,
             now => Some(Observed::Stdin(now)),
         },
+        PredicateView::SameFile { a, b, flags, same } => {
+            let identity = |path| {
+                let node = node_at(fs, path, flags)?;
+                fs.identity(&node).map_err(Observed::Errno)
+            };
+            let now = match (identity(a), identity(b)) {
+                (Ok(a), Ok(b)) => a == b,
+                (Err(o), _) | (_, Err(o)) => return Some(o),
+            };
+            (now != same).then_some(Observed::SameFile(now))
+        }
     }
 }
 
@@ -185,8 +196,9 @@ pub enum Rules {
 
 /// Checks an entry's predicates with the *output rule*: a predicate about a path that the entry
 /// itself writes (one of its effects) also holds when that path is, right now, exactly in the
-/// state the effect leaves it in; a `Listing` holds when it differs only by such outputs.
-/// `Content` and `Stdin` predicates are never relaxed.
+/// state the effect leaves it in; a `Listing` holds when it differs only by such outputs, and a
+/// `SameFile` when its first name (the old name of a rename) is such an output. `Content` and
+/// `Stdin` predicates are never relaxed.
 ///
 /// Why: many tools probe their own output before writing it (GNU ld `stat`s and unlinks it, cp
 /// opens it with `O_EXCL` first). Strictly, such a run depends on the output's absence, and the
@@ -324,7 +336,8 @@ fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
         PredicateView::Resolves { .. }
         | PredicateView::DoesNotResolve { .. }
         | PredicateView::Metadata { .. }
-        | PredicateView::Readlink { .. } => crate::path::normalize(&p.subject()),
+        | PredicateView::Readlink { .. }
+        | PredicateView::SameFile { .. } => crate::path::normalize(&p.subject()),
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }
         | PredicateView::Stdin { .. }

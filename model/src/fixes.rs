@@ -68,6 +68,9 @@ impl Fs for Spy<'_> {
     fn list(&self, node: &usize) -> Result<Vec<Vec<u8>>, Errno> {
         self.fs.list(node)
     }
+    fn identity(&self, node: &usize) -> Result<(u64, u64), Errno> {
+        self.fs.identity(node)
+    }
 }
 
 /// What a resolution walked: the symlinks it followed (canonical path and target), and the

@@ -73,6 +73,11 @@ pub trait Fs {
     /// Returns the names in directory `node`, without `.` and `..`, sorted bytewise.
     fn list(&self, node: &Self::Node) -> Result<Vec<Vec<u8>>, Errno>;
 
+    /// Returns the identity of `node`: (device, inode number). Two names reach one file
+    /// exactly when their identities are equal (hard links); nothing else is asked of the
+    /// numbers, which are never predicates themselves (notes/0003-metadata.md).
+    fn identity(&self, node: &Self::Node) -> Result<(u64, u64), Errno>;
+
     /// Reports whether directory `node` is known, without listing it, to list exactly `names`
     /// (sorted bytewise): a filesystem that remembers what a directory listed while it had its
     /// current identity and times may vouch for it. `true` must mean that [`Fs::list`] would

@@ -233,6 +233,12 @@ impl Lowering {
                 Place::Own => {}
                 Place::At(c) => self.list(&c, names),
             },
+            Observation::SameFile { a, b, flags, same } => {
+                if self.wants_pair(a, b) {
+                    let (a, b, flags, same) = (a.clone(), b.clone(), *flags, *same);
+                    self.predicates.push(Predicate::SameFile { a, b, flags, same });
+                }
+            }
             Observation::Touch { path, before } => {
                 if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
                     return;
@@ -384,6 +390,22 @@ impl Lowering {
         self.seen_paths.insert(self.scratch.clone())
     }
 
+    /// [`Lowering::wants`] for a fact about two paths (`SameFile`): new unless a repeat of the
+    /// pair, or about a path outside the model's concern or changed by the run.
+    fn wants_pair(&mut self, a: &[u8], b: &[u8]) -> bool {
+        path_key(&mut self.scratch, 4, a);
+        self.scratch.push(0);
+        dedup_key(&mut self.scratch, b);
+        if self.seen_paths.contains(self.scratch.as_slice()) {
+            return false;
+        }
+        let input = |p: &[u8]| {
+            let norm = path::normalize(p);
+            classify(&norm) == PathClass::Ordinary && !self.is_own(&norm)
+        };
+        input(a) && input(b) && self.seen_paths.insert(self.scratch.clone())
+    }
+
     fn mark(&mut self, u: Uncacheable) {
         if !self.uncacheable.contains(&u) {
             self.uncacheable.push(u);
@@ -448,6 +470,7 @@ impl Lowering {
                 Predicate::Metadata { .. } => self.wants(0, &subject),
                 Predicate::Content { .. } => self.wants(1, &subject),
                 Predicate::Readlink { .. } => self.wants(2, &subject),
+                Predicate::SameFile { a, b, .. } => self.wants_pair(a, b),
                 Predicate::Listing { .. } => {
                     path_key(&mut self.scratch, 3, &p.subject());
                     classify(&subject) == PathClass::Ordinary

@@ -108,6 +108,27 @@ impl MemFs {
         self.insert(abs, Inode::Symlink { target: target.to_vec() });
     }
 
+    /// Makes `abs` another name of the file at `to` (both absolute, no symlink followed),
+    /// replacing what `abs` named, as `ln -f` does; returns false, changing nothing, if `to` is
+    /// absent or a directory, or `abs` names a directory or has no parent directory.
+    pub fn hard_link(&mut self, abs: &[u8], to: &[u8]) -> bool {
+        let node_of = |fs: &MemFs, p: &[u8]| {
+            let dir = fs.dir_ino(crate::path::parent(p))?;
+            match &fs.inodes[dir] {
+                Inode::Dir { entries, .. } => entries.get(crate::path::file_name(p)).copied(),
+                _ => None,
+            }
+        };
+        let Some(target) = node_of(self, to) else { return false };
+        let Some(parent) = self.dir_ino(crate::path::parent(abs)) else { return false };
+        let replaced = node_of(self, abs);
+        let is_dir = |n: usize| matches!(self.inodes[n], Inode::Dir { .. });
+        if is_dir(target) || replaced.is_some_and(is_dir) {
+            return false;
+        }
+        self.link_entry(parent, crate::path::file_name(abs), target)
+    }
+
     /// Removes the entry at `abs` (whatever it is); returns whether there was one.
     pub fn remove(&mut self, abs: &[u8]) -> bool {
         let Some(parent) = self.dir_ino(crate::path::parent(abs)) else { return false };
@@ -331,6 +352,10 @@ impl Fs for MemFs {
             Inode::Dir { entries, .. } => Ok(entries.keys().cloned().collect()),
             _ => Err(Errno::ENOTDIR),
         }
+    }
+
+    fn identity(&self, node: &usize) -> Result<(u64, u64), Errno> {
+        Ok((0, *node as u64))
     }
 }
 

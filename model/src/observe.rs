@@ -4,7 +4,7 @@
 //! `open(O_RDWR)` of an existing file is a [`Observation::Resolve`], a [`Observation::Read`] of
 //! its content before any write, and a [`Observation::Touch`]).
 //!
-//! Paths of inputs (`Stat`, `Read`, `ReadLink`, `List`) are absolute *as spelled*: the path the
+//! Paths of inputs (`Stat`, `Read`, `ReadLink`, `List`, `SameFile`) are absolute *as spelled*: the path the
 //! command passed joined to its base, not normalised, so that a check resolves them again through
 //! any symlink. Paths of outputs (`Touch`, `TouchTree`) are canonical: the file really changed. [`crate::lower`] then decides which
 //! observations are inputs of the run and which paths are its outputs.
@@ -108,6 +108,18 @@ pub enum Observation {
         dir: Vec<u8>,
         /// The names returned, without `.` and `..`.
         names: Vec<Vec<u8>>,
+    },
+    /// Two names were found to be one file, or two (gap G19 of notes/model.md): the outcome of
+    /// the call depended on it (`rename(a, b)` of two names of one inode does nothing).
+    SameFile {
+        /// Absolute path of the first name, as spelled.
+        a: Vec<u8>,
+        /// Absolute path of the second name, as spelled.
+        b: Vec<u8>,
+        /// How both names were resolved.
+        flags: ResolveFlags,
+        /// Whether both reached one file.
+        same: bool,
     },
     /// A path is about to be changed by the command (created, written, truncated, chmod-ed,
     /// removed, renamed to or from). `before` is its kind just before the change, `None` if

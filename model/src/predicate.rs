@@ -10,7 +10,7 @@ use crate::resolve::ResolveFlags;
 /// Paths are bytes. `base` is the absolute directory a relative `path` was resolved from (the
 /// process's cwd or the directory fd), `/` for an absolute `path`; `path` is exactly what the
 /// command passed, so the check resolves it as the kernel did, `..` and symlinks included.
-/// Paths of `Content`, `Metadata`, `Listing` and `Readlink` are absolute: the `path` of the
+/// Paths of `Content`, `Metadata`, `Listing`, `Readlink` and `SameFile` are absolute: the `path` of the
 /// resolution that reached the file joined to its `base`, not normalised. The check resolves
 /// them again as the kernel would (following a final symlink except for `Readlink`), so a
 /// symlink retargeted anywhere on the way is noticed.
@@ -85,6 +85,21 @@ pub enum Predicate {
     StdinIs {
         /// What standard input is ([`StdinKind::File`] is never recorded here).
         kind: StdinKind,
+    },
+    /// The paths `a` and `b` (absolute, as spelled, each resolved with `flags`) name one file
+    /// (`same`: one device and inode number) or two different files. Recorded where an outcome
+    /// depends on it: `rename(a, b)` of two names of one inode changes nothing, of two inodes
+    /// replaces `b` (gap G19 of notes/model.md). New in format version 2, and last so that the
+    /// archive of every older variant is unchanged.
+    SameFile {
+        /// Absolute path of the first name, as spelled.
+        a: Vec<u8>,
+        /// Absolute path of the second name, as spelled.
+        b: Vec<u8>,
+        /// How both names are resolved.
+        flags: ResolveFlags,
+        /// Whether both names reached one file.
+        same: bool,
     },
 }
 

@@ -106,6 +106,9 @@ pub enum Edit {
     Symlink(Vec<u8>, Vec<u8>),
     /// Remove the entry (a directory with everything below it).
     Remove(Vec<u8>),
+    /// Make the first path another name of the file at the second (`ln -f`, not following
+    /// symlinks; nothing if the second is absent or a directory).
+    Link(Vec<u8>, Vec<u8>),
 }
 
 /// Applies `edits` to a copy of `fs`.
@@ -119,6 +122,9 @@ pub fn apply(fs: &MemFs, edits: &[Edit]) -> MemFs {
             Edit::Remove(p) => {
                 fs.remove(p);
             }
+            Edit::Link(p, to) => {
+                fs.hard_link(p, to);
+            }
         }
     }
     fs
@@ -127,10 +133,11 @@ pub fn apply(fs: &MemFs, edits: &[Edit]) -> MemFs {
 fn decode_edit(b: &mut Bytes<'_>) -> Edit {
     let path = b.tree_path();
     match b.below(5) {
-        0 | 4 => Edit::Write(path, b.pick(CONTENTS)),
+        0 => Edit::Write(path, b.pick(CONTENTS)),
         1 => Edit::Mkdir(path),
         2 => Edit::Symlink(path, b.path(true)),
-        _ => Edit::Remove(path),
+        3 => Edit::Remove(path),
+        _ => Edit::Link(path, b.tree_path()),
     }
 }
 
@@ -248,8 +255,9 @@ pub enum Case {
     /// The premise holds and so does the conclusion.
     Proved,
     /// A known, unfixed gap of notes/model.md explains the violation: a resolution through a
-    /// symlink into or out of the run's own output, or through `..` (G6, G8, G10), or an
-    /// errno attributed to the wrong path (P1).
+    /// symlink into or out of the run's own output, or through `..` (G6, G8, G10), a write in
+    /// place to a file that has gained another name (G20), or an errno attributed to the wrong
+    /// path (P1).
     KnownGap,
     /// Precision only: the entry does not even check against the state it was recorded on
     /// (gaps P1 and P2 of notes/model.md), so it is never replayed.
@@ -297,7 +305,7 @@ pub fn soundness(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
         return Ok(Case::Vacuous);
     }
     let r1 = run_traced(&sc.program, &s1, ROOT, pipe.fixes);
-    let gap = r0.gap_g6 || r1.gap_g6;
+    let gap = r0.gap_g6 || r1.gap_g6 || wrote_through_a_hard_link(&r1, &s1);
     if gap
         && (r1.transcript != r0.transcript
             || replay(&entry.effects, &s1, &r0.objects).map(|f| f.snapshot())
@@ -323,6 +331,21 @@ pub fn soundness(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
         ));
     }
     Ok(Case::Proved)
+}
+
+/// Gap G20 of notes/model.md: the run on `s1` wrote in place to a regular file that has more
+/// than one name in `s1`; its other names change with it, and nothing recorded says they exist.
+fn wrote_through_a_hard_link(r1: &Run, s1: &MemFs) -> bool {
+    use crate::resolve::{resolve, ResolveFlags, Resolved};
+    r1.obs.iter().zip(&r1.origin).any(|(o, call)| match o {
+        crate::observe::Observation::Touch { path, before: Some(crate::FileKind::Regular) }
+            if matches!(*call, "write" | "append" | "overwrite") =>
+        {
+            matches!(resolve(s1, b"/", path, ResolveFlags::NOFOLLOW),
+                Ok(Resolved::Node(n)) if s1.nlink(n) > 1)
+        }
+        _ => false,
+    })
 }
 
 /// Gap P1: a failed `link` or `rename` attributes its errno to the old path, which may be false
@@ -398,6 +421,7 @@ impl std::fmt::Display for Scenario {
                 Edit::Mkdir(p) => writeln!(f, "  mkdir -p {}", s(p))?,
                 Edit::Symlink(p, t) => writeln!(f, "  symlink {} -> {}", s(p), s(t))?,
                 Edit::Remove(p) => writeln!(f, "  rm -r {}", s(p))?,
+                Edit::Link(p, to) => writeln!(f, "  ln -f {} {}", s(to), s(p))?,
             }
         }
         Ok(())
@@ -445,6 +469,10 @@ pub fn show_predicate(p: &crate::Predicate) -> String {
         P::Readlink { path, target } => format!("Readlink {} -> {}", s(path), s(target)),
         P::Stdin { hash } => format!("Stdin {hash:?}"),
         P::StdinIs { kind } => format!("StdinIs {kind:?}"),
+        P::SameFile { a, b, flags, same } => {
+            let is = if *same { "is" } else { "is not" };
+            format!("SameFile {} {is} {} [{}]", s(a), s(b), fl(flags))
+        }
     }
 }
 

@@ -498,6 +498,19 @@ impl Traced {
         let new_kind = self.kind(&new_host, false);
         let new_canon = self.canon(&new_host, false);
         let nofollow = ResolveFlags::NOFOLLOW;
+        // G19: whether the two names are one file (`entry.rs`, `pair`).
+        let same = (rename && old_kind.is_some() && new_kind.is_some())
+            .then(|| {
+                let node = |h: &[u8]| crate::resolve::resolve(&self.os.fs, b"/", h, nofollow);
+                match (node(&old_host), node(&new_host)) {
+                    (
+                        Ok(crate::resolve::Resolved::Node(o)),
+                        Ok(crate::resolve::Resolved::Node(n)),
+                    ) => Some(o == n),
+                    _ => None,
+                }
+            })
+            .flatten();
         let mut pins = if rename { self.change_pins(&old_at, nofollow) } else { Vec::new() };
         pins.extend(self.change_pins(&new_at, nofollow));
         let mut probes = self.created_probes(&new_at);
@@ -521,6 +534,16 @@ impl Traced {
             }
             if let Some(kind) = old_kind {
                 self.resolve(&old_at, nofollow, Ok(kind));
+                if let Some(same) = same {
+                    // G19: two names of one inode: nothing moves either; two inodes: the new
+                    // name is replaced.
+                    let (a, b) = (old_host.clone(), new_host.clone());
+                    self.emit(Observation::SameFile { a, b, flags: nofollow, same });
+                    if same {
+                        self.resolve(&new_at, nofollow, Ok(kind));
+                        return Ok(Outcome::Done);
+                    }
+                }
             } else if rename {
                 // It vanished between entry and exit (never in the model; mirrors the tracer).
                 let path = old_canon;

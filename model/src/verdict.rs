@@ -36,6 +36,8 @@ pub enum Observed {
     NoStdinFile,
     /// Standard input is something else now.
     Stdin(StdinKind),
+    /// The two names of a [`crate::Predicate::SameFile`] now are one file (`true`) or two.
+    SameFile(bool),
 }
 
 /// The outcome of checking an entry against a filesystem.

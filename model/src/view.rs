@@ -76,6 +76,17 @@ pub enum PredicateView<'a, N> {
         /// What standard input is.
         kind: StdinKind,
     },
+    /// See [`Predicate::SameFile`].
+    SameFile {
+        /// Absolute path of the first name, as spelled.
+        a: &'a [u8],
+        /// Absolute path of the second name, as spelled.
+        b: &'a [u8],
+        /// How both names are resolved.
+        flags: ResolveFlags,
+        /// Whether both names reached one file.
+        same: bool,
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -98,7 +109,8 @@ impl<N> PredicateView<'_, N> {
             }
             PredicateView::Content { path, .. }
             | PredicateView::Metadata { path, .. }
-            | PredicateView::Readlink { path, .. } => path.to_vec(),
+            | PredicateView::Readlink { path, .. }
+            | PredicateView::SameFile { a: path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
             PredicateView::Stdin { .. } | PredicateView::StdinIs { .. } => b"<stdin>".to_vec(),
         }
@@ -123,6 +135,9 @@ impl Predicate {
             Predicate::Readlink { path, target } => PredicateView::Readlink { path, target },
             Predicate::Stdin { hash } => PredicateView::Stdin { hash: *hash },
             Predicate::StdinIs { kind } => PredicateView::StdinIs { kind: *kind },
+            Predicate::SameFile { a, b, flags, same } => {
+                PredicateView::SameFile { a, b, flags: *flags, same: *same }
+            }
         }
     }
 }
@@ -172,6 +187,9 @@ mod archived {
                 }
                 ArchivedPredicate::Stdin { hash } => PredicateView::Stdin { hash: hash.into() },
                 ArchivedPredicate::StdinIs { kind } => PredicateView::StdinIs { kind: kind.into() },
+                ArchivedPredicate::SameFile { a, b, flags, same } => {
+                    PredicateView::SameFile { a, b, flags: flags.into(), same: *same }
+                }
             }
         }
     }

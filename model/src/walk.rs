@@ -78,6 +78,9 @@ impl<F: Fs> Fs for Spy<'_, F> {
     fn list(&self, node: &F::Node) -> Result<Vec<Vec<u8>>, Errno> {
         self.fs.list(node)
     }
+    fn identity(&self, node: &F::Node) -> Result<(u64, u64), Errno> {
+        self.fs.identity(node)
+    }
     fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
         self.fs.vouches_for_listing(node, names)
     }

@@ -608,6 +608,10 @@ impl Fs for LiveFs<'_> {
         .map_err(|e| errno_of(&e))
     }
 
+    fn identity(&self, node: &LiveNode) -> Result<(u64, u64), Errno> {
+        node.stat.map(|s| (s.fingerprint.dev, s.fingerprint.ino))
+    }
+
     fn start_dir(&self, base: &[u8]) -> Result<LiveNode, Errno> {
         // Every answer the walk depends on is cached in this snapshot, so walking `base` again
         // would reach the same node: remember it (a relative input re-walked the cwd).

@@ -168,6 +168,13 @@ pub fn predicate(p: &Predicate) -> Json {
         Predicate::StdinIs { kind } => {
             Json::Obj(vec![("type", s("stdin_is")), ("kind", stdin_kind(*kind))])
         }
+        Predicate::SameFile { a, b, flags: f, same } => Json::Obj(vec![
+            ("type", s("same_file")),
+            ("a", Json::bytes(a)),
+            ("b", Json::bytes(b)),
+            ("flags", flags(f)),
+            ("same", Json::Bool(*same)),
+        ]),
     }
 }
 

@@ -87,6 +87,13 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
             format!("standard input has content {}", &hash.to_hex()[..16])
         }
         Predicate::StdinIs { kind } => format!("standard input is {}", kind.name()),
+        Predicate::SameFile { a, b, flags, same } => format!(
+            "{} and {} are {} [{}]",
+            show_path(a, root),
+            show_path(b, root),
+            if *same { "the same file" } else { "different files" },
+            flags_word(flags)
+        ),
     }
 }
 
@@ -112,6 +119,9 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         }
         Predicate::Listing { dir, .. } => format!("directory {}", show_path(dir, root)),
         Predicate::Stdin { .. } | Predicate::StdinIs { .. } => "standard input".to_string(),
+        Predicate::SameFile { a, b, .. } => {
+            format!("{} and {}", show_path(a, root), show_path(b, root))
+        }
         other => show_path(&other.subject(), root),
     };
     let what = match (p, observed) {
@@ -157,6 +167,12 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (_, Observed::NoStdinFile) => "is no longer a regular file".to_string(),
         (Predicate::StdinIs { kind: was }, Observed::Stdin(now)) => {
             format!("now {}, was {}", now.name(), was.name())
+        }
+        (_, Observed::SameFile(true)) => {
+            "are now the same file (hard links); were different files".to_string()
+        }
+        (_, Observed::SameFile(false)) => {
+            "are now different files; were the same file (hard links)".to_string()
         }
         (_, Observed::Errno(e)) => format!("missing or unreadable ({e})"),
         (_, Observed::Kind(k)) => format!("now a {}", k.word()),

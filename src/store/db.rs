@@ -72,18 +72,19 @@ pub(crate) fn map_file(path: &Path) -> Result<Option<FileBytes>, StoreError> {
 pub(crate) fn read_family(path: &Path, family: &Hash) -> Result<Vec<Entry>, StoreError> {
     match map_file(path)? {
         None => Ok(Vec::new()),
-        Some(bytes) => decode_entries(path, &bytes, family),
+        Some(bytes) => with_entries(path, &bytes, family, format::VERSION, |a| to_owned(path, a))?,
     }
 }
 
 /// Decodes a whole database file (`file`, read from `path`) of `family` into owned entries:
-/// [`with_entries`], then deserialization.
+/// [`with_entries`], then deserialization. Unlike the store's reads, it also decodes the
+/// older versions that this one extends (`format::OLDEST_DECODABLE`): the golden archives.
 pub(crate) fn decode_entries(
     path: &Path,
     file: &[u8],
     family: &Hash,
 ) -> Result<Vec<Entry>, StoreError> {
-    with_entries(path, file, family, |archived| to_owned(path, archived))?
+    with_entries(path, file, family, format::OLDEST_DECODABLE, |archived| to_owned(path, archived))?
 }
 
 /// Copies validated archived entries (of the file at `path`) out into owned ones.
@@ -106,14 +107,16 @@ const CHECKSUM_APART_BYTES: usize = 1 << 20;
 /// `family`. For a big file the checksum is verified on another thread while `f` runs on the
 /// validated archive: `f` must then only read (its result is dropped, and the file reported
 /// corrupt, if the checksum fails); bytecheck has made every read of the archive safe by then.
+/// Format versions from `oldest` to the current one are read.
 pub(crate) fn with_entries<R>(
     path: &Path,
     file: &[u8],
     family: &Hash,
+    oldest: u32,
     f: impl FnOnce(&[ArchivedEntry]) -> R,
 ) -> Result<R, StoreError> {
-    let (payload, sum) =
-        format::decode_header(ENTRIES_MAGIC, file).map_err(|why| StoreError::corrupt(path, why))?;
+    let (payload, sum) = format::decode_header(ENTRIES_MAGIC, file, oldest)
+        .map_err(|why| StoreError::corrupt(path, why))?;
     if payload.len() < CHECKSUM_APART_BYTES {
         format::verify(payload, &sum).map_err(|why| StoreError::corrupt(path, why))?;
         return validated(path, payload, family, f);
@@ -158,7 +161,7 @@ pub(crate) fn with_family<R>(
 ) -> Result<R, StoreError> {
     match map_file(path)? {
         None => Ok(f(&[])),
-        Some(bytes) => with_entries(path, &bytes, family, f),
+        Some(bytes) => with_entries(path, &bytes, family, format::VERSION, f),
     }
 }
 

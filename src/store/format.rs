@@ -16,8 +16,16 @@ pub(crate) const PAYLOAD_ALIGN: usize = 16;
 
 const _: () = assert!(HEADER_LEN.is_multiple_of(PAYLOAD_ALIGN), "the payload must start aligned");
 
-/// The format version this dry writes and reads. See the version history in `notes/format.md`.
+/// The format version this dry writes, and the only one whose entries it checks and replays.
+/// See the version history in `notes/format.md`.
 pub(crate) const VERSION: u32 = 2;
+
+/// The oldest format version this dry can still decode (`dry`'s decoder, the golden archives).
+/// Version 2 inserted a variant into `Uncacheable` (`StreamStdin`), so a version-1 payload is not
+/// a version-2 payload; and a version-1 entry lacks the `StdinIs` and `SameFile` predicates its
+/// run may have depended on. The store reads version-1 files as damaged: a miss, and the next
+/// build replaces the file.
+pub(crate) const OLDEST_DECODABLE: u32 = 2;
 
 /// Magic of an entry database file (`entries/<family>`). PNG-style: the high-bit first byte
 /// catches 7-bit transfers and the final `\n` catches line-ending conversion.
@@ -45,11 +53,11 @@ pub(crate) fn encode_header(magic: [u8; 8], payload: &[u8]) -> [u8; HEADER_LEN] 
     h
 }
 
-/// Checks the header of `file` (a whole file of kind `magic`) and returns its payload, or the
-/// reason the file is corrupt.
+/// Checks the header of `file` (a whole file of kind `magic`, of the current version) and
+/// returns its payload, or the reason the file is corrupt.
 #[cfg(test)]
 pub(crate) fn decode(magic: [u8; 8], file: &[u8]) -> Result<&[u8], String> {
-    let (payload, sum) = decode_header(magic, file)?;
+    let (payload, sum) = decode_header(magic, file, VERSION)?;
     verify(payload, &sum)?;
     Ok(payload)
 }
@@ -58,8 +66,13 @@ pub(crate) fn decode(magic: [u8; 8], file: &[u8]) -> Result<&[u8], String> {
 pub(crate) type Checksum = [u8; 32];
 
 /// What `decode` checks but for the checksum, which it returns for [`verify`] to compare (a big payload's
-/// checksum can then be verified on another thread while the payload is validated).
-pub(crate) fn decode_header(magic: [u8; 8], file: &[u8]) -> Result<(&[u8], Checksum), String> {
+/// checksum can then be verified on another thread while the payload is validated). Versions
+/// from `oldest` to [`VERSION`] are accepted.
+pub(crate) fn decode_header(
+    magic: [u8; 8],
+    file: &[u8],
+    oldest: u32,
+) -> Result<(&[u8], Checksum), String> {
     let Some((header, payload)) = file.split_at_checked(HEADER_LEN) else {
         return Err(format!(
             "{} bytes long, shorter than the {HEADER_LEN}-byte header",
@@ -70,7 +83,13 @@ pub(crate) fn decode_header(magic: [u8; 8], file: &[u8]) -> Result<(&[u8], Check
         return Err(format!("bad magic {:02x?}", &header[..VERSION_AT]));
     }
     let version = u32_at(header, VERSION_AT);
-    if version != VERSION {
+    if (OLDEST_DECODABLE..oldest).contains(&version) {
+        return Err(format!(
+            "format version {version}, older than {VERSION}: its entries may lack predicates \
+             that version {VERSION} records, so they are not replayed (notes/format.md)"
+        ));
+    }
+    if !(oldest..=VERSION).contains(&version) {
         return Err(format!("format version {version}, this dry reads version {VERSION}"));
     }
     let flags = u32_at(header, FLAGS_AT);
@@ -140,11 +159,12 @@ mod tests {
         assert_eq!(decode(ENTRIES_MAGIC, &file), Ok(&payload[..]));
         assert!(decode(FINGERPRINTS_MAGIC, &file).is_err_and(|w| w.contains("magic")));
         let mut v = file.clone();
-        v[VERSION_AT..FLAGS_AT].copy_from_slice(&(VERSION + 1).to_le_bytes());
-        let next = format!("version {}", VERSION + 1);
-        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains(&next)));
-        v[VERSION_AT..FLAGS_AT].copy_from_slice(&1u32.to_le_bytes());
+        v[VERSION_AT] = 3;
+        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 3")));
+        let mut v = file.clone();
+        v[VERSION_AT] = 1;
         assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 1")));
+        assert!(decode_header(ENTRIES_MAGIC, &v, OLDEST_DECODABLE).is_err(), "not decodable");
         let mut v = file.clone();
         v[FLAGS_AT] = 1;
         assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("flags")));

@@ -74,7 +74,9 @@ impl StoreError {
 
 /// Decodes the bytes of a whole entry database file of `family` (header, checksum, bytecheck
 /// validation, deserialization, family check), as [`Store::load_family`] does after mapping the
-/// file. For the `archive_open` fuzz target and for tools; never panics, whatever the bytes.
+/// file, except that the older format versions the current one extends are decoded too (the
+/// store itself reads them as damaged: notes/format.md). For the `archive_open` fuzz target and
+/// for tools; never panics, whatever the bytes.
 pub fn decode_family_file(bytes: &[u8], family: &Hash) -> Result<Vec<Entry>, StoreError> {
     db::decode_entries(Path::new("<bytes>"), bytes, family)
 }

@@ -1,7 +1,7 @@
 //! Tests of the store against real files in temp directories: round trips, corruption of every
 //! kind (always `Corrupt`, never a panic), an injected crash at every stage of a write, a
-//! reference model of the retention policy, concurrent writers, a golden archive of format
-//! version 1, the caches, the log and gc.
+//! reference model of the retention policy, concurrent writers, golden archives of format
+//! versions 1 and 2, the caches, the log and gc.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
@@ -579,10 +579,31 @@ fn golden_entries() -> (Hash, Vec<Entry>) {
     (k.family(), vec![full_entry(&k, 1), failed, full_entry(&k, 2)])
 }
 
+/// The entries of the version-2 golden archive: [`golden_entries`], and one with `SameFile`
+/// predicates. Never change them.
+fn golden_entries_v2() -> (Hash, Vec<Entry>) {
+    let (family, mut entries) = golden_entries();
+    let mut same = small_entry(&entries[0].key, 3);
+    same.predicates.push(Predicate::SameFile {
+        a: b"/proj/f1".to_vec(),
+        b: b"/proj/f2".to_vec(),
+        flags: ResolveFlags::NOFOLLOW,
+        same: false,
+    });
+    same.predicates.push(Predicate::SameFile {
+        a: b"/proj/a/very/long/path/name".to_vec(),
+        b: b"/proj/b".to_vec(),
+        flags: ResolveFlags::FOLLOW,
+        same: true,
+    });
+    entries.push(same);
+    (family, entries)
+}
+
 #[test]
 fn golden_archive_v2_reads_back() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v2.bin");
-    let (family, want) = golden_entries();
+    let (family, want) = golden_entries_v2();
     let (header, payload) = db::encode_entries(&path, &want, &family).unwrap();
     let encoded = [header, payload.to_vec()].concat();
     if std::env::var_os("DRY_BLESS").is_some() {

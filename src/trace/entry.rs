@@ -138,6 +138,9 @@ pub(crate) struct PendingPair {
     pub(crate) created: Vec<Probe>,
     /// The G12/G15 pins of the old path (`rename` only) and of the new ([`change_pins`]).
     pub(crate) pins: Vec<Pin>,
+    /// When both paths exist: whether they are one file (same device and inode), which decides
+    /// what a `rename` does (G19 in notes/model.md).
+    pub(crate) same: Option<bool>,
 }
 
 /// A resolution the tracer made itself before the kernel acted: path, flags, outcome.
@@ -452,17 +455,28 @@ fn pair(
     let old_hash = (old_kind == Some(FileKind::Regular)).then(|| cx.sink.hash(&old_canon));
     let old_target =
         (old_kind == Some(FileKind::Symlink)).then(|| probe::readlink(&old_canon).ok_or(()));
+    let new_kind = probe::kind(&new_host, false).ok();
+    let same = match (&old_host, old_kind, new_kind) {
+        (Some(old_host), Some(_), Some(_)) => {
+            match (probe::file_id(old_host, follow), probe::file_id(&new_host, false)) {
+                (Some(a), Some(b)) => Some(a == b),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     Some(PendingPair {
         old,
         old_flags: follow_flags(follow),
         old_kind,
-        new_kind: probe::kind(&new_host, false).ok(),
+        new_kind,
         old_hash,
         old_target,
         old_canon,
         new_canon: probe::canonical(&new_host, false),
         created: created_probes(cx, &new),
         pins: Vec::new(),
+        same,
         new: new.clone(),
         new_host,
     })

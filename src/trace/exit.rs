@@ -467,6 +467,15 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
         // `rename(a, a)`: nothing moves (fs/namei.c: same inode, return 0).
         return cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Ok(kind));
     }
+    if let Some(same) = p.same {
+        // G19: two names of one inode: nothing moves either (fs/namei.c, `source == target`);
+        // two inodes: the new name is replaced. Which one it was is an input.
+        let (a, b) = (spelled(old), spelled(&p.new));
+        cx.sink.emit(Observation::SameFile { a, b, flags: ResolveFlags::NOFOLLOW, same });
+        if same {
+            return cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Ok(kind));
+        }
+    }
     if flags & libc::RENAME_NOREPLACE != 0 {
         cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
     }

@@ -34,7 +34,7 @@
 //! | `unlink(at)` `rmdir` | `Resolve(NOFOLLOW)` + `Touch` (+ the empty `List` of a removed directory); `ENOTEMPTY` → `Resolve` ok directory + its `List` |
 //! | `mkdir(at)` `mknod(at)` `symlink(at)` | first the parent `Resolve(DIRECTORY)` and the trimmed name `Resolve(NOFOLLOW)` as they were at entry (G2); then `Resolve(NOFOLLOW, ENOENT)` + `Touch { before: None }`; `EEXIST` → `Resolve` ok |
 //! | `link(at)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Resolve(new, ENOENT)` + `Touch` new |
-//! | `rename(at/at2)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Touch` both (+ `TouchTree` for a directory); one canonical path (`rename(a, a)`) → the two `Resolve`s only; `RENAME_EXCHANGE` → `Uncacheable` |
+//! | `rename(at/at2)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Touch` both (+ `TouchTree` for a directory); one canonical path (`rename(a, a)`) → the two `Resolve`s only; both names existing → `SameFile` (their `(dev, ino)` compared at entry, G19), and one file (hard links) → `Resolve` old, `SameFile`, `Resolve` new only; `RENAME_EXCHANGE` → `Uncacheable` |
 //! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |

@@ -80,6 +80,13 @@ pub(crate) fn identity(p: &[u8]) -> Option<((u64, u64), fs::FileType)> {
     Some(((m.dev(), m.ino()), m.file_type()))
 }
 
+/// Returns the identity `(dev, ino)` of the file `p` reaches (following a last symlink if
+/// `follow`), for telling two names of one file from two files.
+pub(crate) fn file_id(p: &[u8], follow: bool) -> Option<(u64, u64)> {
+    let m = metadata(p, follow).ok()?;
+    Some((m.dev(), m.ino()))
+}
+
 /// The fingerprint of the directory at canonical `dir` (not following a last symlink), if it is
 /// one: taken before [`list`] reads it, for a listing record (`Fingerprints::note_listing`).
 pub(crate) fn dir_fingerprint(dir: &[u8]) -> Option<Fingerprint> {

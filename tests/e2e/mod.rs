@@ -4,6 +4,7 @@ mod harness;
 
 mod cli;
 mod exec;
+mod identity;
 mod lowering;
 mod nested;
 mod r20;

@@ -3,6 +3,9 @@
 mod harness;
 
 mod cli;
+mod differential;
+mod differential_cases;
+mod differential_gen;
 mod lowering;
 mod nested;
 mod robustness;

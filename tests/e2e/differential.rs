@@ -624,7 +624,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.trim().parse().ok()).unwrap_or(default)
 }
 
-/// The CI-sized run: `DRY_DIFF_CASES` cases (default 24) from seed `DRY_DIFF_SEED` (default 0),
+/// The CI-sized run: `DRY_DIFF_CASES` cases (default 40) from seed `DRY_DIFF_SEED` (default 0),
 /// over the vocabulary `DRY_DIFF_VOCAB`. Stops after `DRY_DIFF_MAX_FINDINGS` findings (default
 /// 1); each is minimised (`DRY_DIFF_MINIMISE=0` to skip) and printed. `DRY_DIFF_SHOW_TOLERATED=1`
 /// also prints the differences the plain mode's idempotence assumption excuses.
@@ -632,7 +632,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 fn random_scripts_leave_the_same_world_under_dry_as_plainly() {
     let mode = Mode::from_env();
     let vocab = Vocabulary::from_env();
-    let cases = env_u64("DRY_DIFF_CASES", 24);
+    let cases = env_u64("DRY_DIFF_CASES", 40);
     let seed0 = env_u64("DRY_DIFF_SEED", 0);
     let max_findings = env_u64("DRY_DIFF_MAX_FINDINGS", 1) as usize;
     let do_minimise = env_u64("DRY_DIFF_MINIMISE", 1) != 0;

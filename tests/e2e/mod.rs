@@ -3,6 +3,9 @@
 mod harness;
 
 mod cli;
+mod differential;
+mod differential_cases;
+mod differential_gen;
 mod exec;
 mod identity;
 mod lowering;

@@ -291,8 +291,8 @@ fn snapshot(root: &Path, volatile: &[String]) -> BTreeMap<PathBuf, Node> {
         }
     }
     for prefix in volatile {
-        let names: Vec<PathBuf> = nodes
-            .keys()
+        let top = |p: &&PathBuf| p.components().count() == 1;
+        let names: Vec<PathBuf> = (nodes.keys().filter(top))
             .filter(|p| p.to_string_lossy().starts_with(prefix.as_str()))
             .cloned()
             .collect();
@@ -371,4 +371,33 @@ fn brief(n: &Node) -> String {
         Node::Other { mode } => format!("other {mode:o}"),
         Node::Volatile { kind } => format!("volatile {kind}"),
     }
+}
+
+/// The comparison itself: `.dry/` is left out; a hard link and a copy, two modes, two symlink
+/// targets differ; a volatile name is compared by kind.
+#[test]
+fn the_tree_comparison_sees_links_modes_targets_and_not_dry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for root in [&a, &b] {
+        std::fs::create_dir_all(root.join(".dry")).expect("mkdir");
+        std::fs::write(root.join(".dry/db"), root.to_string_lossy().as_bytes()).expect("write");
+        std::fs::write(root.join("f"), "x").expect("write");
+        std::fs::write(root.join("core"), root.to_string_lossy().as_bytes()).expect("write");
+    }
+    let same = |volatile: &[String]| diff(&snapshot(&a, volatile), &snapshot(&b, volatile));
+    assert!(same(&["core".to_string()]).is_empty(), "{}", same(&["core".to_string()]));
+    assert!(same(&[]).contains("core"), "the core files differ unless volatile");
+    std::fs::hard_link(a.join("f"), a.join("g")).expect("ln");
+    std::fs::copy(b.join("f"), b.join("g")).expect("cp");
+    assert!(same(&[]).contains("links"), "a hard link is not a copy: {}", same(&[]));
+    std::fs::remove_file(a.join("g")).expect("rm");
+    std::fs::remove_file(b.join("g")).expect("rm");
+    std::fs::set_permissions(a.join("f"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    assert!(same(&[]).contains("f: dry file 755"), "{}", same(&[]));
+    std::fs::set_permissions(a.join("f"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::set_permissions(b.join("f"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::os::unix::fs::symlink("f", a.join("l")).expect("symlink");
+    std::os::unix::fs::symlink("g", b.join("l")).expect("symlink");
+    assert!(same(&[]).contains("symlink -> f"), "{}", same(&[]));
 }

@@ -12,6 +12,7 @@ mod lowering;
 mod nested;
 mod r20;
 mod r21;
+mod riker;
 mod robustness;
 mod scenarios;
 mod stdin;

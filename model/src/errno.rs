@@ -15,6 +15,8 @@ impl Errno {
     pub const ENOENT: Errno = Errno(2);
     /// Permission denied.
     pub const EACCES: Errno = Errno(13);
+    /// Device or resource busy (`rmdir` of a mount point; of the cwd in the model).
+    pub const EBUSY: Errno = Errno(16);
     /// File exists.
     pub const EEXIST: Errno = Errno(17);
     /// Not a directory.

@@ -349,10 +349,15 @@ impl Traced {
             }
         };
         self.resolve(&at, flags, Ok(meta.kind));
+        let host = Self::host(&at);
+        // The size an `lstat` shows of a symlink is the length of its target: an input.
+        let mut size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
         if follow || meta.kind != FileKind::Symlink {
-            self.emit(Observation::Stat { path: Self::host(&at), meta });
+            self.emit(Observation::Stat { path: host, meta });
+        } else if let Ok(target) = self.os.readlink(path) {
+            size_bytes = target.len() as u64;
+            self.emit(Observation::ReadLink { path: host, target });
         }
-        let size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
         Ok(Outcome::Meta(Meta { size_bytes, ..meta }))
     }
 
@@ -452,7 +457,8 @@ impl Traced {
                 }
                 self.emit(Observation::Touch { path: canon, before });
             }
-            (Err(Errno::ENOTEMPTY), _) => {
+            // ENOTEMPTY, or EBUSY (the cwd here, after the emptiness check): the names decide.
+            (Err(Errno::ENOTEMPTY), _) | (Err(Errno::EBUSY), Some(FileKind::Directory)) => {
                 self.resolve(&at, flags, Ok(FileKind::Directory));
                 if let Some(names) = list_at(&self.os.fs, &canon) {
                     self.emit(Observation::List { dir: host.clone(), names });
@@ -491,6 +497,9 @@ impl Traced {
         let old_canon = self.canon(&old_host, false);
         let old_hash = (old_kind == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &old_canon).ok())
+            .flatten();
+        let old_meta = (old_kind == Some(FileKind::Regular))
+            .then(|| self.os.stat(&old_canon, false).ok())
             .flatten();
         // A symlink moved or linked keeps its target: the new name's content is an input.
         let old_target =
@@ -552,6 +561,10 @@ impl Traced {
             }
             if let Some(hash) = old_hash {
                 self.emit(Observation::Read { path: old_canon.clone(), hash });
+                // The new name is the old file: its mode too is an input.
+                if let Some(meta) = old_meta {
+                    self.emit(Observation::Stat { path: old_canon.clone(), meta });
+                }
             }
             if let Some(target) = old_target {
                 self.emit(Observation::ReadLink { path: Self::host(&old_at), target });

@@ -63,6 +63,9 @@ pub(crate) fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8]) -> bool 
             cx.sink.resolve(at, flags, Ok(meta.kind));
             if follow || meta.kind != FileKind::Symlink {
                 cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+            } else if let Some(target) = probe::readlink(host) {
+                // An lstat of a symlink shows its size, the length of its target.
+                cx.sink.emit(Observation::ReadLink { path: spelled(at), target });
             }
             true
         }

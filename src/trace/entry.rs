@@ -14,7 +14,7 @@ use super::probe;
 use super::procs::Task;
 use super::syscall::{Addr, Dirfd, OpenFlags, StatBuf, Syscall};
 use model::entry::Uncacheable;
-use model::fs::FileKind;
+use model::fs::{FileKind, Meta};
 use model::observe::{At, Observation};
 use model::path;
 use model::resolve::ResolveFlags;
@@ -126,6 +126,8 @@ pub(crate) struct PendingPair {
     pub(crate) new_kind: Option<FileKind>,
     /// Content of the old path, if it is a regular file.
     pub(crate) old_hash: Option<Result<Hash, ()>>,
+    /// Metadata of the old path, if it is a regular file: the new name gets its mode.
+    pub(crate) old_meta: Option<Meta>,
     /// Target of the old path, if it is a symlink (`Err` if it could not be read).
     pub(crate) old_target: Option<Result<Vec<u8>, ()>>,
     /// Canonical name of the old path, taken before the call.
@@ -471,6 +473,9 @@ fn pair(
         old_kind,
         new_kind,
         old_hash,
+        old_meta: (old_kind == Some(FileKind::Regular))
+            .then(|| probe::meta(&old_canon, false).ok())
+            .flatten(),
         old_target,
         old_canon,
         new_canon: probe::canonical(&new_host, false),

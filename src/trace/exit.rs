@@ -269,8 +269,10 @@ fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: 
     };
     cx.sink.resolve(at, flags, Ok(meta.kind));
     if follow || meta.kind != FileKind::Symlink {
-        let _ = host;
         cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+    } else if let Some(target) = probe::readlink(host) {
+        // An lstat of a symlink shows its size, the length of its target.
+        cx.sink.emit(Observation::ReadLink { path: spelled(at), target });
     }
 }
 
@@ -355,7 +357,9 @@ fn unlink(
             }
             cx.sink.touch(canon, before);
         }
-        (Err(libc::ENOTEMPTY), _) => {
+        // ENOTEMPTY, or EBUSY (a mount point, or the cwd in the model, which checks emptiness
+        // first): the directory's names decide between them and success.
+        (Err(libc::ENOTEMPTY), _) | (Err(libc::EBUSY), Some(FileKind::Directory)) => {
             cx.sink.resolve(at, flags, Ok(FileKind::Directory));
             if let Some(names) = probe::list(&canon) {
                 cx.sink.emit(Observation::List { dir: spelled(at), names });
@@ -415,6 +419,10 @@ fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
     }
     if let Some(hash) = p.old_hash {
         cx.sink.read(p.old_canon.clone(), hash);
+    }
+    // The new name is the old file: its mode too is an input.
+    if let Some(meta) = p.old_meta {
+        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta });
     }
     moved_link(cx, p);
     cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
@@ -481,6 +489,10 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
     }
     if let Some(hash) = p.old_hash {
         cx.sink.read(p.old_canon.clone(), hash);
+    }
+    // The new name is the old file: its mode too is an input.
+    if let Some(meta) = p.old_meta {
+        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta });
     }
     moved_link(cx, p);
     // G3: a directory replaced by a rename was empty (else ENOTEMPTY).

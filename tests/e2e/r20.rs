@@ -140,3 +140,36 @@ fn r20_dotdot_through_an_input_directory_to_an_output_depends_on_the_directory()
     assert!(r.ran() && !r.replayed(), "{r:#?}");
     assert_eq!(p.read("copy"), "2\n", "b/../out is elsewhere/out now");
 }
+
+/// Found by the differential fuzzer: the size an `lstat` shows of a symlink is the length of
+/// its target, so the target is an input (`stat -c %s` printed the old size on replay).
+#[test]
+fn r20_the_size_an_lstat_shows_of_a_symlink_is_an_input() {
+    let p = Project::new();
+    std::os::unix::fs::symlink("e", p.path("b")).expect("symlink");
+    let cmd = ["stat", "-c", "%F %s", "b"];
+    assert_eq!(p.build(&cmd).assert_ran().stdout, "symbolic link 1\n");
+    p.build(&cmd).assert_replayed();
+    std::fs::remove_file(p.path("b")).expect("rm b");
+    std::os::unix::fs::symlink("nope", p.path("b")).expect("symlink");
+    let r = p.build(&cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(r.stdout, "symbolic link 4\n");
+}
+
+/// Found by the differential fuzzer: a renamed file keeps its mode, so the old name's mode is
+/// an input of the rename (a replay restored the mode the file had when it was recorded).
+#[test]
+fn r20_a_renamed_file_keeps_its_mode_which_is_an_input() {
+    let p = Project::new();
+    p.write("c", "x\n");
+    let cmd = ["mv", "c", "e"];
+    p.build(&cmd).assert_ran();
+    std::fs::rename(p.path("e"), p.path("c")).expect("mv back");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p.path("c"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let r = p.build(&cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    let mode = std::fs::metadata(p.path("e")).expect("e").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o755);
+}

@@ -268,10 +268,11 @@ pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
 ) -> Verdict {
     let mut deferred = Vec::new();
     let mut failed = None;
+    let outputs = Outputs::new(effects, siblings);
     for (index, p) in predicates.into_iter().enumerate() {
         if defer(&p) {
             deferred.push((index, p));
-        } else if let Some(observed) = check_in_family_one(p, effects, siblings, fs, stdin) {
+        } else if let Some(observed) = check_in_family_one(p, &outputs, fs, stdin) {
             failed = Some(Verdict::Fails { index, observed });
             break;
         }
@@ -280,7 +281,7 @@ pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
         if matches!(failed, Some(Verdict::Fails { index: f, .. }) if f < index) {
             break;
         }
-        if let Some(observed) = check_in_family_one(p, effects, siblings, fs, stdin) {
+        if let Some(observed) = check_in_family_one(p, &outputs, fs, stdin) {
             return Verdict::Fails { index, observed };
         }
     }
@@ -291,19 +292,75 @@ pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
 /// holds (strictly, or because the entry's own outputs explain the difference).
 fn check_in_family_one<F: Fs, N: Deref<Target = [u8]>>(
     p: PredicateView<'_, N>,
-    effects: &[Effect],
-    siblings: &[&[Effect]],
+    outputs: &Outputs<'_>,
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Option<Observed> {
     let observed = check_view(p, fs, stdin)?;
     let relaxed = match (p, &observed) {
         (PredicateView::Listing { dir, .. }, Observed::Names { added, removed }) => {
-            listing_differs_by_outputs(dir, added, removed, effects, siblings, fs)
+            listing_differs_by_outputs(dir, added, removed, outputs, fs)
         }
-        _ => output_in_place(p, effects, siblings, fs),
+        _ => output_in_place(p, outputs, fs),
     };
     (!relaxed).then_some(observed)
+}
+
+/// The outputs the output rule looks at: the entry's own `effects` and those of every run of
+/// its family (`siblings`, the entry's own among them), with, per run, whether *all* its
+/// outputs are in place now (found at most once per check).
+///
+/// The rule's premise is that the command finds each of its outputs as one of its runs left it
+/// or absent: then, being output-idempotent, it behaves as if they were all absent. A
+/// predicate about one output is relaxed only when every output of that run is in place or
+/// absent (every path it created or changed: a path it removed is judged by the predicates
+/// about it), not just the one it is about (the differential fuzzer: `mkdir -p d/b`, then `d/b`
+/// replaced by a symlink, was replayed because `d` was still in place, where a run fails).
+struct Outputs<'e> {
+    effects: &'e [Effect],
+    siblings: &'e [&'e [Effect]],
+    whole: Vec<std::cell::Cell<Option<bool>>>,
+}
+
+impl<'e> Outputs<'e> {
+    fn new(effects: &'e [Effect], siblings: &'e [&'e [Effect]]) -> Outputs<'e> {
+        let whole = siblings.iter().map(|_| std::cell::Cell::new(None)).collect();
+        Outputs { effects, siblings, whole }
+    }
+
+    /// The entry's own effect at normalized `path`, if it has one.
+    fn effect_at(&self, path: &[u8]) -> Option<&'e Effect> {
+        self.effects.iter().find(|e| e.path() == path)
+    }
+
+    /// Whether normalized `path` is one of the entry's outputs and is now as a run of the
+    /// family left it, every other output of that run being as it left it or absent.
+    fn in_place<F: Fs>(&self, path: &[u8], fs: &F) -> bool {
+        self.effect_at(path).is_some()
+            && self.siblings.iter().enumerate().any(|(i, run)| {
+                run.iter().filter(|e| e.path() == path).any(|e| effect_in_place(e, fs))
+                    && self.all_in_place(i, fs)
+            })
+    }
+
+    fn all_in_place<F: Fs>(&self, i: usize, fs: &F) -> bool {
+        if let Some(known) = self.whole[i].get() {
+            return known;
+        }
+        // A removal (`Effect::Absent`) found the path there: the entry's predicates about it
+        // are checked on their own, and a path there again is not an output left in a third
+        // state.
+        let all = self.siblings[i].iter().all(|e| {
+            matches!(e, Effect::Absent { .. })
+                || effect_in_place(e, fs)
+                || matches!(
+                    resolve(fs, b"/", e.path(), ResolveFlags::NOFOLLOW),
+                    Ok(Resolved::Absent) | Err(crate::Errno::ENOENT)
+                )
+        });
+        self.whole[i].set(Some(all));
+        all
+    }
 }
 
 /// Whether a listing differs from the recorded one only by the entry's own outputs, each in
@@ -313,14 +370,13 @@ fn listing_differs_by_outputs<F: Fs>(
     dir: &[u8],
     added: &[Vec<u8>],
     removed: &[Vec<u8>],
-    effects: &[Effect],
-    siblings: &[&[Effect]],
+    outputs: &Outputs<'_>,
     fs: &F,
 ) -> bool {
     let dir = crate::path::normalize(dir);
     added.iter().chain(removed).all(|name| {
         let path = crate::path::normalize(&crate::path::join(&dir, name));
-        in_place(&path, effects, siblings, fs)
+        outputs.in_place(&path, fs)
     })
 }
 
@@ -328,33 +384,36 @@ fn listing_differs_by_outputs<F: Fs>(
 /// run of the family, left it.
 fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
     p: PredicateView<'_, N>,
-    effects: &[Effect],
-    siblings: &[&[Effect]],
+    outputs: &Outputs<'_>,
     fs: &F,
 ) -> bool {
-    let subject = match p {
-        PredicateView::Resolves { .. }
-        | PredicateView::DoesNotResolve { .. }
-        | PredicateView::Metadata { .. }
-        | PredicateView::Readlink { .. }
-        | PredicateView::SameFile { .. } => crate::path::normalize(&p.subject()),
+    // Whether the predicate's last component is followed: through an output symlink it is
+    // about the symlink's target, which is not an output (the differential fuzzer: `ln -sf
+    // nope d/a` after a probe of `d/a`; writing `d/a` from outside creates `d/nope`). Only a
+    // dangling one looks, followed, as an absent output does.
+    let follows = match p {
+        PredicateView::Resolves { flags, .. } | PredicateView::DoesNotResolve { flags, .. } => {
+            flags.follow
+        }
+        PredicateView::Metadata { .. } | PredicateView::SameFile { .. } => true,
+        PredicateView::Readlink { .. } => false,
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }
         | PredicateView::Stdin { .. }
         | PredicateView::StdinIs { .. } => return false,
     };
-    in_place(&subject, effects, siblings, fs)
-}
-
-/// Whether normalized `path` is one of `effects`' paths and is now as one of the family's runs
-/// (`siblings`) left it.
-fn in_place<F: Fs>(path: &[u8], effects: &[Effect], siblings: &[&[Effect]], fs: &F) -> bool {
-    effects.iter().any(|e| e.path() == path)
-        && siblings
-            .iter()
-            .flat_map(|sibling| sibling.iter())
-            .filter(|e| e.path() == path)
-            .any(|e| effect_in_place(e, fs))
+    let subject = crate::path::normalize(&p.subject());
+    if follows && matches!(outputs.effect_at(&subject), Some(Effect::Symlink { .. })) {
+        let dangling = match resolve(fs, b"/", &subject, ResolveFlags::FOLLOW) {
+            Ok(Resolved::Absent) => true,
+            Ok(Resolved::Node(_)) => false,
+            Err(e) => e == crate::Errno::ENOENT,
+        };
+        if !dangling {
+            return false;
+        }
+    }
+    outputs.in_place(&subject, fs)
 }
 
 /// Whether the live state of an effect's path is the state the effect leaves.
@@ -374,7 +433,16 @@ pub fn effect_in_place<F: Fs>(effect: &Effect, fs: &F) -> bool {
         Effect::Symlink { target, .. } => {
             meta.kind == FileKind::Symlink && fs.read_link(&node).ok().as_ref() == Some(target)
         }
-        Effect::HardLink { .. } | Effect::Absent { .. } => false,
+        Effect::HardLink { to, .. } => {
+            // The same file as `to` (whose own effect says what it holds).
+            let same = |n: &F::Node| fs.identity(n).ok();
+            let to = match resolve(fs, b"/", to, ResolveFlags::NOFOLLOW) {
+                Ok(Resolved::Node(t)) => t,
+                _ => return false,
+            };
+            meta.kind == FileKind::Regular && same(&node).is_some() && same(&node) == same(&to)
+        }
+        Effect::Absent { .. } => false,
     }
 }
 

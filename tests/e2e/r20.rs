@@ -173,3 +173,42 @@ fn r20_a_renamed_file_keeps_its_mode_which_is_an_input() {
     let mode = std::fs::metadata(p.path("e")).expect("e").permissions().mode() & 0o777;
     assert_eq!(mode, 0o755);
 }
+
+/// Found by the differential fuzzer (default mode): the output rule relaxed a probe of `d`
+/// because `d` was as `mkdir -p d/b` left it, while its other output `d/b` had been replaced
+/// by a symlink; a run fails there. The rule now asks every output of the run to be as it
+/// left it, or absent.
+#[test]
+fn r20_the_output_rule_needs_every_output_in_place_or_absent() {
+    let p = Project::new();
+    let cmd = ["mkdir", "-p", "d/b"];
+    p.build(&cmd).assert_ran();
+    p.build(&cmd).assert_replayed();
+    std::fs::remove_dir(p.path("d/b")).expect("rmdir d/b");
+    std::os::unix::fs::symlink("a", p.path("d/b")).expect("symlink d/b");
+    let r = p.build(&cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_ne!(r.code, 0, "mkdir -p fails on a dangling symlink: {r:#?}");
+    // Removed outputs are as good as absent: a replay restores them.
+    std::fs::remove_file(p.path("d/b")).expect("rm d/b");
+    std::fs::remove_dir(p.path("d")).expect("rmdir d");
+    p.build(&cmd).assert_replayed();
+    assert!(std::fs::metadata(p.path("d/b")).expect("d/b").is_dir());
+}
+
+/// Found by the differential fuzzer (default mode): a probe that follows its last component
+/// was relaxed because that component was the command's own symlink, in place, though the
+/// symlink now led to a file: followed, an output symlink is about its target.
+#[test]
+fn r20_a_followed_probe_of_an_output_symlink_is_about_its_target() {
+    let p = Project::new();
+    std::fs::create_dir(p.path("d")).expect("mkdir d");
+    let script = "cat d/a 2>/dev/null || echo none; ln -sf nope d/a";
+    assert_eq!(p.bash(script).assert_ran().stdout, "none\n");
+    p.bash(script).assert_replayed();
+    // Writing through the symlink creates d/nope: `cat d/a` now reads it.
+    p.write("d/nope", "there\n");
+    let r = p.bash(script);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(r.stdout, "there\n");
+}

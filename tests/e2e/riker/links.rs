@@ -210,5 +210,5 @@ int main(void) {
     first.ran();
     assert_eq!(first.stdout, "fd = -1\nError: Too many levels of symbolic links\nHeya\n");
     t.build();
-    t.build(); // settle() once an O_NOFOLLOW open of a symlink is checked (notes/riker.md)
+    t.build(); // settle() once a notified O_NOFOLLOW open records ELOOP (notes/riker.md)
 }

@@ -95,6 +95,15 @@ fn makelink_01_build() {
 }
 
 #[test]
+fn makelink_02_change_input() {
+    let mut t = makelink();
+    t.build().ran();
+    t.edit("echo Goodbye > input");
+    t.build().ran();
+    assert_eq!(t.read("output"), "Goodbye\n");
+}
+
+#[test]
 fn makelink_03_remove_output() {
     let mut t = makelink();
     t.build().ran();
@@ -119,8 +128,7 @@ fn evil_links_01_build() {
     let mut t = evil_links();
     t.build().ran();
     assert_eq!(t.read("output"), "Hello\n");
-    t.build();
-    t.build(); // settle() once `..` from a removed directory is checked (notes/riker.md)
+    t.settle();
 }
 
 #[test]
@@ -130,8 +138,7 @@ fn evil_links_02_change_input() {
     t.edit("echo Goodbye > input");
     t.build().ran();
     assert_eq!(t.read("output"), "Goodbye\n");
-    t.build();
-    t.build(); // settle() once `..` from a removed directory is checked (notes/riker.md)
+    t.settle();
 }
 
 /// cd: the script works in a directory it makes and removes, reading `../input`.
@@ -149,8 +156,7 @@ fn cd_01_build() {
     let mut t = cd();
     t.build().ran();
     assert_eq!(t.read("output"), "Hello\n");
-    t.build();
-    t.build(); // settle() once `..` from a removed directory is checked (notes/riker.md)
+    t.settle();
 }
 
 #[test]
@@ -160,22 +166,19 @@ fn cd_02_change_input() {
     t.edit("echo Goodbye > input");
     t.build().ran();
     assert_eq!(t.read("output"), "Goodbye\n");
-    t.build();
-    t.build(); // settle() once `..` from a removed directory is checked (notes/riker.md)
+    t.settle();
 }
 
 #[test]
 fn cd_03_remove_output() {
     let mut t = cd();
     t.build().ran();
-    // Riker restores the output removed; dry runs again until `..` from a removed directory is
-    // checked (notes/riker.md), and the rerun equals the untraced one.
     t.edit("rm output");
-    t.build();
+    t.build().replayed();
+    assert_eq!(t.read("output"), "Hello\n");
     t.edit("rm output");
-    t.build_with(&["--no-nested"]);
-    t.build();
-    t.build();
+    t.build_with(&["--no-nested"]).replayed();
+    t.settle();
     assert_eq!(t.read("output"), "Hello\n");
 }
 
@@ -207,5 +210,5 @@ int main(void) {
     first.ran();
     assert_eq!(first.stdout, "fd = -1\nError: Too many levels of symbolic links\nHeya\n");
     t.build();
-    t.build(); // settle() once an O_NOFOLLOW open of a symlink is checked (notes/riker.md)
+    t.build(); // settle() once a notified O_NOFOLLOW open records ELOOP (notes/riker.md)
 }

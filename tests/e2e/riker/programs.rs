@@ -309,6 +309,22 @@ fn rename_04_recreate_different() {
     t.build().replayed();
 }
 
+#[test]
+fn rename_05_same_to_different() {
+    let mut t = rename(true);
+    t.build().ran();
+    t.edit("touch file2");
+    assert_eq!(t.build().ran().stdout, DIFFERENT);
+}
+
+#[test]
+fn rename_06_different_to_same() {
+    let mut t = rename(false);
+    t.build().ran();
+    t.edit("touch file1 && ln file1 file2");
+    assert_eq!(t.build().ran().stdout, SAME);
+}
+
 /// skip: `./parent` copies its input, then forks and execs `./child`, which copies its own.
 fn skip() -> Twin {
     let t = Twin::rikerfile("#!/bin/sh\n\n./parent\n");

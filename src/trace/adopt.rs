@@ -78,7 +78,17 @@ pub(crate) fn open(
         }
     };
     if !matches!(kind, FileKind::Regular | FileKind::Directory) {
-        cx.sink.resolve_open(&p.at, p.intent.flags, Ok(kind), p.intent.readable);
+        // Left to the kernel, which applies the open's rule for the last component (as
+        // `model::resolve` does: `O_DIRECTORY` first, then `O_NOFOLLOW`); the outcome recorded
+        // is that rule's, not the look's (found by Riker's nofollow-symlinks test: an
+        // `O_NOFOLLOW` open of a symlink was recorded as reaching it, and never replayed).
+        let flags = p.intent.flags;
+        let outcome = match kind {
+            _ if flags.directory => Err(nix::libc::ENOTDIR),
+            FileKind::Symlink if flags.reject_symlink => Err(nix::libc::ELOOP),
+            k => Ok(k),
+        };
+        cx.sink.resolve_open(&p.at, flags, outcome, p.intent.readable && outcome.is_ok());
         return Answer::Continue;
     }
     // The kernel reads open flags as an int: the low half of the argument.

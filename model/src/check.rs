@@ -176,6 +176,19 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             };
             (now != same).then_some(Observed::SameFile(now))
         }
+        PredicateView::Links { path, count } => {
+            let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
+                Ok(n) => n,
+                // Absent, the file an open creates has one name, as one truncated in place.
+                Err(Observed::Errno(crate::Errno::ENOENT)) if count == 1 => return None,
+                Err(o) => return Some(o),
+            };
+            match fs.link_count(&node) {
+                Ok(now) if now == count => None,
+                Ok(now) => Some(Observed::Links(now)),
+                Err(e) => Some(Observed::Errno(e)),
+            }
+        }
     }
 }
 
@@ -395,7 +408,9 @@ fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
         PredicateView::Resolves { flags, .. } | PredicateView::DoesNotResolve { flags, .. } => {
             flags.follow
         }
-        PredicateView::Metadata { .. } | PredicateView::SameFile { .. } => true,
+        PredicateView::Metadata { .. }
+        | PredicateView::SameFile { .. }
+        | PredicateView::Links { .. } => true,
         PredicateView::Readlink { .. } => false,
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }

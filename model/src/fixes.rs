@@ -71,6 +71,10 @@ impl Fs for Spy<'_> {
     fn identity(&self, node: &usize) -> Result<(u64, u64), Errno> {
         self.fs.identity(node)
     }
+
+    fn link_count(&self, node: &usize) -> Result<u64, Errno> {
+        self.fs.link_count(node)
+    }
 }
 
 /// What a resolution walked: the symlinks it followed (canonical path and target), and the

@@ -78,6 +78,9 @@ pub trait Fs {
     /// numbers, which are never predicates themselves (notes/0003-metadata.md).
     fn identity(&self, node: &Self::Node) -> Result<(u64, u64), Errno>;
 
+    /// Returns how many names `node` has (`st_nlink`).
+    fn link_count(&self, node: &Self::Node) -> Result<u64, Errno>;
+
     /// Reports whether directory `node` is known, without listing it, to list exactly `names`
     /// (sorted bytewise): a filesystem that remembers what a directory listed while it had its
     /// current identity and times may vouch for it. `true` must mean that [`Fs::list`] would

@@ -233,6 +233,20 @@ impl Lowering {
                 Place::Own => {}
                 Place::At(c) => self.list(&c, names),
             },
+            Observation::Links { path, count } => {
+                let rebased;
+                let path = match self.place(path, Slot::Follow) {
+                    Place::AsSpelled => path,
+                    Place::Own => return,
+                    Place::At(c) => {
+                        rebased = c;
+                        &rebased
+                    }
+                };
+                if self.wants(5, path) {
+                    self.predicates.push(Predicate::Links { path: path.clone(), count: *count });
+                }
+            }
             Observation::SameFile { a, b, flags, same } => {
                 if self.wants_pair(a, b) {
                     let (a, b, flags, same) = (a.clone(), b.clone(), *flags, *same);
@@ -471,6 +485,7 @@ impl Lowering {
                 Predicate::Content { .. } => self.wants(1, &subject),
                 Predicate::Readlink { .. } => self.wants(2, &subject),
                 Predicate::SameFile { a, b, .. } => self.wants_pair(a, b),
+                Predicate::Links { .. } => self.wants(5, &subject),
                 Predicate::Listing { .. } => {
                     path_key(&mut self.scratch, 3, &p.subject());
                     classify(&subject) == PathClass::Ordinary

@@ -357,6 +357,10 @@ impl Fs for MemFs {
     fn identity(&self, node: &usize) -> Result<(u64, u64), Errno> {
         Ok((0, *node as u64))
     }
+
+    fn link_count(&self, node: &usize) -> Result<u64, Errno> {
+        Ok(self.nlink(*node) as u64)
+    }
 }
 
 #[cfg(test)]

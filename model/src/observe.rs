@@ -109,6 +109,14 @@ pub enum Observation {
         /// The names returned, without `.` and `..`.
         names: Vec<Vec<u8>>,
     },
+    /// A regular file about to be written in place had `count` names (gap G20 of
+    /// notes/model.md).
+    Links {
+        /// Absolute path, as spelled (followed).
+        path: Vec<u8>,
+        /// Its `st_nlink`.
+        count: u64,
+    },
     /// Two names were found to be one file, or two (gap G19 of notes/model.md): the outcome of
     /// the call depended on it (`rename(a, b)` of two names of one inode does nothing).
     SameFile {

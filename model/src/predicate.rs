@@ -101,6 +101,18 @@ pub enum Predicate {
         /// Whether both names reached one file.
         same: bool,
     },
+    /// The regular file `path` reaches (absolute as spelled, following) has `count` names
+    /// (`st_nlink`); with `count` 1, a path that does not resolve (`ENOENT`) holds too.
+    /// Recorded for a file the command opens for writing: an existing one is written in place,
+    /// and every other name of it changes too, which a replay, writing a fresh file, would not
+    /// do (gap G20 of notes/model.md); a created one is recorded with 1 (created, or truncated
+    /// in place under its only name, it ends the same). New in format version 2.
+    Links {
+        /// Absolute path, as spelled.
+        path: Vec<u8>,
+        /// How many names the file had.
+        count: u64,
+    },
 }
 
 /// What a command's standard input (its descriptor 0) refers to, as far as replaying it goes.

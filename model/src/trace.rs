@@ -310,6 +310,16 @@ impl Traced {
         let host = Self::host(&at);
         let before = self.kind(&host, true);
         let through_link = self.kind(&host, false) == Some(FileKind::Symlink);
+        // G20: a file written in place changes under every name it has.
+        let links = (before == Some(FileKind::Regular))
+            .then(|| {
+                let canon = self.canon(&host, true);
+                match crate::resolve::resolve(&self.os.fs, b"/", &canon, ResolveFlags::NOFOLLOW) {
+                    Ok(crate::resolve::Resolved::Node(n)) => Some(self.os.fs.nlink(n) as u64),
+                    _ => None,
+                }
+            })
+            .flatten();
         let prior: Option<Hash> = (mode.keeps_content() && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
@@ -330,6 +340,9 @@ impl Traced {
         let g7 = ResolveFlags { follow: false, reject_symlink: true, ..flags };
         let outcome = if through_link { Err(Errno::ELOOP) } else { Ok(FileKind::Regular) };
         self.resolve(&at, g7, outcome);
+        if let Some(count) = links.or(before.is_none().then_some(1)) {
+            self.emit(Observation::Links { path: host.clone(), count });
+        }
         let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
         if let Some(hash) = prior {
             self.emit(Observation::Read { path: host, hash });

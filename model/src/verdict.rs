@@ -38,6 +38,8 @@ pub enum Observed {
     Stdin(StdinKind),
     /// The two names of a [`crate::Predicate::SameFile`] now are one file (`true`) or two.
     SameFile(bool),
+    /// The file of a [`crate::Predicate::Links`] has this many names now.
+    Links(u64),
 }
 
 /// The outcome of checking an entry against a filesystem.

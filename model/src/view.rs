@@ -87,6 +87,13 @@ pub enum PredicateView<'a, N> {
         /// Whether both names reached one file.
         same: bool,
     },
+    /// See [`Predicate::Links`].
+    Links {
+        /// Absolute path, as spelled.
+        path: &'a [u8],
+        /// How many names the file had.
+        count: u64,
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -110,7 +117,8 @@ impl<N> PredicateView<'_, N> {
             PredicateView::Content { path, .. }
             | PredicateView::Metadata { path, .. }
             | PredicateView::Readlink { path, .. }
-            | PredicateView::SameFile { a: path, .. } => path.to_vec(),
+            | PredicateView::SameFile { a: path, .. }
+            | PredicateView::Links { path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
             PredicateView::Stdin { .. } | PredicateView::StdinIs { .. } => b"<stdin>".to_vec(),
         }
@@ -138,6 +146,7 @@ impl Predicate {
             Predicate::SameFile { a, b, flags, same } => {
                 PredicateView::SameFile { a, b, flags: *flags, same: *same }
             }
+            Predicate::Links { path, count } => PredicateView::Links { path, count: *count },
         }
     }
 }
@@ -189,6 +198,9 @@ mod archived {
                 ArchivedPredicate::StdinIs { kind } => PredicateView::StdinIs { kind: kind.into() },
                 ArchivedPredicate::SameFile { a, b, flags, same } => {
                     PredicateView::SameFile { a, b, flags: flags.into(), same: *same }
+                }
+                ArchivedPredicate::Links { path, count } => {
+                    PredicateView::Links { path, count: count.to_native() }
                 }
             }
         }

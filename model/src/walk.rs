@@ -81,6 +81,9 @@ impl<F: Fs> Fs for Spy<'_, F> {
     fn identity(&self, node: &F::Node) -> Result<(u64, u64), Errno> {
         self.fs.identity(node)
     }
+    fn link_count(&self, node: &F::Node) -> Result<u64, Errno> {
+        self.fs.link_count(node)
+    }
     fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
         self.fs.vouches_for_listing(node, names)
     }

@@ -612,6 +612,15 @@ impl Fs for LiveFs<'_> {
         node.stat.map(|s| (s.fingerprint.dev, s.fingerprint.ino))
     }
 
+    fn link_count(&self, node: &LiveNode) -> Result<u64, Errno> {
+        // Asked only of files a command wrote in place (`Predicate::Links`): one lstat, not
+        // kept in the snapshot's compact stat.
+        use std::os::unix::fs::MetadataExt;
+        std::fs::symlink_metadata(OsStr::from_bytes(&node.path))
+            .map(|m| m.nlink())
+            .map_err(|e| errno_of(&e))
+    }
+
     fn start_dir(&self, base: &[u8]) -> Result<LiveNode, Errno> {
         // Every answer the walk depends on is cached in this snapshot, so walking `base` again
         // would reach the same node: remember it (a relative input re-walked the cwd).

@@ -87,6 +87,13 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
             format!("standard input has content {}", &hash.to_hex()[..16])
         }
         Predicate::StdinIs { kind } => format!("standard input is {}", kind.name()),
+        Predicate::Links { path, count } => {
+            format!(
+                "{} has {count} name{}",
+                show_path(path, root),
+                if *count == 1 { "" } else { "s" }
+            )
+        }
         Predicate::SameFile { a, b, flags, same } => format!(
             "{} and {} are {} [{}]",
             show_path(a, root),
@@ -122,6 +129,7 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         Predicate::SameFile { a, b, .. } => {
             format!("{} and {}", show_path(a, root), show_path(b, root))
         }
+        Predicate::Links { path, .. } => show_path(path, root),
         other => show_path(&other.subject(), root),
     };
     let what = match (p, observed) {
@@ -167,6 +175,9 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (_, Observed::NoStdinFile) => "is no longer a regular file".to_string(),
         (Predicate::StdinIs { kind: was }, Observed::Stdin(now)) => {
             format!("now {}, was {}", now.name(), was.name())
+        }
+        (Predicate::Links { count, .. }, Observed::Links(now)) => {
+            format!("now has {now} names (hard links); had {count}")
         }
         (_, Observed::SameFile(true)) => {
             "are now the same file (hard links); were different files".to_string()

@@ -580,7 +580,7 @@ fn golden_entries() -> (Hash, Vec<Entry>) {
 }
 
 /// The entries of the version-2 golden archive: [`golden_entries`], and one with `SameFile`
-/// predicates. Never change them.
+/// and `Links` predicates. Never change them.
 fn golden_entries_v2() -> (Hash, Vec<Entry>) {
     let (family, mut entries) = golden_entries();
     let mut same = small_entry(&entries[0].key, 3);
@@ -590,6 +590,7 @@ fn golden_entries_v2() -> (Hash, Vec<Entry>) {
         flags: ResolveFlags::NOFOLLOW,
         same: false,
     });
+    same.predicates.push(Predicate::Links { path: b"/proj/log".to_vec(), count: 1 });
     same.predicates.push(Predicate::SameFile {
         a: b"/proj/a/very/long/path/name".to_vec(),
         b: b"/proj/b".to_vec(),

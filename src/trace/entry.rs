@@ -101,6 +101,9 @@ pub(crate) struct PendingOpen {
     pub(crate) before: Option<FileKind>,
     /// Content before the open, for opens that keep it.
     pub(crate) prior: Option<Result<Hash, ()>>,
+    /// For a write-intent open of an existing regular file: how many names it had (G20: it is
+    /// written in place, under every name).
+    pub(crate) links: Option<u64>,
     /// For a create-mode open that follows symlinks: whether the last component was a symlink
     /// before the open (a dangling one makes `O_CREAT` create its target).
     pub(crate) through_link: bool,
@@ -408,10 +411,15 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         let host = cx.host(&at);
         found = super::early::look(cx, &at, intent.flags, &host)?;
     }
-    let (mut before, mut prior) = (None, None);
+    let (mut before, mut prior, mut links) = (None, None, None);
     if intent.write && !intent.tmpfile {
         let host = cx.host(&at);
-        before = probe::kind(&host, intent.flags.follow).ok();
+        let look = probe::metadata(&host, intent.flags.follow).ok();
+        before =
+            look.as_ref().map(|m| probe::kind_of_mode(std::os::unix::fs::MetadataExt::mode(m)));
+        if before == Some(FileKind::Regular) {
+            links = look.as_ref().map(std::os::unix::fs::MetadataExt::nlink);
+        }
         if intent.keeps_content && before == Some(FileKind::Regular) {
             prior = Some(cx.sink.hash(&probe::canonical(&host, true)));
         }
@@ -421,7 +429,7 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
     let pins = if intent.write { change_pins(&at, intent.flags) } else { Vec::new() };
-    Some(Pending::Open(PendingOpen { at, intent, before, prior, through_link, pins, found }))
+    Some(Pending::Open(PendingOpen { at, intent, before, prior, links, through_link, pins, found }))
 }
 
 fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {

@@ -185,7 +185,7 @@ impl Holder<'_> {
 /// tracee's new fd, or the tracer's own file: [`super::adopt`]); returns what the fd table
 /// keeps of it, if anything.
 pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Option<FdEntry> {
-    let PendingOpen { at, intent, before, prior, through_link, pins, .. } = p;
+    let PendingOpen { at, intent, before, prior, links, through_link, pins, .. } = p;
     emit_pins(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
@@ -209,6 +209,11 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         let flags = ResolveFlags { follow: false, reject_symlink: true, ..intent.flags };
         let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
         cx.sink.resolve(&at, flags, outcome);
+    }
+    // G20: written in place, the file changes under every name it has. A file the open
+    // created counts as one name: a file of one name truncated in place is the same.
+    if let Some(count) = links.or((intent.write && before.is_none()).then_some(1)) {
+        cx.sink.emit(Observation::Links { path: spelled(&at), count });
     }
     let canon = holder.path()?;
     // Inputs are named as spelled (resolved again at check time, symlinks included); outputs

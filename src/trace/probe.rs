@@ -54,7 +54,8 @@ pub(crate) fn kind_of_mode(mode: u32) -> FileKind {
     }
 }
 
-fn metadata(p: &[u8], follow: bool) -> Result<fs::Metadata, Errno> {
+/// Returns the whole `stat` (or `lstat`) of `p`.
+pub(crate) fn metadata(p: &[u8], follow: bool) -> Result<fs::Metadata, Errno> {
     let r = if follow { fs::metadata(os(p)) } else { fs::symlink_metadata(os(p)) };
     r.map_err(|e| errno_of(&e))
 }

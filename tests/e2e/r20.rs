@@ -212,3 +212,22 @@ fn r20_a_followed_probe_of_an_output_symlink_is_about_its_target() {
     assert!(r.ran() && !r.replayed(), "{r:#?}");
     assert_eq!(r.stdout, "there\n");
 }
+
+/// Gap G20 (found by the model once its scenarios could make hard links between runs): a file
+/// written in place changes under every name it has; after `ln log other`, running appends to
+/// both names, a replay would write `log` as a fresh file and leave `other`. The number of
+/// names of a file written in place is an input.
+#[test]
+fn r20_a_file_written_in_place_that_gained_a_name_is_run_again() {
+    let p = Project::new();
+    p.write("log", "1\n");
+    let cmd = ["sh", "-c", "echo 2 >> log"];
+    p.build(&cmd).assert_ran();
+    p.write("log", "1\n");
+    p.build(&cmd).assert_replayed();
+    p.write("log", "1\n");
+    std::fs::hard_link(p.path("log"), p.path("other")).expect("ln log other");
+    let r = p.build(&cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(p.read("other"), "1\n2\n", "the other name of the file changed too");
+}

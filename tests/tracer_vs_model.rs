@@ -515,6 +515,24 @@ fn writes_appends_and_creates() {
     );
 }
 
+/// G22 and G24 of notes/model.md: writes over existing files (their prior metadata) and
+/// through symlinks, dangling or not (how the final target resolved).
+#[test]
+fn writes_through_symlinks_record_their_final_targets() {
+    let links = [("/p/l", "c"), ("/p/m", "a"), ("/p/n", "d/z"), ("/p/o", "n"), ("/p/q", "e")];
+    let s0 = tree(&[("/p/a", "1")], &["/p/d"], &links);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Write(lit("l"), data("2"))),
+            Stmt::Do(Op::Write(lit("m"), data("3"))),
+            Stmt::Do(Op::Write(lit("o"), data("4"))),
+            Stmt::Do(Op::Append(lit("q"), data("5"))),
+            Stmt::Do(Op::Overwrite(lit("m"), data("6"))),
+        ],
+    );
+}
+
 #[test]
 fn renaming_and_linking_a_symlink_reads_its_target() {
     let s0 = tree(&[("/p/a", "1")], &[], &[("/p/l", "a"), ("/p/m", "/p/a")]);

@@ -323,6 +323,10 @@ impl Traced {
         let prior: Option<Hash> = (mode.keeps_content() && before == Some(FileKind::Regular))
             .then(|| hash_at(&self.os.fs, &self.canon(&host, true)).ok())
             .flatten();
+        // G22: an open that keeps the content keeps the mode (`entry.rs`, `prior_meta`).
+        let prior_meta: Option<Meta> = (mode.keeps_content() && before == Some(FileKind::Regular))
+            .then(|| self.os.stat(path, true).ok())
+            .flatten();
         let pins = self.change_pins(&at, flags);
         if let Err(e) = self.os.write(path, data, mode) {
             self.resolve_failed(&at, flags, e);
@@ -344,8 +348,16 @@ impl Traced {
             self.emit(Observation::Links { path: host.clone(), count });
         }
         let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
+        // G24: through a symlink, whether its final target was absent (or the file itself).
+        if through_link {
+            let outcome = before.ok_or(Errno::ENOENT);
+            self.resolve(&At::new(b"/", &canon), ResolveFlags::NOFOLLOW, outcome);
+        }
         if let Some(hash) = prior {
-            self.emit(Observation::Read { path: host, hash });
+            self.emit(Observation::Read { path: host.clone(), hash });
+        }
+        if let Some(meta) = prior_meta {
+            self.emit(Observation::Stat { path: host, meta });
         }
         self.emit(Observation::Touch { path: canon, before });
         Ok(Outcome::Done)
@@ -493,6 +505,9 @@ impl Traced {
             Ok(()) => {
                 self.emit_pins(pins);
                 self.resolve(&at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
+                // G25: where it landed is a directory, not a symlink (`exit.rs`, `chdir`).
+                let landed = At::new(b"/", &self.os.cwd_path());
+                self.resolve(&landed, ResolveFlags::NOFOLLOW, Ok(FileKind::Directory));
                 Ok(Outcome::Done)
             }
             Err(e) => {

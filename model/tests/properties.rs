@@ -232,6 +232,24 @@ fn g17_a_chdir_through_dotdot_depends_on_the_walk() {
     closed(&Scenario { s0, program: p, edits });
 }
 
+/// G25 (fixed in the tracer and its mirror, found by a 200 000-case release run): `chdir b`
+/// pinned the directories its walk looked in (G17), not `b` itself. Once `b` is a symlink to
+/// `y.h`, where the run wrote `x.c`, the chdir lands in `/p/y.h` and `stat x.c` finds it,
+/// while `DoesNotResolve x.c from /p/b` held (checked before the run). A successful chdir now
+/// also records that the directory it landed in (canonical) is a directory, not followed.
+#[test]
+fn g25_a_chdir_depends_on_where_it_lands() {
+    let s0 = fs(&[("/p/b", None, None), ("/p/y.h", None, None)]);
+    let p = program(vec![
+        Op::Write(lit("y.h/x.c"), Data::Lit(b"1".to_vec())),
+        Op::Chdir(lit("b")),
+        Op::Stat(lit("x.c")),
+    ]);
+    let edits =
+        vec![Edit::Remove(b"/p/b".to_vec()), Edit::Symlink(b"/p/b".to_vec(), b"y.h".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
 /// G9 (fixed in the shipped lowering): appending through a hard link changes the file's other
 /// name, which is no effect. A changed file with more names than the effects hold now makes the
 /// run uncacheable.
@@ -305,6 +323,19 @@ fn g7_create_through_a_dangling_symlink() {
     let p = program(vec![Op::Write(lit("y"), Data::Lit(b"1".to_vec()))]);
     let edits = vec![Edit::Symlink(b"/p/y".to_vec(), b"a".to_vec())];
     closed(&Scenario { s0: fs(&[]), program: p, edits });
+}
+
+/// G24 (fixed in the tracer and its mirror): `write a` with `a -> c` and `c` absent creates
+/// `c`. G7 records that `a` is a symlink and the pins its target, but nothing said `c` was
+/// absent rather than a symlink: once `c -> d/a`, every predicate held, a run creates `d/a`
+/// and replay overwrote the symlink `c`. An open that creates its file through a symlink now
+/// records how the canonical name it created resolved, not followed (`DoesNotResolve ENOENT`).
+#[test]
+fn g24_a_file_created_through_a_dangling_symlink_depends_on_its_target() {
+    let s0 = fs(&[("/p/d", None, None), ("/p/a", None, Some("c"))]);
+    let p = program(vec![Op::Write(lit("a"), Data::Lit(b"1".to_vec()))]);
+    let edits = vec![Edit::Symlink(b"/p/c".to_vec(), b"d/a".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
 }
 
 /// G11 (fixed in the tracer): `rename l out` of a symlink recorded that `l` is a symlink, not
@@ -478,7 +509,13 @@ fn broken_lowerings_are_caught() {
     });
     caught("O_APPEND as a pure output", &|r| {
         proposed(&without(r, |call, o| {
-            call == "append" && matches!(o, model::observe::Observation::Read { .. })
+            // The prior file's content and (G22) its metadata.
+            call == "append"
+                && matches!(
+                    o,
+                    model::observe::Observation::Read { .. }
+                        | model::observe::Observation::Stat { .. }
+                )
         }))
     });
     // The program starts by overwriting, in place, the first regular file of the tree.
@@ -494,7 +531,13 @@ fn broken_lowerings_are_caught() {
     };
     caught_biased("O_WRONLY without O_TRUNC as a pure output", &overwrite_first_file, &|r| {
         proposed(&without(r, |call, o| {
-            call == "overwrite" && matches!(o, model::observe::Observation::Read { .. })
+            // The prior file's content and (G22) its metadata.
+            call == "overwrite"
+                && matches!(
+                    o,
+                    model::observe::Observation::Read { .. }
+                        | model::observe::Observation::Stat { .. }
+                )
         }))
     });
 }

@@ -116,9 +116,9 @@ pub(crate) fn settle(cx: &mut Cx<'_>, pending: Pending, args: &[u64; 6]) {
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::NOFOLLOW, e.0),
             Ok(_) => cx.sink.unknown(cx.nr),
         },
-        Pending::Access { at, follow, host } => {
+        Pending::Access { at, follow, host, mode } => {
             let ret = access(cx.nr, args, &host);
-            exit::access(cx, &at, follow, &host, ret);
+            exit::access(cx, &at, follow, mode, &host, ret);
         }
         _ => cx.sink.unknown(cx.nr),
     }

@@ -104,6 +104,10 @@ pub(crate) struct PendingOpen {
     /// For a write-intent open of an existing regular file: how many names it had (G20: it is
     /// written in place, under every name).
     pub(crate) links: Option<u64>,
+    /// Metadata before an open that keeps the content of an existing regular file: the open
+    /// keeps its mode too, which the file then has as an output (G22 in notes/model.md; not
+    /// for `O_TRUNC`, where the size in a `Metadata` predicate would be a false input).
+    pub(crate) prior_meta: Option<Meta>,
     /// For a create-mode open that follows symlinks: whether the last component was a symlink
     /// before the open (a dangling one makes `O_CREAT` create its target).
     pub(crate) through_link: bool,
@@ -190,8 +194,8 @@ pub(crate) enum Pending {
     Open(PendingOpen),
     /// The stat family; the kernel writes the metadata to `buf`.
     Stat { at: At, follow: bool, buf: StatBuf, host: Vec<u8> },
-    /// The access family.
-    Access { at: At, follow: bool, host: Vec<u8> },
+    /// The access family; `mode` is what is asked (`F_OK`, or `R_OK|W_OK|X_OK` bits).
+    Access { at: At, follow: bool, host: Vec<u8>, mode: u32 },
     /// `readlink(at)`; the target is written to `buf`.
     Readlink { at: At, buf: Addr, host: Vec<u8> },
     /// `execve(at)`: `at` is `None` for `execveat(AT_EMPTY_PATH)`; `canon` is the file;
@@ -209,10 +213,11 @@ pub(crate) enum Pending {
     Link(Box<PendingPair>),
     /// `rename`, `renameat`, `renameat2` with its flags.
     Rename(Box<PendingPair>, u32),
-    /// `truncate`.
-    Truncate { at: At, before: Option<FileKind>, canon: Vec<u8> },
-    /// `chmod`, `fchmodat`.
-    Chmod { at: At, canon: Vec<u8>, host: Vec<u8> },
+    /// `truncate`; `last` is how the last component resolved without following, `pins` as in
+    /// [`PendingOpen`] (G21 in notes/model.md).
+    Truncate { at: At, before: Option<FileKind>, canon: Vec<u8>, last: Probe, pins: Vec<Pin> },
+    /// `chmod`, `fchmodat`; `last` and `pins` as for `Truncate`.
+    Chmod { at: At, canon: Vec<u8>, host: Vec<u8>, last: Probe, pins: Vec<Pin> },
     /// A `dup` of `fd`: the new fd is the result.
     Dup { fd: i32, cloexec: bool },
     /// `fcntl(F_SETFD)`.
@@ -289,13 +294,13 @@ pub(crate) fn enter(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             Some(Pending::Stat { host, at, follow, buf })
         }
         Syscall::Access { empty_path: true, path, .. } if cx.empty_path(path) => None,
-        Syscall::Access { dir, path, follow, .. } => {
+        Syscall::Access { dir, path, follow, mode, .. } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             if super::early::missing(cx, &at, follow_flags(follow), &host) {
                 return None;
             }
-            Some(Pending::Access { host, at, follow })
+            Some(Pending::Access { host, at, follow, mode })
         }
         Syscall::Readlink { dir, path, buf } => {
             let at = cx.at(dir, path)?;
@@ -366,12 +371,15 @@ fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let at = cx.at(Dirfd::Cwd, path)?;
             let host = cx.host(&at);
             let before = probe::kind(&host, true).ok();
-            Some(Pending::Truncate { at, before, canon: probe::canonical(&host, true) })
+            let (last, pins) = changed_in_place(&at, &host);
+            let canon = probe::canonical(&host, true);
+            Some(Pending::Truncate { at, before, canon, last, pins })
         }
         Syscall::Chmod { dir, path } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
-            Some(Pending::Chmod { at, canon: probe::canonical(&host, true), host })
+            let (last, pins) = changed_in_place(&at, &host);
+            Some(Pending::Chmod { at, canon: probe::canonical(&host, true), host, last, pins })
         }
         Syscall::Close { fd } => {
             cx.task.fds.borrow_mut().remove(fd);
@@ -394,6 +402,15 @@ fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
     }
 }
 
+/// G21 of notes/model.md: a call that changes a file in place through a path it follows
+/// (`chmod`, `truncate`) changes what the walk reaches, recorded at its canonical path: the
+/// walk is pinned ([`change_pins`]) and the last component's own resolution (not followed)
+/// says whether it was the file itself or a symlink (whose target the pins hold).
+fn changed_in_place(at: &At, host: &[u8]) -> (Probe, Vec<Pin>) {
+    let own = probe::kind(host, false).map_err(|e| e.0);
+    ((at.clone(), ResolveFlags::NOFOLLOW, own), change_pins(at, ResolveFlags::FOLLOW))
+}
+
 fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pending> {
     let raw = match flags {
         OpenFlags::Given(f) => Some(f),
@@ -411,16 +428,17 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         let host = cx.host(&at);
         found = super::early::look(cx, &at, intent.flags, &host)?;
     }
-    let (mut before, mut prior, mut links) = (None, None, None);
+    let (mut before, mut prior, mut prior_meta, mut links) = (None, None, None, None);
     if intent.write && !intent.tmpfile {
         let host = cx.host(&at);
         let look = probe::metadata(&host, intent.flags.follow).ok();
-        before =
-            look.as_ref().map(|m| probe::kind_of_mode(std::os::unix::fs::MetadataExt::mode(m)));
+        let meta = look.as_ref().map(probe::meta_of);
+        before = meta.map(|m| m.kind);
         if before == Some(FileKind::Regular) {
             links = look.as_ref().map(std::os::unix::fs::MetadataExt::nlink);
         }
         if intent.keeps_content && before == Some(FileKind::Regular) {
+            prior_meta = meta;
             prior = Some(cx.sink.hash(&probe::canonical(&host, true)));
         }
     }
@@ -429,7 +447,8 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
     let pins = if intent.write { change_pins(&at, intent.flags) } else { Vec::new() };
-    Some(Pending::Open(PendingOpen { at, intent, before, prior, links, through_link, pins, found }))
+    let p = PendingOpen { at, intent, before, prior, prior_meta, links, through_link, pins, found };
+    Some(Pending::Open(p))
 }
 
 fn exec(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, follow: bool, empty: bool) -> Option<Pending> {

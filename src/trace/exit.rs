@@ -27,7 +27,7 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
     match pending {
         Pending::Open(p) => open(cx, p, ret),
         Pending::Stat { at, follow, buf, host } => stat(cx, &at, follow, buf, &host, ret),
-        Pending::Access { at, follow, host } => access(cx, &at, follow, &host, ret),
+        Pending::Access { at, follow, host, mode } => access(cx, &at, follow, mode, &host, ret),
         Pending::Readlink { at, buf, host } => readlink(cx, &at, buf, &host, ret),
         Pending::Exec { nested: Some(n), .. } if n.rewritten => {
             // The exec was rewritten to replay a skipped command and the replay program could
@@ -72,10 +72,12 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         }
         Pending::Link(p) => link(cx, &p, ret),
         Pending::Rename(p, flags) => rename(cx, &p, flags, ret),
-        Pending::Truncate { at, before, canon } => match ret {
+        Pending::Truncate { at, before, canon, last, pins } => match ret {
             Ok(_) => {
+                emit_pins(cx, pins);
                 let kind = before.unwrap_or(FileKind::Regular);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
+                emit_probes(cx, vec![last]);
                 cx.sink.touch(canon, before);
             }
             Err(libc::EISDIR) if before.is_some() => {
@@ -83,10 +85,13 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
         },
-        Pending::Chmod { at, canon, host } => match ret {
+        Pending::Chmod { at, canon, host, last, pins } => match ret {
             Ok(_) => {
                 let Ok(kind) = probe::kind(&host, true) else { return };
+                // G21: the walk, and whether the last component was the file or a symlink.
+                emit_pins(cx, pins);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
+                emit_probes(cx, vec![last]);
                 cx.sink.touch(canon, Some(kind));
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
@@ -120,7 +125,13 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
         cx.sink.resolve(at, follow_flags(follow), Ok(FileKind::Regular));
     }
     let hash = cx.sink.hash(&canon);
-    cx.sink.read(at.as_ref().map(spelled).unwrap_or_else(|| canon.clone()), hash);
+    let path = at.as_ref().map(spelled).unwrap_or_else(|| canon.clone());
+    // G23: whether the file may be executed is its mode; an exec of it after a `chmod -x`
+    // fails with EACCES.
+    if let Ok(meta) = probe::meta(&canon, true) {
+        cx.sink.emit(Observation::Stat { path: path.clone(), meta });
+    }
+    cx.sink.read(path, hash);
     if let Some(exe) = probe::readlink(&probe::proc_path(cx.tracee.pid(), "exe")) {
         if exe != canon {
             cx.sink.read_now(exe);
@@ -185,7 +196,7 @@ impl Holder<'_> {
 /// tracee's new fd, or the tracer's own file: [`super::adopt`]); returns what the fd table
 /// keeps of it, if anything.
 pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Option<FdEntry> {
-    let PendingOpen { at, intent, before, prior, links, through_link, pins, .. } = p;
+    let PendingOpen { at, intent, before, prior, prior_meta, links, through_link, pins, .. } = p;
     emit_pins(cx, pins);
     if intent.tmpfile {
         cx.sink.resolve(&at, intent.flags, Ok(FileKind::Directory));
@@ -216,6 +227,16 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         cx.sink.emit(Observation::Links { path: spelled(&at), count });
     }
     let canon = holder.path()?;
+    // Through a symlink, the file opened is its final target, which the open created or
+    // truncated: whether that name was absent, or the file itself and not another symlink,
+    // decides where a run writes (G24; the pins hold the symlinks followed).
+    if intent.flags.create && through_link {
+        let outcome = match before {
+            Some(kind) => Ok(kind),
+            None => Err(libc::ENOENT),
+        };
+        cx.sink.resolve(&At::new(b"/", &canon), ResolveFlags::NOFOLLOW, outcome);
+    }
     // Inputs are named as spelled (resolved again at check time, symlinks included); outputs
     // by the canonical path of the file actually written.
     let spelled = spelled(&at);
@@ -234,6 +255,10 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
             }
             None => {}
         }
+    }
+    // The open keeps the mode of a file it writes in place (G22).
+    if let Some(meta) = prior_meta {
+        cx.sink.emit(Observation::Stat { path: spelled.clone(), meta });
     }
     if intent.write {
         cx.sink.touch(canon.clone(), before);
@@ -281,10 +306,27 @@ fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: 
     }
 }
 
-/// `access`, `faccessat(2)`: what the result says about the path.
-pub(crate) fn access(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8], ret: Result<u64, i32>) {
+/// `access`, `faccessat(2)`: what the result says about the path. `mode` is what was asked:
+/// beyond `F_OK`, a success depends on the permission bits too (G23 in notes/model.md).
+pub(crate) fn access(
+    cx: &mut Cx<'_>,
+    at: &At,
+    follow: bool,
+    mode: u32,
+    host: &[u8],
+    ret: Result<u64, i32>,
+) {
     let flags = follow_flags(follow);
     match ret {
+        Ok(_) if mode & (libc::R_OK | libc::W_OK | libc::X_OK) as u32 != 0 => {
+            if let Ok(meta) = probe::meta(host, follow) {
+                cx.sink.resolve(at, flags, Ok(meta.kind));
+                // A symlink's own permissions are never checked.
+                if meta.kind != FileKind::Symlink {
+                    cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+                }
+            }
+        }
         Ok(_) => {
             if let Ok(kind) = probe::kind(host, follow) {
                 cx.sink.resolve(at, flags, Ok(kind));
@@ -334,6 +376,12 @@ fn chdir(cx: &mut Cx<'_>, at: Option<&At>, pins: Vec<Pin>, ret: Result<u64, i32>
                 cx.sink.resolve(at, ResolveFlags::DIRECTORY, Ok(FileKind::Directory));
             }
             if let Some(cwd) = probe::cwd(cx.tracee.pid()) {
+                // G25: the directory it landed in is itself a directory, not a symlink to
+                // another (the pins cover the directories on the way, not the last).
+                if at.is_some() {
+                    let landed = At::new(b"/", &cwd);
+                    cx.sink.resolve(&landed, ResolveFlags::NOFOLLOW, Ok(FileKind::Directory));
+                }
                 *cx.task.cwd.borrow_mut() = cwd;
             }
         }

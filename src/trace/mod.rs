@@ -24,18 +24,18 @@
 //!
 //! | syscall | observations |
 //! |---|---|
-//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only; a non-creating open of a path that does not resolve is answered at entry; with a listener, a read-only open of a regular file or directory is performed by the tracer and handed over, `adopt`); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Touch { before }`; a following create-mode open also → `Resolve(O_NOFOLLOW)` (G7) |
+//! | `open` `openat` `creat` `openat2` | `Resolve` (ok: kind opened; error: path errnos only; a non-creating open of a path that does not resolve is answered at entry; with a listener, a read-only open of a regular file or directory is performed by the tracer and handed over, `adopt`); a regular file opened for reading, or for read-write/append (content hashed *before* the open), → `Read`; write intent → `Stat` of an existing regular file whose content it keeps, as it was (G22) + `Touch { before }`; a following create-mode open also → `Resolve(O_NOFOLLOW)` (G7), and through a symlink the canonical name reached → `Resolve(NOFOLLOW)` as it was (G24) |
 //! | `stat` `lstat` `newfstatat` `statx` | `Resolve` + `Stat` (the tracer's own stat at entry, no exit stop; no `Stat` for an unfollowed symlink); `AT_EMPTY_PATH` with an empty path (fstat) → nothing |
-//! | `access` `faccessat(2)` | `Resolve`; `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat`; a path that does not resolve is answered at entry |
+//! | `access` `faccessat(2)` | `Resolve` (+ `Stat` when `R_OK`/`W_OK`/`X_OK` is asked, G23); `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat`; a path that does not resolve is answered at entry |
 //! | `readlink(at)` | answered at entry: `Resolve(NOFOLLOW)` + `ReadLink`; not a symlink (`EINVAL`) → `Resolve` ok (kind by lstat) |
-//! | `execve(at)` | success (`PTRACE_EVENT_EXEC`) → `Resolve` + `Read` of the file, + `Read` of `/proc/PID/exe` if it differs (`#!` interpreter); failure → `Resolve` error |
-//! | `chdir` / `fchdir` | `Resolve(DIRECTORY)` / nothing; both update the cwd from `/proc/PID/cwd` |
+//! | `execve(at)` | success (`PTRACE_EVENT_EXEC`) → `Resolve` + `Stat` (its mode, G23) + `Read` of the file, + `Read` of `/proc/PID/exe` if it differs (`#!` interpreter); failure → `Resolve` error |
+//! | `chdir` / `fchdir` | pins of the walk (G17), `Resolve(DIRECTORY)`, the canonical directory landed in `Resolve(NOFOLLOW)` (G25) / nothing; both update the cwd from `/proc/PID/cwd` |
 //! | `getdents(64)` | `List` once per open fd (listed by the tracer at entry) |
 //! | `unlink(at)` `rmdir` | `Resolve(NOFOLLOW)` + `Touch` (+ the empty `List` of a removed directory); `ENOTEMPTY` → `Resolve` ok directory + its `List` |
 //! | `mkdir(at)` `mknod(at)` `symlink(at)` | first the parent `Resolve(DIRECTORY)` and the trimmed name `Resolve(NOFOLLOW)` as they were at entry (G2); then `Resolve(NOFOLLOW, ENOENT)` + `Touch { before: None }`; `EEXIST` → `Resolve` ok |
 //! | `link(at)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Resolve(new, ENOENT)` + `Touch` new |
 //! | `rename(at/at2)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Touch` both (+ `TouchTree` for a directory); one canonical path (`rename(a, a)`) → the two `Resolve`s only; both names existing → `SameFile` (their `(dev, ino)` compared at entry, G19), and one file (hard links) → `Resolve` old, `SameFile`, `Resolve` new only; `RENAME_EXCHANGE` → `Uncacheable` |
-//! | `truncate` `chmod` `fchmodat` | `Resolve(FOLLOW)` + `Touch` |
+//! | `truncate` `chmod` `fchmodat` | pins of the walk, `Resolve(FOLLOW)`, `Resolve(NOFOLLOW)` of the path as it was (G21) + `Touch` |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
 //! | `fchmodat2` (no flags) | as `fchmodat` |

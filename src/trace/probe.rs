@@ -62,12 +62,16 @@ pub(crate) fn metadata(p: &[u8], follow: bool) -> Result<fs::Metadata, Errno> {
 
 /// Returns the metadata dry observes of `p` (following a last symlink if `follow`).
 pub(crate) fn meta(p: &[u8], follow: bool) -> Result<Meta, Errno> {
-    let m = metadata(p, follow)?;
-    Ok(Meta {
+    Ok(meta_of(&metadata(p, follow)?))
+}
+
+/// The metadata dry observes of a `stat` result.
+pub(crate) fn meta_of(m: &fs::Metadata) -> Meta {
+    Meta {
         kind: kind_of_mode(m.mode()),
         mode: m.permissions().mode() & 0o7777,
         size_bytes: m.len(),
-    })
+    }
 }
 
 /// Returns the kind of file `p` reaches.

@@ -44,8 +44,9 @@ pub(crate) enum Syscall {
     Open { dir: Dirfd, path: Addr, flags: OpenFlags },
     /// `stat`, `lstat`, `newfstatat`, `statx`.
     Stat { dir: Dirfd, path: Addr, follow: bool, empty_path: bool, buf: StatBuf },
-    /// `access`, `faccessat`, `faccessat2`.
-    Access { dir: Dirfd, path: Addr, follow: bool, empty_path: bool },
+    /// `access`, `faccessat`, `faccessat2`; `mode` is what is asked (`F_OK`, or the bits of
+    /// `R_OK`, `W_OK`, `X_OK`).
+    Access { dir: Dirfd, path: Addr, follow: bool, empty_path: bool, mode: u32 },
     /// `readlink`, `readlinkat`.
     Readlink { dir: Dirfd, path: Addr, buf: Addr },
     /// `execve`, `execveat`; `argv` and `envp` are the pointer arrays.
@@ -137,17 +138,23 @@ pub(crate) fn decode(raw: &RawSyscall) -> Option<Syscall> {
         },
         libc::SYS_newfstatat => at_stat(dirfd(a[0]), a[1], a[3], StatBuf::Stat(a[2])),
         libc::SYS_statx => at_stat(dirfd(a[0]), a[1], a[2], StatBuf::Statx(a[4])),
-        libc::SYS_access => {
-            Syscall::Access { dir: cwd, path: a[0], follow: true, empty_path: false }
-        }
+        libc::SYS_access => Syscall::Access {
+            dir: cwd,
+            path: a[0],
+            follow: true,
+            empty_path: false,
+            mode: a[1] as u32,
+        },
         libc::SYS_faccessat => {
-            Syscall::Access { dir: dirfd(a[0]), path: a[1], follow: true, empty_path: false }
+            let mode = a[2] as u32;
+            Syscall::Access { dir: dirfd(a[0]), path: a[1], follow: true, empty_path: false, mode }
         }
         libc::SYS_faccessat2 => Syscall::Access {
             dir: dirfd(a[0]),
             path: a[1],
             follow: !has(a[3], libc::AT_SYMLINK_NOFOLLOW),
             empty_path: has(a[3], libc::AT_EMPTY_PATH),
+            mode: a[2] as u32,
         },
         libc::SYS_readlink => Syscall::Readlink { dir: cwd, path: a[0], buf: a[1] },
         libc::SYS_readlinkat => Syscall::Readlink { dir: dirfd(a[0]), path: a[1], buf: a[2] },

@@ -9,6 +9,7 @@ mod differential_gen;
 mod exec;
 mod identity;
 mod lowering;
+mod modes;
 mod nested;
 mod r20;
 mod r21;

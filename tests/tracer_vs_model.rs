@@ -293,7 +293,7 @@ fn predicate(tmp: &[u8], p: &Predicate) -> Option<Predicate> {
             P::Readlink { path: to_model(tmp, &path)?, target: spelled(tmp, &target) }
         }
         stdin @ (P::Stdin { .. } | P::StdinIs { .. }) => stdin,
-        P::Links { path, count } => P::Links { path: to_model(tmp, &path)?, count },
+        P::Links { path, count, mode } => P::Links { path: to_model(tmp, &path)?, count, mode },
         P::SameFile { a, b, flags, same } => {
             P::SameFile { a: to_model(tmp, &a)?, b: to_model(tmp, &b)?, flags, same }
         }

@@ -176,16 +176,17 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             };
             (now != same).then_some(Observed::SameFile(now))
         }
-        PredicateView::Links { path, count } => {
+        PredicateView::Links { path, count, mode } => {
             let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
                 Ok(n) => n,
-                // Absent, the file an open creates has one name, as one truncated in place.
-                Err(Observed::Errno(crate::Errno::ENOENT)) if count == 1 => return None,
+                Err(Observed::Errno(crate::Errno::ENOENT)) if count == 0 => return None,
                 Err(o) => return Some(o),
             };
-            match fs.link_count(&node) {
-                Ok(now) if now == count => None,
-                Ok(now) => Some(Observed::Links(now)),
+            let now = fs.link_count(&node).and_then(|n| Ok((n, fs.meta(&node)?.mode)));
+            match now {
+                // Created then, one name with the created mode now: truncated, it ends the same.
+                Ok((n, m)) if n == count.max(1) && m == mode => None,
+                Ok((n, m)) => Some(Observed::Links(n, m)),
                 Err(e) => Some(Observed::Errno(e)),
             }
         }

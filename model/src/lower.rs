@@ -233,7 +233,7 @@ impl Lowering {
                 Place::Own => {}
                 Place::At(c) => self.list(&c, names),
             },
-            Observation::Links { path, count } => {
+            Observation::Links { path, count, mode } => {
                 let rebased;
                 let path = match self.place(path, Slot::Follow) {
                     Place::AsSpelled => path,
@@ -244,7 +244,8 @@ impl Lowering {
                     }
                 };
                 if self.wants(5, path) {
-                    self.predicates.push(Predicate::Links { path: path.clone(), count: *count });
+                    let (path, count, mode) = (path.clone(), *count, *mode);
+                    self.predicates.push(Predicate::Links { path, count, mode });
                 }
             }
             Observation::SameFile { a, b, flags, same } => {

@@ -109,13 +109,16 @@ pub enum Observation {
         /// The names returned, without `.` and `..`.
         names: Vec<Vec<u8>>,
     },
-    /// A regular file about to be written in place had `count` names (gap G20 of
-    /// notes/model.md).
+    /// A regular file opened for writing had `count` names and permission bits `mode` (gaps
+    /// G20 and G22 of notes/model.md); `count` 0: it did not exist, the open created it with
+    /// `mode`.
     Links {
         /// Absolute path, as spelled (followed).
         path: Vec<u8>,
-        /// Its `st_nlink`.
+        /// Its `st_nlink`, or 0.
         count: u64,
+        /// Its permission bits.
+        mode: u32,
     },
     /// Two names were found to be one file, or two (gap G19 of notes/model.md): the outcome of
     /// the call depended on it (`rename(a, b)` of two names of one inode does nothing).

@@ -102,16 +102,19 @@ pub enum Predicate {
         same: bool,
     },
     /// The regular file `path` reaches (absolute as spelled, following) has `count` names
-    /// (`st_nlink`); with `count` 1, a path that does not resolve (`ENOENT`) holds too.
-    /// Recorded for a file the command opens for writing: an existing one is written in place,
-    /// and every other name of it changes too, which a replay, writing a fresh file, would not
-    /// do (gap G20 of notes/model.md); a created one is recorded with 1 (created, or truncated
-    /// in place under its only name, it ends the same). New in format version 2.
+    /// (`st_nlink`) and permission bits `mode`; `count` 0 says the path did not resolve (the
+    /// open created the file), and then the path not resolving holds too. Recorded for a file
+    /// the command opens for writing: an existing one is written in place, and keeps its mode
+    /// (gap G22 of notes/model.md), and every other name of it changes too, which a replay,
+    /// writing a fresh file, would not do (G20); a file truncated in place under its only name
+    /// with the mode a create gives ends as a created one. New in format version 2.
     Links {
         /// Absolute path, as spelled.
         path: Vec<u8>,
-        /// How many names the file had.
+        /// How many names the file had; 0 if there was none.
         count: u64,
+        /// Its permission bits (those the open created it with, for `count` 0).
+        mode: u32,
     },
 }
 

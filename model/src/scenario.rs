@@ -454,7 +454,7 @@ pub fn show_predicate(p: &crate::Predicate) -> String {
         P::Readlink { path, target } => format!("Readlink {} -> {}", s(path), s(target)),
         P::Stdin { hash } => format!("Stdin {hash:?}"),
         P::StdinIs { kind } => format!("StdinIs {kind:?}"),
-        P::Links { path, count } => format!("Links {} {count}", s(path)),
+        P::Links { path, count, mode } => format!("Links {} {count} {mode:o}", s(path)),
         P::SameFile { a, b, flags, same } => {
             let is = if *same { "is" } else { "is not" };
             format!("SameFile {} {is} {} [{}]", s(a), s(b), fl(flags))

@@ -310,12 +310,15 @@ impl Traced {
         let host = Self::host(&at);
         let before = self.kind(&host, true);
         let through_link = self.kind(&host, false) == Some(FileKind::Symlink);
-        // G20: a file written in place changes under every name it has.
+        // G20, G22: a file written in place changes under every name it has, and keeps its mode.
         let links = (before == Some(FileKind::Regular))
             .then(|| {
                 let canon = self.canon(&host, true);
                 match crate::resolve::resolve(&self.os.fs, b"/", &canon, ResolveFlags::NOFOLLOW) {
-                    Ok(crate::resolve::Resolved::Node(n)) => Some(self.os.fs.nlink(n) as u64),
+                    Ok(crate::resolve::Resolved::Node(n)) => {
+                        let mode = crate::fs::Fs::meta(&self.os.fs, &n).ok()?.mode;
+                        Some((self.os.fs.nlink(n) as u64, mode))
+                    }
                     _ => None,
                 }
             })
@@ -344,8 +347,10 @@ impl Traced {
         let g7 = ResolveFlags { follow: false, reject_symlink: true, ..flags };
         let outcome = if through_link { Err(Errno::ELOOP) } else { Ok(FileKind::Regular) };
         self.resolve(&at, g7, outcome);
-        if let Some(count) = links.or(before.is_none().then_some(1)) {
-            self.emit(Observation::Links { path: host.clone(), count });
+        // G20, G22 (`src/trace/exit.rs`, `opened`).
+        let created = || before.is_none().then(|| self.os.stat(path, true).ok()).flatten();
+        if let Some((count, mode)) = links.or_else(|| created().map(|m| (0, m.mode))) {
+            self.emit(Observation::Links { path: host.clone(), count, mode });
         }
         let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
         // G24: through a symlink, whether its final target was absent (or the file itself).

@@ -38,8 +38,9 @@ pub enum Observed {
     Stdin(StdinKind),
     /// The two names of a [`crate::Predicate::SameFile`] now are one file (`true`) or two.
     SameFile(bool),
-    /// The file of a [`crate::Predicate::Links`] has this many names now.
-    Links(u64),
+    /// The file of a [`crate::Predicate::Links`] has this many names, and these permission
+    /// bits, now.
+    Links(u64, u32),
 }
 
 /// The outcome of checking an entry against a filesystem.

@@ -91,8 +91,10 @@ pub enum PredicateView<'a, N> {
     Links {
         /// Absolute path, as spelled.
         path: &'a [u8],
-        /// How many names the file had.
+        /// How many names the file had; 0 if there was none.
         count: u64,
+        /// Its permission bits.
+        mode: u32,
     },
 }
 
@@ -146,7 +148,9 @@ impl Predicate {
             Predicate::SameFile { a, b, flags, same } => {
                 PredicateView::SameFile { a, b, flags: *flags, same: *same }
             }
-            Predicate::Links { path, count } => PredicateView::Links { path, count: *count },
+            Predicate::Links { path, count, mode } => {
+                PredicateView::Links { path, count: *count, mode: *mode }
+            }
         }
     }
 }
@@ -199,8 +203,8 @@ mod archived {
                 ArchivedPredicate::SameFile { a, b, flags, same } => {
                     PredicateView::SameFile { a, b, flags: flags.into(), same: *same }
                 }
-                ArchivedPredicate::Links { path, count } => {
-                    PredicateView::Links { path, count: count.to_native() }
+                ArchivedPredicate::Links { path, count, mode } => {
+                    PredicateView::Links { path, count: count.to_native(), mode: mode.to_native() }
                 }
             }
         }

@@ -168,10 +168,11 @@ pub fn predicate(p: &Predicate) -> Json {
         Predicate::StdinIs { kind } => {
             Json::Obj(vec![("type", s("stdin_is")), ("kind", stdin_kind(*kind))])
         }
-        Predicate::Links { path, count } => Json::Obj(vec![
+        Predicate::Links { path, count, mode } => Json::Obj(vec![
             ("type", s("links")),
             ("path", Json::bytes(path)),
             ("count", Json::Int(i128::from(*count))),
+            ("mode", Json::Int(i128::from(*mode))),
         ]),
         Predicate::SameFile { a, b, flags: f, same } => Json::Obj(vec![
             ("type", s("same_file")),

@@ -87,12 +87,11 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
             format!("standard input has content {}", &hash.to_hex()[..16])
         }
         Predicate::StdinIs { kind } => format!("standard input is {}", kind.name()),
-        Predicate::Links { path, count } => {
-            format!(
-                "{} has {count} name{}",
-                show_path(path, root),
-                if *count == 1 { "" } else { "s" }
-            )
+        Predicate::Links { path, count: 0, mode } => {
+            format!("{} is absent, or one file of mode {mode:o}", show_path(path, root))
+        }
+        Predicate::Links { path, count, mode } => {
+            format!("{} has {count} name(s) and mode {mode:o}", show_path(path, root))
         }
         Predicate::SameFile { a, b, flags, same } => format!(
             "{} and {} are {} [{}]",
@@ -176,8 +175,8 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (Predicate::StdinIs { kind: was }, Observed::Stdin(now)) => {
             format!("now {}, was {}", now.name(), was.name())
         }
-        (Predicate::Links { count, .. }, Observed::Links(now)) => {
-            format!("now has {now} names (hard links); had {count}")
+        (Predicate::Links { count, mode, .. }, Observed::Links(now, m)) => {
+            format!("now {now} name(s), mode {m:o}; was {count} name(s), mode {mode:o}")
         }
         (_, Observed::SameFile(true)) => {
             "are now the same file (hard links); were different files".to_string()

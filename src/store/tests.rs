@@ -590,7 +590,8 @@ fn golden_entries_v2() -> (Hash, Vec<Entry>) {
         flags: ResolveFlags::NOFOLLOW,
         same: false,
     });
-    same.predicates.push(Predicate::Links { path: b"/proj/log".to_vec(), count: 1 });
+    same.predicates.push(Predicate::Links { path: b"/proj/log".to_vec(), count: 1, mode: 0o644 });
+    same.predicates.push(Predicate::Links { path: b"/proj/new".to_vec(), count: 0, mode: 0o600 });
     same.predicates.push(Predicate::SameFile {
         a: b"/proj/a/very/long/path/name".to_vec(),
         b: b"/proj/b".to_vec(),

@@ -101,9 +101,9 @@ pub(crate) struct PendingOpen {
     pub(crate) before: Option<FileKind>,
     /// Content before the open, for opens that keep it.
     pub(crate) prior: Option<Result<Hash, ()>>,
-    /// For a write-intent open of an existing regular file: how many names it had (G20: it is
-    /// written in place, under every name).
-    pub(crate) links: Option<u64>,
+    /// For a write-intent open of an existing regular file: how many names it had and its
+    /// permission bits (G20, G22: it is written in place, under every name, and keeps them).
+    pub(crate) links: Option<(u64, u32)>,
     /// Metadata before an open that keeps the content of an existing regular file: the open
     /// keeps its mode too, which the file then has as an output (G22 in notes/model.md; not
     /// for `O_TRUNC`, where the size in a `Metadata` predicate would be a false input).
@@ -435,7 +435,10 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         let meta = look.as_ref().map(probe::meta_of);
         before = meta.map(|m| m.kind);
         if before == Some(FileKind::Regular) {
-            links = look.as_ref().map(std::os::unix::fs::MetadataExt::nlink);
+            links = look
+                .as_ref()
+                .zip(meta)
+                .map(|(l, m)| (std::os::unix::fs::MetadataExt::nlink(l), m.mode));
         }
         if intent.keeps_content && before == Some(FileKind::Regular) {
             prior_meta = meta;

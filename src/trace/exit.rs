@@ -183,6 +183,16 @@ impl Holder<'_> {
         }
     }
 
+    /// The permission bits of the file opened.
+    fn mode(self) -> Option<u32> {
+        match self {
+            Holder::Tracee { pid, fd } => {
+                probe::meta(&probe::proc_path(pid, &format!("fd/{fd}")), true).ok().map(|m| m.mode)
+            }
+            Holder::Tracer { meta, .. } => Some(meta.mode() & 0o7777),
+        }
+    }
+
     /// The canonical path of the file opened.
     fn path(self) -> Option<Vec<u8>> {
         match self {
@@ -221,10 +231,12 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
         cx.sink.resolve(&at, flags, outcome);
     }
-    // G20: written in place, the file changes under every name it has. A file the open
-    // created counts as one name: a file of one name truncated in place is the same.
-    if let Some(count) = links.or((intent.write && before.is_none()).then_some(1)) {
-        cx.sink.emit(Observation::Links { path: spelled(&at), count });
+    // G20, G22: written in place, the file changes under every name it has, and keeps its
+    // mode. A file the open created is recorded with 0 names and the mode it got: one of one
+    // name and that mode, truncated in place, ends the same.
+    let created = || (intent.write && before.is_none()).then(|| holder.mode()).flatten();
+    if let Some((count, mode)) = links.or_else(|| created().map(|m| (0, m))) {
+        cx.sink.emit(Observation::Links { path: spelled(&at), count, mode });
     }
     let canon = holder.path()?;
     // Through a symlink, the file opened is its final target, which the open created or

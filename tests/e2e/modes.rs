@@ -84,11 +84,9 @@ fn an_output_written_in_place_keeps_the_mode_it_had() {
     }
 }
 
-/// G22 with `O_TRUNC` (open: notes/model.md): recording the prior mode takes a predicate on the
-/// mode alone; a `Metadata` predicate also holds the prior size, which under `--strict` reruns
-/// every command once after its output's size changed (tests/e2e/riker expect a replay).
+/// G22 with `O_TRUNC`: a truncating open keeps an existing file's mode too; the mode (not the
+/// size) is recorded by `Predicate::Links`.
 #[test]
-#[ignore = "G22 for O_TRUNC is open: it needs a predicate on the mode alone"]
 fn a_truncated_output_keeps_the_mode_it_had() {
     for script in ["printf x > b", "cp in b", "printf x | tee b > /dev/null"] {
         mode_kept_by(script);

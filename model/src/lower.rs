@@ -15,6 +15,7 @@ use crate::observe::{At, Observation};
 use crate::path;
 use crate::predicate::Predicate;
 use crate::resolve::ResolveFlags;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// How a path outside the model's concern is treated.
@@ -179,20 +180,13 @@ impl Lowering {
                 self.last_follow = *follow;
             }
             Observation::Stat { path, meta } => {
-                let rebased;
-                let path = match self.place(path, Slot::Last) {
-                    Place::AsSpelled => path,
-                    Place::Own => return,
-                    Place::At(c) => {
-                        rebased = c;
-                        &rebased
-                    }
-                };
+                let Some(path) = self.placed(path, Slot::Last) else { return };
+                let path = &path[..];
                 if self.wants(0, path) {
                     let size_bytes =
                         if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
                     self.predicates.push(Predicate::Metadata {
-                        path: path.clone(),
+                        path: path.to_vec(),
                         kind: meta.kind,
                         mode: meta.mode,
                         size_bytes,
@@ -200,51 +194,30 @@ impl Lowering {
                 }
             }
             Observation::Read { path, hash } => {
-                let rebased;
-                let path = match self.place(path, Slot::Follow) {
-                    Place::AsSpelled => path,
-                    Place::Own => return,
-                    Place::At(c) => {
-                        rebased = c;
-                        &rebased
-                    }
-                };
+                let Some(path) = self.placed(path, Slot::Follow) else { return };
+                let path = &path[..];
                 if self.wants(1, path) {
-                    self.predicates.push(Predicate::Content { path: path.clone(), hash: *hash });
+                    self.predicates.push(Predicate::Content { path: path.to_vec(), hash: *hash });
                 }
             }
             Observation::ReadLink { path, target } => {
-                let rebased;
-                let path = match self.place(path, Slot::NoFollow) {
-                    Place::AsSpelled => path,
-                    Place::Own => return,
-                    Place::At(c) => {
-                        rebased = c;
-                        &rebased
-                    }
-                };
+                let Some(path) = self.placed(path, Slot::NoFollow) else { return };
+                let path = &path[..];
                 if self.wants(2, path) {
-                    let (path, target) = (path.clone(), target.clone());
+                    let (path, target) = (path.to_vec(), target.clone());
                     self.predicates.push(Predicate::Readlink { path, target });
                 }
             }
-            Observation::List { dir, names } => match self.place(dir, Slot::Follow) {
-                Place::AsSpelled => self.list(dir, names),
-                Place::Own => {}
-                Place::At(c) => self.list(&c, names),
-            },
+            Observation::List { dir, names } => {
+                if let Some(dir) = self.placed(dir, Slot::Follow) {
+                    self.list(&dir, names);
+                }
+            }
             Observation::Links { path, count, mode } => {
-                let rebased;
-                let path = match self.place(path, Slot::Follow) {
-                    Place::AsSpelled => path,
-                    Place::Own => return,
-                    Place::At(c) => {
-                        rebased = c;
-                        &rebased
-                    }
-                };
+                let Some(path) = self.placed(path, Slot::Follow) else { return };
+                let path = &path[..];
                 if self.wants(5, path) {
-                    let (path, count, mode) = (path.clone(), *count, *mode);
+                    let (path, count, mode) = (path.to_vec(), *count, *mode);
                     self.predicates.push(Predicate::Links { path, count, mode });
                 }
             }
@@ -386,6 +359,16 @@ impl Lowering {
             }
             Some(c) if self.is_own(&c) => Place::Own,
             Some(c) => Place::At(c),
+        }
+    }
+
+    /// [`Lowering::place`] as the path to record the observation under: `None` when it is
+    /// the run's own state.
+    fn placed<'p>(&mut self, spelled: &'p [u8], slot: Slot) -> Option<Cow<'p, [u8]>> {
+        match self.place(spelled, slot) {
+            Place::AsSpelled => Some(Cow::Borrowed(spelled)),
+            Place::Own => None,
+            Place::At(c) => Some(Cow::Owned(c)),
         }
     }
 

@@ -38,6 +38,17 @@ impl Project {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
     }
 
+    /// Compiles the C source `src` into the executable `rel` in the project, outside dry.
+    pub fn compile(&self, rel: &str, src: &str) {
+        self.write(&format!("{rel}.c"), src);
+        let out = Command::new("cc")
+            .args(["-O1", "-o", rel, &format!("{rel}.c")])
+            .current_dir(&self.root)
+            .output()
+            .expect("running cc");
+        assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// A `dry` command with a hermetic environment, run in the project root.
     pub fn dry_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_dry"));

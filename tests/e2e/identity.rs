@@ -4,18 +4,6 @@
 
 use super::harness::Project;
 use std::os::unix::fs::MetadataExt;
-use std::process::Command;
-
-/// Compiles `src` (C) into `rel` in the project, outside dry.
-fn compile(p: &Project, rel: &str, src: &str) {
-    p.write(&format!("{rel}.c"), src);
-    let out = Command::new("cc")
-        .args(["-O1", "-o", rel, &format!("{rel}.c")])
-        .current_dir(&p.root)
-        .output()
-        .expect("running cc");
-    assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 const RENAME: &str = r#"
 #include <stdio.h>
@@ -55,7 +43,7 @@ fn one_file(p: &Project) -> bool {
 #[test]
 fn a_rename_recorded_on_two_files_is_not_replayed_on_hard_links() {
     let p = Project::new();
-    compile(&p, "ren", RENAME);
+    p.compile("ren", RENAME);
     two_files(&p);
     p.build(&["./ren"]).assert_ran();
     assert!(!exists(&p, "f1") && exists(&p, "f2"));

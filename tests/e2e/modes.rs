@@ -4,7 +4,6 @@
 
 use super::harness::{Project, Run};
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::process::Command;
 
 /// Runs `dry build -v --strict -- sh -c SCRIPT`.
 fn strict(p: &Project, script: &str) -> Run {
@@ -116,13 +115,7 @@ fn a_chmod_through_a_path_that_became_a_symlink() {
 fn a_truncate_through_a_path_that_became_a_symlink() {
     let p = Project::new();
     // truncate(1) opens the file; this calls truncate(2) on the name.
-    p.write("t.c", "#include <unistd.h>\nint main(void) { return truncate(\"b\", 1) != 0; }\n");
-    let out = Command::new("cc")
-        .args(["-O1", "-o", "t", "t.c"])
-        .current_dir(&p.root)
-        .output()
-        .expect("running cc");
-    assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
+    p.compile("t", "#include <unistd.h>\nint main(void) { return truncate(\"b\", 1) != 0; }\n");
     p.write("b", "yy");
     let script = "printf yy > d; [ -f b ] && ./t";
     strict(&p, script).assert_ran();

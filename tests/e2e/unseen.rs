@@ -4,17 +4,6 @@
 use super::harness::Project;
 use std::process::Command;
 
-/// Compiles `src` (C) into `rel` in the project, outside dry.
-fn compile(p: &Project, rel: &str, src: &str) {
-    p.write(&format!("{rel}.c"), src);
-    let out = Command::new("cc")
-        .args(["-O1", "-o", rel, &format!("{rel}.c")])
-        .current_dir(&p.root)
-        .output()
-        .expect("running cc");
-    assert!(out.status.success(), "cc failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 const IO_URING: &str = r#"
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +23,7 @@ int main(void) {
 #[test]
 fn io_uring_is_refused_with_enosys_so_programs_fall_back() {
     let p = Project::new();
-    compile(&p, "ring", IO_URING);
+    p.compile("ring", IO_URING);
     let first = p.build(&["./ring"]);
     first.assert_ran();
     assert_eq!(first.stdout, format!("io_uring_setup: errno {ENOSYS}\n"), "{first:#?}");
@@ -75,7 +64,7 @@ int main(void) {
 #[test]
 fn a_file_read_through_open_by_handle_at_is_never_replayed_stale() {
     let p = Project::new();
-    compile(&p, "byhandle", BY_HANDLE);
+    p.compile("byhandle", BY_HANDLE);
     let plain = || {
         let out = Command::new(p.path("byhandle")).current_dir(&p.root).output().expect("run");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -123,7 +112,7 @@ int main(void) {
 #[test]
 fn a_path_probed_for_extended_attributes_is_an_input() {
     let p = Project::new();
-    compile(&p, "xattr", GETXATTR);
+    p.compile("xattr", GETXATTR);
     let first = p.build(&["./xattr"]);
     first.assert_ran();
     assert_eq!(first.stdout, "errno 2\n", "{first:#?}");

@@ -426,14 +426,45 @@ fn buildfile_01_sh_rikerfile() {
     assert_eq!(t.read("output"), "Hello\n");
     t.settle();
     t.edit("chmod a-x Rikerfile");
-    // Riker runs `sh Rikerfile` now; dry replays, because the result of `[ -x Rikerfile ]`
-    // (faccessat2 X_OK) is not a predicate (notes/riker.md): a replay equal to the run here.
-    t.build();
+    // Riker runs `sh Rikerfile` now: the mode `[ -x Rikerfile ]` asks about is an input.
+    t.build().ran();
     t.settle();
     t.edit("chmod a-r Rikerfile");
     t.build();
     t.edit("chmod u+rx Rikerfile");
-    t.build(); // the same replay of a mode change (Riker runs `Rikerfile`)
+    t.build().ran();
     assert_eq!(t.read("output"), "Hello\n");
+    t.settle();
+}
+
+#[test]
+fn buildfile_02_c_rikerfile() {
+    let mut t = Twin::new(&["sh", "-c", LAUNCH]);
+    t.write(
+        "c-Rikerfile.c",
+        r#"#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(void) {
+  const char *message = "Hello from C\n";
+  int fd = open("output", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || write(fd, message, strlen(message)) != (ssize_t)strlen(message) || close(fd)) {
+    perror("output");
+    return 2;
+  }
+  return 0;
+}
+"#,
+    );
+    t.compile("c-Rikerfile.c", "Rikerfile");
+    t.build().ran();
+    assert_eq!(t.read("output"), "Hello from C\n");
+    t.settle();
+    t.edit("chmod a-rx Rikerfile");
+    t.build();
+    t.edit("chmod u+rx Rikerfile");
+    t.build().ran();
     t.settle();
 }

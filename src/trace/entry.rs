@@ -214,10 +214,17 @@ pub(crate) enum Pending {
     /// `rename`, `renameat`, `renameat2` with its flags.
     Rename(Box<PendingPair>, u32),
     /// `truncate`; `last` is how the last component resolved without following, `pins` as in
-    /// [`PendingOpen`] (G21 in notes/model.md).
-    Truncate { at: At, before: Option<FileKind>, canon: Vec<u8>, last: Probe, pins: Vec<Pin> },
-    /// `chmod`, `fchmodat`; `last` and `pins` as for `Truncate`.
-    Chmod { at: At, canon: Vec<u8>, host: Vec<u8>, last: Probe, pins: Vec<Pin> },
+    /// [`PendingOpen`] (G21 in notes/model.md), `was` the file it changes in place.
+    Truncate {
+        at: At,
+        before: Option<FileKind>,
+        canon: Vec<u8>,
+        last: Probe,
+        pins: Vec<Pin>,
+        was: InPlace,
+    },
+    /// `chmod`, `fchmodat`; `last`, `pins` and `was` as for `Truncate`.
+    Chmod { at: At, canon: Vec<u8>, host: Vec<u8>, last: Probe, pins: Vec<Pin>, was: InPlace },
     /// A `dup` of `fd`: the new fd is the result.
     Dup { fd: i32, cloexec: bool },
     /// `fcntl(F_SETFD)`.
@@ -373,13 +380,16 @@ fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
             let before = probe::kind(&host, true).ok();
             let (last, pins) = changed_in_place(&at, &host);
             let canon = probe::canonical(&host, true);
-            Some(Pending::Truncate { at, before, canon, last, pins })
+            let was = in_place_state(cx, &host);
+            Some(Pending::Truncate { at, before, canon, last, pins, was })
         }
         Syscall::Chmod { dir, path } => {
             let at = cx.at(dir, path)?;
             let host = cx.host(&at);
             let (last, pins) = changed_in_place(&at, &host);
-            Some(Pending::Chmod { at, canon: probe::canonical(&host, true), host, last, pins })
+            let was = in_place_state(cx, &host);
+            let canon = probe::canonical(&host, true);
+            Some(Pending::Chmod { at, canon, host, last, pins, was })
         }
         Syscall::Close { fd } => {
             cx.task.fds.borrow_mut().remove(fd);
@@ -406,6 +416,28 @@ fn enter_rest(cx: &mut Cx<'_>, call: Syscall) -> Option<Pending> {
 /// (`chmod`, `truncate`) changes what the walk reaches, recorded at its canonical path: the
 /// walk is pinned ([`change_pins`]) and the last component's own resolution (not followed)
 /// says whether it was the file itself or a symlink (whose target the pins hold).
+/// What a call that changes a regular file in place (`truncate`, `chmod`) depends on besides
+/// its walk: the file's content (truncate keeps a prefix; chmod keeps it all, so its effect,
+/// the whole file, must not restore other bytes) and its names and mode (G20, G22).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct InPlace {
+    /// The content before the call.
+    pub(crate) prior: Option<Result<Hash, ()>>,
+    /// `st_nlink` and the permission bits before the call.
+    pub(crate) links: Option<(u64, u32)>,
+}
+
+/// [`InPlace`] of the file `host` reaches, if it is a regular file.
+fn in_place_state(cx: &mut Cx<'_>, host: &[u8]) -> InPlace {
+    let Ok(m) = probe::metadata(host, true) else { return InPlace::default() };
+    let meta = probe::meta_of(&m);
+    if meta.kind != FileKind::Regular {
+        return InPlace::default();
+    }
+    let links = Some((std::os::unix::fs::MetadataExt::nlink(&m), meta.mode));
+    InPlace { prior: Some(cx.sink.hash(&probe::canonical(host, true))), links }
+}
+
 fn changed_in_place(at: &At, host: &[u8]) -> (Probe, Vec<Pin>) {
     let own = probe::kind(host, false).map_err(|e| e.0);
     ((at.clone(), ResolveFlags::NOFOLLOW, own), change_pins(at, ResolveFlags::FOLLOW))

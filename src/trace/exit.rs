@@ -72,12 +72,13 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
         }
         Pending::Link(p) => link(cx, &p, ret),
         Pending::Rename(p, flags) => rename(cx, &p, flags, ret),
-        Pending::Truncate { at, before, canon, last, pins } => match ret {
+        Pending::Truncate { at, before, canon, last, pins, was } => match ret {
             Ok(_) => {
                 emit_pins(cx, pins);
                 let kind = before.unwrap_or(FileKind::Regular);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
                 emit_probes(cx, vec![last]);
+                emit_in_place(cx, &at, was);
                 cx.sink.touch(canon, before);
             }
             Err(libc::EISDIR) if before.is_some() => {
@@ -85,13 +86,14 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
         },
-        Pending::Chmod { at, canon, host, last, pins } => match ret {
+        Pending::Chmod { at, canon, host, last, pins, was } => match ret {
             Ok(_) => {
                 let Ok(kind) = probe::kind(&host, true) else { return };
                 // G21: the walk, and whether the last component was the file or a symlink.
                 emit_pins(cx, pins);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
                 emit_probes(cx, vec![last]);
+                emit_in_place(cx, &at, was);
                 cx.sink.touch(canon, Some(kind));
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
@@ -230,6 +232,15 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         let flags = ResolveFlags { follow: false, reject_symlink: true, ..intent.flags };
         let outcome = if through_link { Err(libc::ELOOP) } else { Ok(kind) };
         cx.sink.resolve(&at, flags, outcome);
+    }
+    // An open for writing without O_CREAT follows a last symlink to its target, which it
+    // changes; the effect is recorded at that target. Say whether the last component was the
+    // file itself (the differential fuzzer: `cp -r c d/a` recorded on a file `d/a` was
+    // replayed once `d/a` was a symlink, replacing it, where a run writes through it).
+    if intent.write && !intent.flags.create && intent.flags.follow {
+        if let Ok(k) = probe::kind(&cx.host(&at), false) {
+            cx.sink.resolve(&at, ResolveFlags::NOFOLLOW, Ok(k));
+        }
     }
     // G20, G22: written in place, the file changes under every name it has, and keeps its
     // mode. A file the open created is recorded with 0 names and the mode it got: one of one
@@ -451,6 +462,18 @@ fn pair_failed(cx: &mut Cx<'_>, p: &PendingPair, errno: i32) {
     match probe::kind(&p.new_host, false) {
         Ok(k) => cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Ok(k)),
         Err(_) => cx.sink.resolve_failed(&p.new, ResolveFlags::NOFOLLOW, errno),
+    }
+}
+
+/// Emits what a call that changed a regular file in place depended on (`InPlace`): its
+/// names and mode, and its content (the differential fuzzer: a replayed `chmod -x a` restored
+/// the bytes `a` had when it was recorded over bytes written since).
+fn emit_in_place(cx: &mut Cx<'_>, at: &At, was: super::entry::InPlace) {
+    if let Some((count, mode)) = was.links {
+        cx.sink.emit(Observation::Links { path: spelled(at), count, mode });
+    }
+    if let Some(hash) = was.prior {
+        cx.sink.read(spelled(at), hash);
     }
 }
 

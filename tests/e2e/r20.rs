@@ -231,3 +231,41 @@ fn r20_a_file_written_in_place_that_gained_a_name_is_run_again() {
     assert!(r.ran() && !r.replayed(), "{r:#?}");
     assert_eq!(p.read("other"), "1\n2\n", "the other name of the file changed too");
 }
+
+/// Found by the differential fuzzer: `chmod` changes only the mode, but its effect is the whole
+/// file; a replayed `chmod -x a` restored the bytes `a` had when it was recorded over bytes a
+/// step before it had written since. The content of a file chmod-ed (or truncated) in place is
+/// an input.
+#[test]
+fn r20_a_chmod_does_not_restore_old_bytes() {
+    let p = Project::new();
+    let script = "echo a | tee -a a > /dev/null; chmod -x a";
+    let cmd = ["bash", "-c", script];
+    strict(&p, &cmd).assert_ran();
+    strict(&p, &cmd).assert_ran();
+    assert_eq!(p.read("a"), "a\na\n");
+    // The same size, other bytes: the chmod's stat of `a` holds.
+    p.write("a", "x\n");
+    let r = strict(&p, &cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert_eq!(p.read("a"), "x\na\n", "the nested chmod restored old bytes: {r:#?}");
+}
+
+/// Found by the differential fuzzer: an open for writing without `O_CREAT` follows a last
+/// symlink; recorded on a regular file, `cp -r c d/a` was replayed once `d/a` was a symlink,
+/// replacing it with a file, where a run writes through it.
+#[test]
+fn r20_a_write_open_through_what_became_a_symlink_is_run_again() {
+    let p = Project::new();
+    p.write("c", "new\n");
+    p.write("d/a", "old\n");
+    p.write("t", "target\n");
+    let cmd = ["cp", "c", "d/a"];
+    p.build(&cmd).assert_ran();
+    std::fs::remove_file(p.path("d/a")).expect("rm d/a");
+    std::os::unix::fs::symlink("../t", p.path("d/a")).expect("symlink");
+    p.write("t", "new\n");
+    let r = p.build(&cmd);
+    assert!(r.ran() && !r.replayed(), "{r:#?}");
+    assert!(std::fs::symlink_metadata(p.path("d/a")).expect("d/a").file_type().is_symlink());
+}

@@ -80,23 +80,18 @@ pub const VOCABULARY: &[Item] = &[
     Item { name: "hardlink", default: true, make: Make::Statement(hardlink) },
     Item { name: "rm", default: true, make: Make::Statement(rm) },
     Item { name: "mkdir", default: true, make: Make::Statement(mkdir) },
-    // Off by default: an open with O_CREAT and without O_TRUNC (touch, truncate, dd
-    // conv=notrunc) leaves the prior content in the output, but that content is not an input,
-    // so a replay after an outside write empties the file (known, open).
-    Item { name: "touch", default: false, make: Make::Statement(touch) },
-    Item { name: "truncate", default: false, make: Make::Statement(truncate) },
+    // On since session 20: an open without O_TRUNC reads the prior content (G18).
+    Item { name: "touch", default: true, make: Make::Statement(touch) },
+    Item { name: "truncate", default: true, make: Make::Statement(truncate) },
     Item { name: "dd", default: true, make: Make::Statement(dd) },
-    Item { name: "dd-notrunc", default: false, make: Make::Statement(dd_notrunc) },
+    Item { name: "dd-notrunc", default: true, make: Make::Statement(dd_notrunc) },
     Item { name: "sort", default: true, make: Make::Statement(sort) },
     Item { name: "sed", default: true, make: Make::Statement(sed) },
     Item { name: "tee", default: true, make: Make::Statement(tee) },
-    // Off by default: standard input that is a directory is no input at all, so `tee p < q`
-    // replays its EISDIR failure after `q` became a file (stdin family, open).
-    Item { name: "tee-file", default: false, make: Make::Statement(tee_file) },
+    // On since session 20: what standard input is, is an input of every step.
+    Item { name: "tee-file", default: true, make: Make::Statement(tee_file) },
     Item { name: "tr", default: true, make: Make::Statement(tr) },
-    // Off by default: a nested step's standard input is not part of its key, so `cat <<EOF`
-    // replays an earlier `cat < /dev/null` (known, open).
-    Item { name: "heredoc", default: false, make: Make::Statement(heredoc) },
+    Item { name: "heredoc", default: true, make: Make::Statement(heredoc) },
     Item { name: "devnull", default: true, make: Make::Statement(devnull) },
     Item { name: "pipe", default: true, make: Make::Statement(pipe) },
     Item { name: "subshell", default: true, make: Make::Statement(subshell) },
@@ -111,8 +106,9 @@ pub const VOCABULARY: &[Item] = &[
     Item { name: "edit-remove", default: true, make: Make::Edit(4) },
     Item { name: "edit-symlink", default: true, make: Make::Edit(2) },
     Item { name: "edit-mkdir", default: true, make: Make::Edit(2) },
-    // Off by default: the mode of a file a command overwrites (or reads, then copies the mode
-    // of: `sed -i`) is no input, so a replay after an outside chmod resets it (open).
+    // Off by default: the mode of a file a command reads, then copies (`sed -i` through
+    // `fstat`), is no input, so a replay after an outside chmod resets it (open; the mode of
+    // a file written is an input since session 20).
     Item { name: "edit-chmod", default: false, make: Make::Edit(1) },
 ];
 

@@ -156,3 +156,13 @@ fn an_append_then_a_copy_through_what_became_a_symlink_outside() {
     }
     .assert_same();
 }
+
+#[test]
+fn a_replay_does_not_leave_an_output_linked_to_a_name_a_run_unlinks() {
+    Case {
+        tree: vec![Node::file("b", "a\nx\nyx\n")],
+        script: lines(&["ln b a", "sed -i 's/x/yy/' b"]),
+        edits: vec![vec![], vec![Edit::remove("a")]],
+    }
+    .assert_same();
+}

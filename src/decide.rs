@@ -33,6 +33,26 @@ pub fn verdict(
     crate::check::check_entry(entry, family, live, stdin, rules)
 }
 
+/// Why an entry whose predicates hold is not replayed when its standard input is one of its
+/// outputs.
+const STDIN_IS_AN_OUTPUT: &str = "its standard input is one of its own outputs";
+
+/// Whether standard input is a regular file that is also one of `effects` (the same file):
+/// then the command reads it after changing it (`tee e < e` truncates `e` before reading it),
+/// and its content when the command started, which the `Stdin` predicate checks, is not what
+/// it read (the differential fuzzer: `tee e < a; tee e < e` replayed the second `tee` from the
+/// first's entry).
+fn stdin_is_an_output(effects: &[Effect], stdin: &dyn StdinSource) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let Some(id) = stdin.stdin_identity() else { return false };
+    effects.iter().any(|e| {
+        matches!(e, Effect::File { .. } | Effect::HardLink { .. })
+            && std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(e.path()))
+                .is_ok_and(|m| (m.dev(), m.ino()) == id)
+    })
+}
+
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
 /// with the same key whose predicates all hold wins. `stdin` is the standard input the command
 /// would get. Every entry is checked against the one snapshot `live`: one decision, one view
@@ -61,6 +81,11 @@ pub fn decide(
             continue;
         }
         match verdict(entry, entries, live, stdin, rules) {
+            Verdict::Holds if stdin_is_an_output(&entry.effects, stdin) => {
+                if first_failure.is_none() {
+                    first_failure = Some(STDIN_IS_AN_OUTPUT.to_string());
+                }
+            }
             Verdict::Holds => return Decision::Replay(index),
             Verdict::Fails { index: i, observed } => {
                 if first_failure.is_none() {
@@ -186,6 +211,7 @@ fn newest_holding(
     .holds()
     .then(|| without_predicates(archived).ok())
     .flatten()
+    .filter(|entry| !stdin_is_an_output(&entry.effects, stdin))
 }
 
 /// Copies an archived entry out of the database, all but its predicates.

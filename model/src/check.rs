@@ -19,6 +19,13 @@ pub trait StdinSource {
 
     /// Returns what standard input is.
     fn stdin_kind(&self) -> StdinKind;
+
+    /// Returns `(st_dev, st_ino)` of standard input's open file, if known: a regular file on
+    /// standard input that is also one of an entry's outputs is read after the command changed
+    /// it (`tee e < e`), so its content at the start says nothing (`src/decide.rs`).
+    fn stdin_identity(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// Standard input that is `/dev/null`.

@@ -102,6 +102,10 @@ impl Default for LiveStdin {
 }
 
 impl StdinSource for LiveStdin {
+    fn stdin_identity(&self) -> Option<(u64, u64)> {
+        (self.kind == StdinKind::File).then_some(self.id).flatten()
+    }
+
     fn stdin_hash(&self) -> Option<Hash> {
         *self.hash.get_or_init(|| {
             if self.kind != StdinKind::File {

@@ -166,3 +166,13 @@ fn a_replay_does_not_leave_an_output_linked_to_a_name_a_run_unlinks() {
     }
     .assert_same();
 }
+
+#[test]
+fn a_step_whose_stdin_is_its_own_output_is_not_replayed_from_another() {
+    Case {
+        tree: vec![],
+        script: lines(&["tee e < a", "tee e < e"]),
+        edits: vec![vec![Edit::append("a", "xy\n")]],
+    }
+    .assert_same();
+}

@@ -68,6 +68,9 @@ pub enum Final {
     Symlink {
         /// Its target.
         target: Vec<u8>,
+        /// How many names it has (`st_nlink`): a replay makes a new symlink, so one with hard
+        /// links (`ln` of a symlink) cannot be restored as it was.
+        links: u64,
     },
     /// A device, FIFO or socket: not restorable.
     Other,
@@ -550,7 +553,16 @@ impl Lowering {
                     }
                 }
                 Final::Dir { mode } => Effect::Dir { path: p, mode },
-                Final::Symlink { target } => Effect::Symlink { path: p, target },
+                Final::Symlink { links, .. } if links > 1 => {
+                    self.mark(Uncacheable::Unsupported {
+                        what: format!(
+                            "left the symlink {} with hard links, which a replay cannot make",
+                            String::from_utf8_lossy(&c.path)
+                        ),
+                    });
+                    continue;
+                }
+                Final::Symlink { target, .. } => Effect::Symlink { path: p, target },
                 Final::Other => {
                     self.mark(Uncacheable::Unsupported {
                         what: format!(

@@ -145,7 +145,7 @@ fn hard_links_are_kept_as_links_and_dirs_and_symlinks_are_effects() {
             ("/p/x", shared(b"s")),
             ("/p/y", shared(b"s")),
             ("/p/d", Final::Dir { mode: 0o700 }),
-            ("/p/l", Final::Symlink { target: b"x".to_vec() }),
+            ("/p/l", Final::Symlink { target: b"x".to_vec(), links: 1 }),
             ("/p/gone", Final::Absent),
         ],
     );

@@ -100,7 +100,9 @@ pub fn final_state(fs: &MemFs, path: &[u8], inside_root: bool) -> Final {
             links: fs.nlink(n) as u64,
         },
         Some(Inode::Dir { mode, .. }) => Final::Dir { mode: *mode },
-        Some(Inode::Symlink { target }) => Final::Symlink { target: target.clone() },
+        Some(Inode::Symlink { target }) => {
+            Final::Symlink { target: target.clone(), links: fs.nlink(n) as u64 }
+        }
         None => Final::Absent,
     }
 }

@@ -51,7 +51,9 @@ fn final_state(path: &[u8], inside_root: bool, store: &Store) -> Result<Final, S
         Final::Dir { mode }
     } else if ft.is_symlink() {
         match std::fs::read_link(p) {
-            Ok(t) => Final::Symlink { target: t.as_os_str().as_bytes().to_vec() },
+            Ok(t) => {
+                Final::Symlink { target: t.as_os_str().as_bytes().to_vec(), links: meta.nlink() }
+            }
             Err(_) => Final::Absent,
         }
     } else {

@@ -176,3 +176,13 @@ fn a_step_whose_stdin_is_its_own_output_is_not_replayed_from_another() {
     }
     .assert_same();
 }
+
+#[test]
+fn a_hard_link_of_a_symlink_is_not_replayed_as_a_copy() {
+    Case {
+        tree: vec![Node::dir("d"), Node::symlink("d/a", "../b")],
+        script: lines(&["ln d/a c", "mv -f c a"]),
+        edits: vec![vec![]],
+    }
+    .assert_same();
+}

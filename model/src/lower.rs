@@ -162,7 +162,13 @@ impl Lowering {
     /// ([`path::walk_meets`]): then the tracer names where it leads
     /// ([`Observation::Canonical`]).
     pub fn walks_through_own(&self, spelled: &[u8]) -> bool {
-        !self.changed.is_empty() && path::walk_meets(spelled, |p| self.changed.contains_key(p))
+        self.walks_through_own_at(b"/", spelled)
+    }
+
+    /// [`Lowering::walks_through_own`] of `path` resolved from `base`, not joined first.
+    pub fn walks_through_own_at(&self, base: &[u8], path: &[u8]) -> bool {
+        !self.changed.is_empty()
+            && path::walk_meets_at(base, path, |p| self.changed.contains_key(p))
     }
 
     /// Feeds one observation. It is borrowed: the tracer feeds the same observation to the

@@ -115,9 +115,17 @@ pub fn split_name(abs: &[u8]) -> Option<(&[u8], &[u8])> {
 /// taking `..` lexically. A symlink on the way is not followed (the caller asks about the
 /// paths the spelling names; where a symlink leads is the tracer's [`crate::observe`]
 /// `Canonical`).
-pub fn walk_meets(spelled: &[u8], mut changed: impl FnMut(&[u8]) -> bool) -> bool {
+pub fn walk_meets(spelled: &[u8], changed: impl FnMut(&[u8]) -> bool) -> bool {
+    walk_meets_at(b"/", spelled, changed)
+}
+
+/// [`walk_meets`] of `path` resolved from absolute `base` (ignored when `path` is absolute),
+/// without joining them first: the tracer asks it of every resolution.
+pub fn walk_meets_at(base: &[u8], path: &[u8], mut changed: impl FnMut(&[u8]) -> bool) -> bool {
+    let base: &[u8] = if path.first() == Some(&b'/') { b"/" } else { base };
     let mut cur: Vec<u8> = b"/".to_vec();
-    for comp in spelled.split(|&b| b == b'/') {
+    let comps = base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/'));
+    for comp in comps {
         match comp {
             b"" | b"." => {}
             b".." => {

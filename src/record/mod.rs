@@ -113,9 +113,9 @@ impl Observer for Recorder<'_> {
         self.fingerprints.hash_path(path)
     }
 
-    fn walks_through_changes(&self, spelled: &[u8]) -> bool {
+    fn walks_through_changes(&self, at: &model::observe::At) -> bool {
         // Instance 0 (the top-level command) changed everything the tree changed.
-        self.instances.get(&0).is_some_and(|i| i.lowering.walks_through_own(spelled))
+        self.instances.get(&0).is_some_and(|i| i.lowering.walks_through_own_at(&at.base, &at.path))
     }
 
     fn hash_open_file(

@@ -98,7 +98,7 @@ pub use wake::spawn_without_sigchld;
 
 use model::entry::ExitStatus;
 use model::fingerprint::Fingerprint;
-use model::observe::Observation;
+use model::observe::{At, Observation};
 use model::Hash;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -197,12 +197,12 @@ pub trait Observer {
     /// into fd 1...) is an `Uncacheable` observation whose chain lists only the instances whose
     /// output it was, outermost first (it never includes 0, whose output dry captures itself).
     fn observe(&mut self, chain: &[CmdId], obs: Observation);
-    /// Whether the walk of absolute `spelled` (as spelled) meets a path that the traced tree
-    /// has changed so far: then the tracer pins the walk and names where it leads before the
+    /// Whether the walk of `at` (as spelled) meets a path that the traced tree has changed so
+    /// far: then the tracer pins the walk and names where it leads before the
     /// resolution (`Observation::Canonical`, gaps G8 and G10 of notes/model.md). By default
     /// nothing was changed.
-    fn walks_through_changes(&self, spelled: &[u8]) -> bool {
-        let _ = spelled;
+    fn walks_through_changes(&self, at: &At) -> bool {
+        let _ = at;
         false
     }
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).

@@ -183,17 +183,17 @@ impl<'a> Sink<'a> {
         opened_for_read: bool,
     ) {
         let outcome = outcome.map_err(Errno);
-        if !self.quiet {
-            let spelled = model::path::join(&at.base, &at.path);
-            if self.observer.walks_through_changes(&spelled) {
-                // The spelling walks through the tree's own changes: pin the walk and name
-                // where it leads, for the lowering (G8, G10; `model::trace::Traced` mirrors it).
-                for pin in super::entry::change_pins(at, flags) {
-                    self.pin(pin);
-                }
-                let canonical = probe::exact_canonical(&spelled, flags.follow);
-                self.emit(Observation::Canonical { spelled, follow: flags.follow, canonical });
+        // Asked of the base and path as they are: nothing is allocated for the many resolutions
+        // whose walk meets no change.
+        if !self.quiet && self.observer.walks_through_changes(at) {
+            // The spelling walks through the tree's own changes: pin the walk and name where
+            // it leads, for the lowering (G8, G10; `model::trace::Traced` mirrors it).
+            for pin in super::entry::change_pins(at, flags) {
+                self.pin(pin);
             }
+            let spelled = model::path::join(&at.base, &at.path);
+            let canonical = probe::exact_canonical(&spelled, flags.follow);
+            self.emit(Observation::Canonical { spelled, follow: flags.follow, canonical });
         }
         self.emit(Observation::Resolve { at: at.clone(), flags, outcome, opened_for_read });
     }

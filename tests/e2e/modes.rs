@@ -92,6 +92,19 @@ fn a_truncated_output_keeps_the_mode_it_had() {
     }
 }
 
+/// Runs `script` on the file `b`, replaces `b` by a symlink to `d`, runs it again (which must
+/// run, not replay) and checks that `b` is left a symlink.
+fn run_then_again_over_b_to_d(p: &Project, script: &str) -> Run {
+    strict(p, script).assert_ran();
+    std::fs::remove_file(p.path("b")).expect("rm b");
+    symlink("d", p.path("b")).expect("ln -s d b");
+    let r = strict(p, script);
+    r.assert_ran();
+    let b = std::fs::symlink_metadata(p.path("b")).expect("lstat b");
+    assert!(b.file_type().is_symlink(), "{r:#?}");
+    r
+}
+
 /// G21: `chmod b` follows `b`; recorded while `b` was a file, it replayed over `b -> d` (same
 /// kind, mode and size through the link), leaving `b` a 755 file where a run changes `d`.
 #[test]
@@ -99,13 +112,7 @@ fn a_chmod_through_a_path_that_became_a_symlink() {
     let p = Project::new();
     p.write("b", "y\n");
     let script = "printf yx > d; [ -f b ] && chmod 755 b";
-    strict(&p, script).assert_ran();
-    std::fs::remove_file(p.path("b")).expect("rm b");
-    symlink("d", p.path("b")).expect("ln -s d b");
-    let r = strict(&p, script);
-    r.assert_ran();
-    let b = std::fs::symlink_metadata(p.path("b")).expect("lstat b");
-    assert!(b.file_type().is_symlink(), "{r:#?}");
+    let r = run_then_again_over_b_to_d(&p, script);
     assert_eq!(mode(&p, "d"), 0o755, "{r:#?}");
     assert_eq!(p.read("d"), "yx");
 }
@@ -118,13 +125,7 @@ fn a_truncate_through_a_path_that_became_a_symlink() {
     p.compile("t", "#include <unistd.h>\nint main(void) { return truncate(\"b\", 1) != 0; }\n");
     p.write("b", "yy");
     let script = "printf yy > d; [ -f b ] && ./t";
-    strict(&p, script).assert_ran();
-    std::fs::remove_file(p.path("b")).expect("rm b");
-    symlink("d", p.path("b")).expect("ln -s d b");
-    let r = strict(&p, script);
-    r.assert_ran();
-    let b = std::fs::symlink_metadata(p.path("b")).expect("lstat b");
-    assert!(b.file_type().is_symlink(), "{r:#?}");
+    run_then_again_over_b_to_d(&p, script);
     assert_eq!(p.read("d"), "y");
 }
 

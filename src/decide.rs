@@ -5,7 +5,7 @@
 use crate::check::LiveFs;
 use crate::explain;
 use crate::store::{Store, StoreError};
-use model::check::{check_views_in_family_deferring, Rules, StdinSource};
+use model::check::{check_views_in_family_deferring, Own, Rules, StdinSource};
 use model::entry::ArchivedEntry;
 use model::verdict::Verdict;
 use model::view::PredicateView;
@@ -196,17 +196,19 @@ fn newest_holding(
         .map(|e| rkyv::deserialize::<_, rancor::Error>(&e.effects))
         .collect::<Result<_, _>>()
         .ok()?;
+    let since: Vec<u32> = rkyv::deserialize::<_, rancor::Error>(&archived.effects_since).ok()?;
+    let own = Own { effects: effects[newest].as_slice(), since: &since };
     let mut siblings: Vec<&[Effect]> = effects.iter().map(Vec::as_slice).collect();
     if rules == Rules::Strict {
-        // No outputs to be in place: the output rule never applies.
-        siblings.iter_mut().for_each(|s| *s = &[]);
+        // No run's outputs to be in place: the output rule never applies (the entry's own
+        // still guard walks through input symlinks, gap G6).
+        siblings.clear();
     }
     let predicates = archived.predicates.iter().map(|p| p.view());
     // Listings last: a big one is read on another thread meanwhile (`check::fed`).
     let listing = |p: &PredicateView<'_, _>| matches!(p, PredicateView::Listing { .. });
     live.checking(predicates, |predicates| {
-        let (effects, siblings) = (siblings[newest], &siblings);
-        check_views_in_family_deferring(predicates, listing, effects, siblings, live, stdin)
+        check_views_in_family_deferring(predicates, listing, own, &siblings, live, stdin)
     })
     .holds()
     .then(|| without_predicates(archived).ok())
@@ -221,6 +223,7 @@ fn without_predicates(a: &ArchivedEntry) -> Result<Entry, rancor::Error> {
         key: de::<_, rancor::Error>(&a.key)?,
         predicates: Vec::new(),
         effects: de::<_, rancor::Error>(&a.effects)?,
+        effects_since: de::<_, rancor::Error>(&a.effects_since)?,
         stdout: de::<_, rancor::Error>(&a.stdout)?,
         stderr: de::<_, rancor::Error>(&a.stderr)?,
         exit: de::<_, rancor::Error>(&a.exit)?,

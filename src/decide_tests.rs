@@ -69,6 +69,7 @@ fn entry(p: &Project, key: &CommandKey, at: u64, a: &[u8], names: &[&str], write
             },
         ],
         effects,
+        effects_since: vec![],
         stdout: Captured { hash: Hash::of(b""), size_bytes: 0 },
         stderr: Captured { hash: Hash::of(b""), size_bytes: 0 },
         exit: ExitStatus::Code(0),

@@ -4,6 +4,7 @@ use crate::effect::Effect;
 use crate::entry::Entry;
 use crate::fs::{FileKind, Fs};
 use crate::hash::Hash;
+use crate::into_output::{IntoOutputs, Reached};
 use crate::predicate::{Predicate, StdinKind};
 use crate::resolve::{resolve, resolve_kind, ResolveFlags, Resolved};
 use crate::verdict::{Observed, Verdict};
@@ -25,6 +26,16 @@ pub trait StdinSource {
     /// it (`tee e < e`), so its content at the start says nothing (`src/decide.rs`).
     fn stdin_identity(&self) -> Option<(u64, u64)> {
         None
+    }
+
+    /// Returns `(st_dev, st_ino)` of the regular files that standard output and standard
+    /// error (in that order) go to, where they are regular files. Such a file is an output of
+    /// the command, written while it runs and not recorded as a file effect, so a predicate
+    /// whose path reaches it is about a state the command did not see (`cat a >> a`, or `a`
+    /// a symlink to the file `cat a >> b` appends to): the check fails it
+    /// ([`crate::into_output`]).
+    fn output_files(&self) -> [Option<(u64, u64)>; 2] {
+        [None, None]
     }
 }
 
@@ -243,10 +254,31 @@ pub fn check_in_family<F: Fs>(
 ) -> Verdict {
     let siblings: Vec<&[Effect]> = family.iter().map(|e| e.effects.as_slice()).collect();
     let predicates = entry.predicates.iter().map(Predicate::view);
-    check_views_in_family(predicates, &entry.effects, &siblings, fs, stdin)
+    check_views_in_family(predicates, Own::of(entry), &siblings, fs, stdin)
 }
 
-/// [`check_in_family`] under `rules`: with [`Rules::Strict`], the strict [`check`].
+/// An entry's own outputs, as a check needs them: its effects, and for each how many of its
+/// predicates had been observed when the run first changed it ([`Entry::effects_since`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Own<'e> {
+    /// The entry's effects.
+    pub effects: &'e [Effect],
+    /// [`Entry::effects_since`].
+    pub since: &'e [u32],
+}
+
+impl<'e> Own<'e> {
+    /// No outputs.
+    pub const NONE: Own<'static> = Own { effects: &[], since: &[] };
+
+    /// The outputs of `entry`.
+    pub fn of(entry: &'e Entry) -> Own<'e> {
+        Own { effects: &entry.effects, since: &entry.effects_since }
+    }
+}
+
+/// [`check_in_family`] under `rules`: with [`Rules::Strict`], every predicate as recorded (the
+/// strict [`check`]) and no walk into the entry's outputs through an input symlink.
 pub fn check_with_rules<F: Fs>(
     rules: Rules,
     entry: &Entry,
@@ -256,21 +288,26 @@ pub fn check_with_rules<F: Fs>(
 ) -> Verdict {
     match rules {
         Rules::OutputsIdempotent => check_in_family(entry, family, fs, stdin),
-        Rules::Strict => check(&entry.predicates, fs, stdin),
+        Rules::Strict => {
+            // No run's outputs are in place for the output rule; the entry's own still guard
+            // walks through input symlinks (gap G6).
+            let predicates = entry.predicates.iter().map(Predicate::view);
+            check_views_in_family(predicates, Own::of(entry), &[], fs, stdin)
+        }
     }
 }
 
 /// [`check_in_family`] over borrowed views (owned or archived predicates): the entry's
-/// predicates, its `effects`, and the effects of every run of the family (`siblings`, the
-/// entry's own among them).
+/// predicates, its `own` outputs, and the effects of every run of the family (`siblings`, the
+/// entry's own among them; none under [`Rules::Strict`]).
 pub fn check_views_in_family<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
-    effects: &[Effect],
+    own: Own<'_>,
     siblings: &[&[Effect]],
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Verdict {
-    check_views_in_family_deferring(predicates, |_| false, effects, siblings, fs, stdin)
+    check_views_in_family_deferring(predicates, |_| false, own, siblings, fs, stdin)
 }
 
 /// [`check_views_in_family`], checking the predicates `defer` picks after the others: the
@@ -282,18 +319,20 @@ pub fn check_views_in_family<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
 pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
     predicates: impl IntoIterator<Item = PredicateView<'a, N>>,
     defer: impl Fn(&PredicateView<'a, N>) -> bool,
-    effects: &[Effect],
+    own: Own<'_>,
     siblings: &[&[Effect]],
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Verdict {
     let mut deferred = Vec::new();
     let mut failed = None;
-    let outputs = Outputs::new(effects, siblings);
+    let outputs = Outputs::new(own.effects, siblings);
+    let guard = IntoOutputs::new(fs, own.effects, own.since, stdin.output_files());
+    let check_one = |index, p| check_in_family_one(index, p, &outputs, &guard, fs, stdin);
     for (index, p) in predicates.into_iter().enumerate() {
         if defer(&p) {
             deferred.push((index, p));
-        } else if let Some(observed) = check_in_family_one(p, &outputs, fs, stdin) {
+        } else if let Some(observed) = check_one(index, p) {
             failed = Some(Verdict::Fails { index, observed });
             break;
         }
@@ -302,7 +341,7 @@ pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
         if matches!(failed, Some(Verdict::Fails { index: f, .. }) if f < index) {
             break;
         }
-        if let Some(observed) = check_in_family_one(p, &outputs, fs, stdin) {
+        if let Some(observed) = check_one(index, p) {
             return Verdict::Fails { index, observed };
         }
     }
@@ -310,14 +349,26 @@ pub fn check_views_in_family_deferring<'a, F: Fs, N: Deref<Target = [u8]> + 'a>(
 }
 
 /// Checks one predicate with the output rule: what was observed if it fails, `None` if it
-/// holds (strictly, or because the entry's own outputs explain the difference).
+/// holds (strictly, or because the entry's own outputs explain the difference). A walk that
+/// followed an input symlink into one of the outputs that the run had changed before observing
+/// this predicate fails it under any rules (gap G6, [`crate::into_output`]): the command met
+/// the output changed, not as it is before the run.
 fn check_in_family_one<F: Fs, N: Deref<Target = [u8]>>(
+    index: usize,
     p: PredicateView<'_, N>,
     outputs: &Outputs<'_>,
+    guard: &IntoOutputs<'_, '_, F>,
     fs: &F,
     stdin: &dyn StdinSource,
 ) -> Option<Observed> {
-    let observed = check_view(p, fs, stdin)?;
+    guard.start(index);
+    let observed = check_view(p, guard, stdin);
+    match guard.reached() {
+        Some(Reached::Output(output)) => return Some(Observed::IntoOutput(output.to_vec())),
+        Some(Reached::Stream(fd)) => return Some(Observed::OutputStream(fd)),
+        None => {}
+    }
+    let observed = observed?;
     let relaxed = match (p, &observed) {
         (PredicateView::Listing { dir, .. }, Observed::Names { added, removed }) => {
             listing_differs_by_outputs(dir, added, removed, outputs, fs)
@@ -547,6 +598,7 @@ mod tests {
             ),
             predicates,
             effects,
+            effects_since: vec![],
             stdout: none,
             stderr: none,
             exit: ExitStatus::Code(0),

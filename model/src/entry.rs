@@ -95,6 +95,11 @@ pub struct Entry {
     pub predicates: Vec<Predicate>,
     /// The outputs: the final state of every path changed, in the order to apply them.
     pub effects: Vec<Effect>,
+    /// For each of `effects` (same order), how many of `predicates` had been observed when the
+    /// run first changed its path. A later predicate whose walk reaches that path through a
+    /// symlink the run did not make met it changed, so checking it against the state before
+    /// the run says nothing (gap G6, `crate::into_output`). Missing numbers count as 0.
+    pub effects_since: Vec<u32>,
     /// Standard output.
     pub stdout: Captured,
     /// Standard error.

@@ -139,18 +139,9 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
 }
 
 /// Emits the proposed observations that must precede `call`'s own (G2, G3, G5) when the
-/// tracer runs with them; always notes the unfixed gaps G6, G8 and G10.
+/// tracer runs with them.
 pub fn before_call(t: &mut Traced, call: &Call) {
     if !t.proposed {
-        for (path, flags, parent_only) in walks(call) {
-            let at = t.at(path);
-            let walked = if parent_only {
-                At { base: at.base.clone(), path: split_last(path).0 }
-            } else {
-                at
-            };
-            note_gaps(t, path, &walked, flags);
-        }
         return;
     }
     for (path, flags, parent_only) in walks(call) {
@@ -160,7 +151,7 @@ pub fn before_call(t: &mut Traced, call: &Call) {
         } else {
             at.clone()
         };
-        let w = note_gaps(t, path, &walked, flags);
+        let w = walk(&t.os.fs, &walked, flags);
         for (link, target) in w.links {
             t.emit(Observation::ReadLink { path: link, target });
         }
@@ -174,31 +165,6 @@ pub fn before_call(t: &mut Traced, call: &Call) {
         let flags = ResolveFlags::FOLLOW;
         t.emit(Observation::Resolve { at, flags, outcome, opened_for_read: false });
     }
-}
-
-/// Sets [`Traced::gap_g6`] if resolving `walked` (the argument `path`) meets gap G6, G8 or
-/// G10; returns the walk.
-fn note_gaps(t: &mut Traced, path: &[u8], walked: &At, flags: ResolveFlags) -> Walk {
-    let at = walked;
-    let w = walk(&t.os.fs, walked, flags);
-    let changed: Vec<&[u8]> = t
-        .obs
-        .iter()
-        .filter_map(|o| match o {
-            Observation::Touch { path, .. } => Some(path.as_slice()),
-            _ => None,
-        })
-        .collect();
-    let own = |p: &[u8]| changed.iter().any(|c| crate::path::is_within(p, c));
-    let into_own = w.after_link.iter().any(|p| own(p));
-    // G6: an input symlink leads into the run's output. (G8, the run's own symlink leading
-    // into inputs, and G10, `b/../x` with `x` the run's own, are fixed: the tracer names such
-    // walks canonically, `Observation::Canonical`.)
-    if into_own && !w.links.iter().all(|(l, _)| own(l)) {
-        t.gap_g6 = true;
-    }
-    let _ = (path, at);
-    w
 }
 
 /// G2 and G3: the parent of a name-changing call, the name itself (not followed, trailing

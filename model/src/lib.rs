@@ -21,6 +21,7 @@ pub mod fingerprint;
 pub mod fixes;
 pub mod fs;
 pub mod hash;
+pub mod into_output;
 pub mod key;
 pub mod lower;
 pub mod memfs;

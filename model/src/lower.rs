@@ -86,6 +86,8 @@ pub struct Changed {
     pub before: Option<FileKind>,
     /// The path is a directory renamed into place; the caller adds its subtree.
     pub tree: bool,
+    /// How many predicates had been kept when the run first changed the path.
+    pub since: u32,
 }
 
 /// The lowering state machine for one run.
@@ -240,7 +242,8 @@ impl Lowering {
                 if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
                     return;
                 }
-                let c = Changed { path: path.clone(), before: *before, tree: false };
+                let since = self.since();
+                let c = Changed { path: path.clone(), before: *before, tree: false, since };
                 self.changed.insert(path.clone(), c);
             }
             Observation::TouchTree { from, path } => {
@@ -502,7 +505,14 @@ impl Lowering {
 
     /// Records that the caller found more changed paths (the subtree of a renamed directory).
     pub fn add_changed(&mut self, path: Vec<u8>, before: Option<FileKind>) {
-        self.changed.entry(path.clone()).or_insert(Changed { path, before, tree: false });
+        // When in the run it changed is not known: from the start, for gap G6.
+        let c = Changed { path: path.clone(), before, tree: false, since: 0 };
+        self.changed.entry(path).or_insert(c);
+    }
+
+    /// The number of predicates kept so far, as stamped on a change ([`Changed::since`]).
+    fn since(&self) -> u32 {
+        u32::try_from(self.predicates.len()).unwrap_or(u32::MAX)
     }
 
     /// Whether a predicate already says that `abs` (normalised) did not resolve.
@@ -524,16 +534,21 @@ impl Lowering {
         for c in &changed {
             let fin = finals.get(&c.path).cloned().unwrap_or(Final::Absent);
             if fin == Final::Absent && c.before.is_none() {
-                // Created and removed within the run: no effect. Inside the root its absence is
-                // an input, though: had it existed, the run would have removed it and a replay
-                // would not (found by the model's soundness property, gap G4).
-                if path::is_within(&c.path, root) && !self.probed_absent(&c.path) {
-                    self.predicates.push(Predicate::DoesNotResolve {
-                        path: c.path.clone(),
-                        base: b"/".to_vec(),
-                        flags: ResolveFlags::NOFOLLOW,
-                        errno: crate::Errno::ENOENT,
-                    });
+                // Created and removed within the run. Inside the root its absence is an input:
+                // had it existed, the run would have removed it and a replay would not (found
+                // by the model's soundness property, gap G4). It is an output too, one a
+                // replay has nothing to do for: a walk that reaches it through an input symlink
+                // met it while it existed (gap G6, `crate::into_output`).
+                if path::is_within(&c.path, root) {
+                    if !self.probed_absent(&c.path) {
+                        self.predicates.push(Predicate::DoesNotResolve {
+                            path: c.path.clone(),
+                            base: b"/".to_vec(),
+                            flags: ResolveFlags::NOFOLLOW,
+                            errno: crate::Errno::ENOENT,
+                        });
+                    }
+                    effects.push(Effect::Absent { path: c.path.clone() });
                 }
                 continue;
             }
@@ -597,9 +612,15 @@ impl Lowering {
                 ),
             });
         }
+        let effects = order_effects(effects);
+        let since_of: HashMap<&[u8], u32> =
+            changed.iter().map(|c| (c.path.as_slice(), c.since)).collect();
+        let effects_since = effects.iter().map(|e| since_of.get(e.path()).copied().unwrap_or(0));
+        let effects_since = effects_since.collect();
         Lowered {
             predicates: self.predicates,
-            effects: order_effects(effects),
+            effects,
+            effects_since,
             uncacheable: self.uncacheable,
             unknown_syscalls: self.unknown.into_iter().collect(),
         }
@@ -639,6 +660,8 @@ pub struct Lowered {
     pub predicates: Vec<Predicate>,
     /// The outputs, in the order to apply them.
     pub effects: Vec<Effect>,
+    /// For each output, [`Changed::since`] of its path ([`crate::Entry::effects_since`]).
+    pub effects_since: Vec<u32>,
     /// Why the run cannot be replayed (empty if it can).
     pub uncacheable: Vec<Uncacheable>,
     /// Syscalls not understood: (number, count).

@@ -35,8 +35,6 @@ pub struct Run {
     pub fs: MemFs,
     /// The content of every regular file in `fs`, by hash.
     pub objects: BTreeMap<Hash, Vec<u8>>,
-    /// A resolution followed a symlink into the run's own output (gap G6; proposed runs only).
-    pub gap_g6: bool,
 }
 
 /// Runs `program` on a copy of `fs`, starting in directory `cwd`, under the tracer as shipped.
@@ -56,7 +54,6 @@ pub fn run_traced(program: &Program, fs: &MemFs, cwd: &[u8], proposed: bool) -> 
             transcript: Vec::new(),
             fs: fs.clone(),
             objects,
-            gap_g6: false,
         };
     };
     let mut traced = crate::trace::Traced::new(os);
@@ -64,8 +61,7 @@ pub fn run_traced(program: &Program, fs: &MemFs, cwd: &[u8], proposed: bool) -> 
     let transcript = exec(program, &mut traced);
     let fs = traced.os.fs;
     let objects = objects_of(&fs);
-    let gap_g6 = traced.gap_g6;
-    Run { obs: traced.obs, origin: traced.origin, transcript, fs, objects, gap_g6 }
+    Run { obs: traced.obs, origin: traced.origin, transcript, fs, objects }
 }
 
 fn objects_of(fs: &MemFs) -> BTreeMap<Hash, Vec<u8>> {
@@ -158,6 +154,7 @@ pub fn entry_of(lowered: Lowered, transcript: &[u8]) -> Entry {
         key,
         predicates: lowered.predicates,
         effects: lowered.effects,
+        effects_since: lowered.effects_since,
         stdout: Captured { hash: Hash::of(transcript), size_bytes: transcript.len() as u64 },
         stderr: empty,
         exit: ExitStatus::Code(0),

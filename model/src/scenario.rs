@@ -7,7 +7,7 @@
 //! counterexample. Paths come from a small alphabet so that the program, the tree and the edits
 //! collide often: that is where predicates matter.
 
-use crate::check::{check, NoStdin};
+use crate::check::NoStdin;
 use crate::entry::Entry;
 use crate::memfs::MemFs;
 use crate::program::{Data, Op, PathExpr, Program, Stmt};
@@ -254,10 +254,8 @@ pub enum Case {
     Vacuous,
     /// The premise holds and so does the conclusion.
     Proved,
-    /// A known, unfixed gap of notes/model.md explains the violation: a resolution through a
-    /// symlink into or out of the run's own output, or through `..` (G6, G8, G10), a write in
-    /// place to a file that has gained another name (G20), or an errno attributed to the wrong
-    /// path (P1).
+    /// Precision only: a known imprecision of notes/model.md explains the failing check: an
+    /// errno attributed to the wrong path (P1). Theorem 1 (soundness) has no such class.
     KnownGap,
     /// Precision only: the entry does not even check against the state it was recorded on
     /// (gaps P1 and P2 of notes/model.md), so it is never replayed.
@@ -291,6 +289,12 @@ pub const SHIPPED: Pipeline<'static> = Pipeline { fixes: false, lower: &shipped 
 /// The tracer and lowering with every proposed fix.
 pub const PROPOSED: Pipeline<'static> = Pipeline { fixes: true, lower: &proposed };
 
+/// The check theorems 1 and 2 are about: `dry build --strict`'s, every predicate as recorded and
+/// no walk into the entry's outputs through an input symlink (gap G6).
+fn strict(entry: &Entry, fs: &MemFs) -> crate::Verdict {
+    crate::check::check_with_rules(crate::check::Rules::Strict, entry, &[], fs, &NoStdin)
+}
+
 /// Theorem 1, soundness: if the entry recorded on `s0` checks on `s1`, then running on `s1`
 /// sees the same transcript and makes the same observations, and replaying the entry onto
 /// `s1` leaves the same filesystem as running. Returns a description of any violation.
@@ -301,18 +305,10 @@ pub fn soundness(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
         return Ok(Case::Uncacheable);
     }
     let s1 = sc.s1();
-    if !check(&entry.predicates, &s1, &NoStdin).holds() {
+    if !strict(&entry, &s1).holds() {
         return Ok(Case::Vacuous);
     }
     let r1 = run_traced(&sc.program, &s1, ROOT, pipe.fixes);
-    let gap = r0.gap_g6 || r1.gap_g6;
-    if gap
-        && (r1.transcript != r0.transcript
-            || replay(&entry.effects, &s1, &r0.objects).map(|f| f.snapshot())
-                != Ok(r1.fs.snapshot()))
-    {
-        return Ok(Case::KnownGap);
-    }
     if r1.transcript != r0.transcript {
         return Err(format!(
             "the check holds but the program sees something else\n{}s0 run:\n{}s1 run:\n{}",
@@ -353,7 +349,7 @@ pub fn precision(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
     if !entry.cacheable() {
         return Ok(Case::Uncacheable);
     }
-    if !check(&entry.predicates, &sc.s0, &NoStdin).holds() {
+    if !strict(&entry, &sc.s0).holds() {
         return Ok(Case::Unreplayable);
     }
     let s1 = sc.s1();
@@ -361,11 +357,9 @@ pub fn precision(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
     if r1.obs != r0.obs {
         return Ok(Case::Vacuous);
     }
-    match check(&entry.predicates, &s1, &NoStdin) {
+    match strict(&entry, &s1) {
         v if v.holds() => Ok(Case::Proved),
-        crate::Verdict::Fails { index, .. }
-            if r0.gap_g6 || r1.gap_g6 || misattributed(&r0, &entry.predicates[index]) =>
-        {
+        crate::Verdict::Fails { index, .. } if misattributed(&r0, &entry.predicates[index]) => {
             Ok(Case::KnownGap)
         }
         v => Err(format!(

@@ -105,9 +105,6 @@ pub struct Traced {
     pub origin: Vec<&'static str>,
     /// Also emit the observations of the proposed tracer fixes ([`crate::fixes`]).
     pub proposed: bool,
-    /// With `proposed`: some resolution followed a symlink the run did not create into a path
-    /// the run had already changed (gap G6 of notes/model.md).
-    pub gap_g6: bool,
     /// Every call performed, in order (what a real program would execute).
     pub calls: Vec<Call>,
     current: &'static str,
@@ -124,7 +121,6 @@ impl Traced {
             obs: Vec::new(),
             origin: Vec::new(),
             proposed: false,
-            gap_g6: false,
             calls: Vec::new(),
             current: "",
             changed: std::collections::BTreeSet::new(),

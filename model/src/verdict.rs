@@ -41,6 +41,13 @@ pub enum Observed {
     /// The file of a [`crate::Predicate::Links`] has this many names, and these permission
     /// bits, now.
     Links(u64, u32),
+    /// Resolving the predicate's path now follows a symlink the command did not make into
+    /// this output of the entry (absolute path), which the command itself changes while it
+    /// runs (gap G6, [`crate::into_output`]).
+    IntoOutput(Vec<u8>),
+    /// Resolving the predicate's path now reaches the regular file that the command's
+    /// standard output (1) or standard error (2) goes to ([`crate::into_output`]).
+    OutputStream(u8),
 }
 
 /// The outcome of checking an entry against a filesystem.

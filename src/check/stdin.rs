@@ -27,17 +27,31 @@ pub struct LiveStdin {
     /// `(st_dev, st_ino)` of the open file, unless the descriptor is closed.
     id: Option<(u64, u64)>,
     hash: OnceCell<Option<Hash>>,
+    /// `(st_dev, st_ino)` of the files on descriptors 1 and 2, where regular files.
+    streams: [Option<(u64, u64)>; 2],
 }
 
 impl LiveStdin {
     /// Returns the standard input of this process.
     pub fn new() -> LiveStdin {
-        LiveStdin::at(PathBuf::from("/proc/self/fd/0"))
+        LiveStdin::at(PathBuf::from("/proc/self/fd/0")).with_streams_of("/proc/self/fd")
     }
 
     /// Returns the standard input of process `pid` (a tracee about to be skipped in place).
     pub fn of_process(pid: i32) -> LiveStdin {
-        LiveStdin::at(PathBuf::from(format!("/proc/{pid}/fd/0")))
+        let fds = format!("/proc/{pid}/fd");
+        LiveStdin::at(PathBuf::from(format!("{fds}/0"))).with_streams_of(&fds)
+    }
+
+    /// Notes the regular files behind descriptors 1 and 2 of the `/proc` descriptor directory
+    /// `fds` (`model::check::StdinSource::output_files`).
+    fn with_streams_of(mut self, fds: &str) -> LiveStdin {
+        let regular = |fd: u8| {
+            let m = std::fs::metadata(format!("{fds}/{fd}")).ok()?;
+            m.file_type().is_file().then(|| (m.dev(), m.ino()))
+        };
+        self.streams = [regular(1), regular(2)];
+        self
     }
 
     /// Returns the standard input behind the `/proc` descriptor link `link`.
@@ -51,7 +65,7 @@ impl LiveStdin {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (StdinKind::Closed, None),
             Err(_) => (StdinKind::Other, None),
         };
-        LiveStdin { link, kind, id, hash: OnceCell::new() }
+        LiveStdin { link, kind, id, hash: OnceCell::new(), streams: [None, None] }
     }
 
     /// Returns `(st_dev, st_ino)` of the open file, unless the descriptor is closed.
@@ -104,6 +118,10 @@ impl Default for LiveStdin {
 impl StdinSource for LiveStdin {
     fn stdin_identity(&self) -> Option<(u64, u64)> {
         (self.kind == StdinKind::File).then_some(self.id).flatten()
+    }
+
+    fn output_files(&self) -> [Option<(u64, u64)>; 2] {
+        self.streams
     }
 
     fn stdin_hash(&self) -> Option<Hash> {

@@ -3,7 +3,7 @@
 //! fingerprint cache spares unchanged files a read.
 
 use super::*;
-use model::check::NoStdin;
+use model::check::{NoStdin, Own};
 use model::entry::{Captured, ExitStatus};
 use model::fs::{FileKind, Fs};
 use model::resolve::ResolveFlags;
@@ -415,7 +415,14 @@ fn a_streamed_check_that_defers_its_listings_finds_them_read_ahead() {
     let mut fps = trusting();
     let live = LiveFs::new(&mut fps);
     let verdict = live.checking(p.iter().map(Predicate::view), |v| {
-        model::check::check_views_in_family_deferring(v, listing, &[], &[&[]], &live, &NoStdin)
+        model::check::check_views_in_family_deferring(
+            v,
+            listing,
+            Own::NONE,
+            &[&[]],
+            &live,
+            &NoStdin,
+        )
     });
     assert_eq!(verdict, Verdict::Holds);
     assert_eq!(live.list_count(), 0, "the listing read ahead answered");
@@ -423,7 +430,14 @@ fn a_streamed_check_that_defers_its_listings_finds_them_read_ahead() {
     t.write("d/new", b"x");
     let live = LiveFs::new(&mut fps);
     let verdict = live.checking(p.iter().map(Predicate::view), |v| {
-        model::check::check_views_in_family_deferring(v, listing, &[], &[&[]], &live, &NoStdin)
+        model::check::check_views_in_family_deferring(
+            v,
+            listing,
+            Own::NONE,
+            &[&[]],
+            &live,
+            &NoStdin,
+        )
     });
     assert_eq!(
         verdict,
@@ -613,6 +627,7 @@ fn check_entry_checks_the_entrys_predicates() {
         },
         predicates: vec![Predicate::Content { path: t.abs("in"), hash: Hash::of(b"x") }],
         effects: vec![],
+        effects_since: vec![],
         stdout: empty,
         stderr: empty,
         exit: ExitStatus::Code(0),
@@ -970,7 +985,7 @@ fn remembered_listings_survive_the_stored_cache_and_are_not_read_ahead() {
             model::check::check_views_in_family_deferring(
                 v,
                 |_| false,
-                &[],
+                Own::NONE,
                 &[&[]],
                 &live,
                 &NoStdin,

@@ -113,7 +113,7 @@ pub fn describe_effect(e: &Effect, root: &[u8]) -> String {
         Effect::Dir { mode, .. } => format!("{p}: directory (mode {mode:o})"),
         Effect::Symlink { target, .. } => format!("{p}: symlink to {}", escape(target)),
         Effect::HardLink { to, .. } => format!("{p}: hard link to {}", show_path(to, root)),
-        Effect::Absent { .. } => format!("{p}: removed"),
+        Effect::Absent { .. } => format!("{p}: absent (removed by the run)"),
     }
 }
 
@@ -184,6 +184,16 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (_, Observed::SameFile(false)) => {
             "are now different files; were the same file (hard links)".to_string()
         }
+        (_, Observed::IntoOutput(output)) => format!(
+            "now resolves through a symlink the command did not make into its own output {}, \
+             which it changes while it runs (its state when the command looked is unknown)",
+            show_path(output, root)
+        ),
+        (_, Observed::OutputStream(fd)) => format!(
+            "now resolves to the file that the command's standard {} goes to, which it \
+             writes while it runs",
+            if *fd == 1 { "output" } else { "error" }
+        ),
         (_, Observed::Errno(e)) => format!("missing or unreadable ({e})"),
         (_, Observed::Kind(k)) => format!("now a {}", k.word()),
         (_, o) => format!("changed ({o:?})"),

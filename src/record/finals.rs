@@ -103,6 +103,7 @@ pub fn entry_of(
         key,
         predicates: lowered.predicates,
         effects: lowered.effects,
+        effects_since: lowered.effects_since,
         stdout: Captured { hash: store.put_bytes(stdout)?, size_bytes: stdout.len() as u64 },
         stderr: Captured { hash: store.put_bytes(stderr)?, size_bytes: stderr.len() as u64 },
         exit,

@@ -33,6 +33,8 @@ struct Instance {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     started: Instant,
+    /// Identities of the regular files its fds 1 and 2 were at its exec.
+    streams: [Option<(u64, u64)>; 2],
 }
 
 impl Instance {
@@ -43,6 +45,7 @@ impl Instance {
             stdout: Vec::new(),
             stderr: Vec::new(),
             started: Instant::now(),
+            streams: [None, None],
         }
     }
 }

@@ -187,6 +187,7 @@ pub fn command_started(rec: &mut Recorder<'_>, id: CmdId, req: &ExecRequest<'_>)
     // What the command's standard input is, and a regular file's content, are inputs, read or
     // not (as at the top).
     let stdin = crate::check::LiveStdin::of_process(req.pid);
+    inst.streams = model::check::StdinSource::output_files(&stdin);
     if let Some(kind) = rec.nested.as_ref().and_then(|n| unchecked_stdin(n, &stdin)) {
         inst.lowering.observe(&Observation::Uncacheable(Uncacheable::StreamStdin { kind }));
     }
@@ -202,7 +203,19 @@ pub fn record_instance(
 ) -> Result<(), StoreError> {
     let (Some(n), Some(key)) = (rec.nested.as_ref(), inst.key) else { return Ok(()) };
     let store: &Store = &n.store;
-    let lowered = super::finish(inst.lowering, &n.root, store)?;
+    let mut lowered = super::finish(inst.lowering, &n.root, store)?;
+    // A step that resolved the file its output goes to (`cat a >> a`) ran as it did because of
+    // it: a replay for another output file would not fail where a run fails.
+    let reached = inst.streams.iter().any(Option::is_some).then(|| {
+        let live = crate::check::LiveFs::new(rec.fingerprints);
+        model::into_output::reaches_stream(&lowered.predicates, &live, inst.streams)
+    });
+    if let Some(fd) = reached.flatten() {
+        let stream = if fd == 1 { "standard output" } else { "standard error" };
+        lowered.uncacheable.push(Uncacheable::Unsupported {
+            what: format!("resolved the file its {stream} goes to (as `cat a >> a` reads a)"),
+        });
+    }
     let run_ns = u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let entry = super::entry_of(key, lowered, &inst.stdout, &inst.stderr, status, run_ns, store)?;
     match &rec.writer {

@@ -129,6 +129,7 @@ mod tests {
             key,
             predicates: Vec::new(),
             effects: Vec::new(),
+            effects_since: Vec::new(),
             stdout: none,
             stderr: none,
             exit: ExitStatus::Code(0),

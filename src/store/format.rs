@@ -18,14 +18,14 @@ const _: () = assert!(HEADER_LEN.is_multiple_of(PAYLOAD_ALIGN), "the payload mus
 
 /// The format version this dry writes, and the only one whose entries it checks and replays.
 /// See the version history in `notes/format.md`.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// The oldest format version this dry can still decode (`dry`'s decoder, the golden archives).
 /// Version 2 inserted a variant into `Uncacheable` (`StreamStdin`), so a version-1 payload is not
 /// a version-2 payload; and a version-1 entry lacks the `StdinIs` and `SameFile` predicates its
-/// run may have depended on. The store reads version-1 files as damaged: a miss, and the next
-/// build replaces the file.
-pub(crate) const OLDEST_DECODABLE: u32 = 2;
+/// run may have depended on. Version 3 added `Entry::effects_since` (gap G6). The store reads
+/// older files as damaged: a miss, and the next build replaces the file.
+pub(crate) const OLDEST_DECODABLE: u32 = 3;
 
 /// Magic of an entry database file (`entries/<family>`). PNG-style: the high-bit first byte
 /// catches 7-bit transfers and the final `\n` catches line-ending conversion.
@@ -159,8 +159,8 @@ mod tests {
         assert_eq!(decode(ENTRIES_MAGIC, &file), Ok(&payload[..]));
         assert!(decode(FINGERPRINTS_MAGIC, &file).is_err_and(|w| w.contains("magic")));
         let mut v = file.clone();
-        v[VERSION_AT] = 3;
-        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 3")));
+        v[VERSION_AT] = 4;
+        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 4")));
         let mut v = file.clone();
         v[VERSION_AT] = 1;
         assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 1")));

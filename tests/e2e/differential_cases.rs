@@ -186,3 +186,42 @@ fn a_hard_link_of_a_symlink_is_not_replayed_as_a_copy() {
     }
     .assert_same();
 }
+
+/// The long run of session 21 (seed 30139): `a` became a symlink to the file `cat a >> d/a`
+/// appends to. The nested `cat a` was replayed (its input `a` had the recorded content, read
+/// through `a` from `d/a`), where running fails with "input file is output file". The check
+/// now refuses a walk through an input symlink into the step's own output (gap G6).
+#[test]
+fn a_symlink_into_the_file_a_step_appends_to_is_not_its_old_input() {
+    Case {
+        tree: vec![Node::dir("d"), Node::exec("a", "x\na\ny\n")],
+        script: lines(&["cat a >> d/a"]),
+        edits: vec![vec![Edit::symlink("a", "d/a")]],
+    }
+    .assert_same();
+}
+
+/// Seeds 22997 and 25668 of session 20: `cat a >> a` fails ("input file is output file") and
+/// was recorded so; the next step, `cat a >> b`, has the same key and the same input and was
+/// replayed as that failure. A step that resolves the file its output goes to is uncacheable,
+/// and one whose output goes to a file its entry resolves is not replayed.
+#[test]
+fn a_step_reading_the_file_its_output_goes_to_is_not_replayed_for_another() {
+    Case {
+        tree: vec![Node::file("a", "x\n")],
+        script: lines(&["cat a >> a", "cat a >> b", "cat b"]),
+        edits: vec![vec![Edit::write("a", "y\n")]],
+    }
+    .assert_same();
+}
+
+/// The other order: `cat a >> b` recorded first, then `cat a >> a` must run (and fail).
+#[test]
+fn a_step_whose_output_goes_to_its_input_is_not_replayed() {
+    Case {
+        tree: vec![Node::file("a", "x\n")],
+        script: lines(&["cat a >> b", "cat a >> a", "cat b"]),
+        edits: vec![vec![Edit::write("a", "y\n")]],
+    }
+    .assert_same();
+}

@@ -8,6 +8,7 @@ mod differential_cases;
 mod differential_gen;
 mod exec;
 mod identity;
+mod into_output;
 mod lowering;
 mod modes;
 mod nested;

@@ -249,6 +249,14 @@ impl Step {
         self
     }
 
+    /// Asserts that dry ran the whole build and gave a reason containing `needle`.
+    #[track_caller]
+    pub fn ran_because(&self, needle: &str) -> &Step {
+        let hit = self.own.iter().any(|l| l.starts_with("dry: ran") && l.contains(needle));
+        assert!(hit, "{}: expected a run because of {needle:?}", self.what);
+        self
+    }
+
     /// Asserts that a step of the build whose argv contains `needle` ran.
     #[track_caller]
     pub fn nested_ran(&self, needle: &str) -> &Step {

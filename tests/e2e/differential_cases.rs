@@ -225,3 +225,29 @@ fn a_step_whose_output_goes_to_its_input_is_not_replayed() {
     }
     .assert_same();
 }
+
+/// The long run of session 21 (seed 37087): `c` became a symlink to `a`, which `dd if=c of=a`
+/// truncates before reading `c`. The content of `c` was recorded at its open, before the
+/// truncation, and still matched (`a` held a copy of it): the whole script was replayed, where
+/// running leaves `a` empty. A file's content counts as read at the end of the run.
+#[test]
+fn a_copy_onto_the_file_its_input_became_a_symlink_to_reads_it_truncated() {
+    Case {
+        tree: vec![Node::file("c", "x y\ny\nb\n")],
+        script: lines(&["dd if=c of=a status=none"]),
+        edits: vec![vec![Edit::symlink("c", "a")]],
+    }
+    .assert_same();
+}
+
+/// Seed 36426: `tee d < a` in `e`, then `e/a -> d`: the shell's stdin file is the file `tee`
+/// truncates.
+#[test]
+fn tee_onto_the_file_its_stdin_became_a_symlink_to_reads_it_truncated() {
+    Case {
+        tree: vec![Node::dir("e"), Node::file("e/a", "y\nx\nb\n")],
+        script: lines(&["cd e", "tee d < a"]),
+        edits: vec![vec![Edit::symlink("e/a", "d")]],
+    }
+    .assert_same();
+}

@@ -297,6 +297,18 @@ fn predicate(tmp: &[u8], p: &Predicate) -> Option<Predicate> {
         P::SameFile { a, b, flags, same } => {
             P::SameFile { a: to_model(tmp, &a)?, b: to_model(tmp, &b)?, flags, same }
         }
+        P::Identities { groups } => {
+            // The paths inside `TMP` (the model stats nothing else), groups kept apart.
+            let inside = groups.split(|p| p.is_empty()).filter_map(|g| {
+                let g: Vec<Vec<u8>> = g.iter().filter_map(|p| to_model(tmp, p)).collect();
+                (!g.is_empty()).then_some(g)
+            });
+            let inside: Vec<Vec<Vec<u8>>> = inside.collect();
+            if inside.iter().map(Vec::len).sum::<usize>() < 2 {
+                return None;
+            }
+            P::Identities { groups: inside.join(&Vec::new()) }
+        }
     })
 }
 

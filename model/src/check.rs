@@ -194,6 +194,7 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             };
             (now != same).then_some(Observed::SameFile(now))
         }
+        PredicateView::Identities { groups } => identities(groups, fs),
         PredicateView::Links { path, count, mode } => {
             let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
                 Ok(n) => n,
@@ -209,6 +210,43 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
             }
         }
     }
+}
+
+/// Checks a [`Predicate::Identities`]: each path (followed) reaches one file, the same for the
+/// paths of one group (separated by an empty name), and another for each group.
+fn identities<F: Fs, N: Deref<Target = [u8]>>(groups: &[N], fs: &F) -> Option<Observed> {
+    let mut first: std::collections::HashMap<(u64, u64), &[u8]> = Default::default();
+    let mut group_start: Option<(&[u8], (u64, u64))> = None;
+    for path in groups.iter().map(|p| &**p) {
+        if path.is_empty() {
+            group_start = None;
+            continue;
+        }
+        let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
+            Ok(n) => n,
+            Err(o) => return Some(o),
+        };
+        let id = match fs.identity(&node) {
+            Ok(id) => id,
+            Err(e) => return Some(Observed::Errno(e)),
+        };
+        match group_start {
+            None => {
+                if let Some(other) = first.get(&id) {
+                    let (a, b) = (other.to_vec(), path.to_vec());
+                    return Some(Observed::Identities { a, b, same: true });
+                }
+                first.insert(id, path);
+                group_start = Some((path, id));
+            }
+            Some((head, head_id)) if head_id != id => {
+                let (a, b) = (head.to_vec(), path.to_vec());
+                return Some(Observed::Identities { a, b, same: false });
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// The rules a check applies on top of the predicates as recorded.
@@ -368,7 +406,9 @@ fn check_in_family_one<F: Fs, N: Deref<Target = [u8]>>(
     let at_end = matches!(p, PredicateView::Content { .. } | PredicateView::Listing { .. });
     guard.start(if at_end { usize::MAX } else { index });
     let observed = check_view(p, guard, stdin);
-    match guard.reached() {
+    // An `Identities` walks the paths of the `Metadata` predicates, each guarded at its place.
+    let reached = guard.reached().filter(|_| !matches!(p, PredicateView::Identities { .. }));
+    match reached {
         Some(Reached::Output(output)) => return Some(Observed::IntoOutput(output.to_vec())),
         Some(Reached::Stream(fd)) => return Some(Observed::OutputStream(fd)),
         None => {}
@@ -479,7 +519,8 @@ fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }
         | PredicateView::Stdin { .. }
-        | PredicateView::StdinIs { .. } => return false,
+        | PredicateView::StdinIs { .. }
+        | PredicateView::Identities { .. } => return false,
     };
     let subject = crate::path::normalize(&p.subject());
     if follows && matches!(outputs.effect_at(&subject), Some(Effect::Symlink { .. })) {

@@ -102,6 +102,8 @@ pub struct Lowering {
     /// The buffer keys are built in before a lookup.
     scratch: Vec<u8>,
     changed: BTreeMap<Vec<u8>, Changed>,
+    /// The paths whose metadata was kept as an input, with the identity the command was shown.
+    stat_ids: Vec<(Vec<u8>, (u64, u64))>,
     uncacheable: Vec<Uncacheable>,
     unknown: BTreeMap<u64, u64>,
     stdin_seen: bool,
@@ -190,10 +192,13 @@ impl Lowering {
                 }
                 self.last_follow = *follow;
             }
-            Observation::Stat { path, meta } => {
+            Observation::Stat { path, meta, id } => {
                 let Some(path) = self.placed(path, Slot::Last) else { return };
                 let path = &path[..];
                 if self.wants(0, path) {
+                    if let Some(id) = id {
+                        self.stat_ids.push((path.to_vec(), *id));
+                    }
                     let size_bytes =
                         if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
                     self.predicates.push(Predicate::Metadata {
@@ -482,6 +487,23 @@ impl Lowering {
                 Predicate::Readlink { .. } => self.wants(2, &subject),
                 Predicate::SameFile { a, b, .. } => self.wants_pair(a, b),
                 Predicate::Links { .. } => self.wants(5, &subject),
+                Predicate::Identities { groups } => {
+                    // Without the paths this run had already changed (its own state).
+                    let kept = groups.split(|p| p.is_empty()).filter_map(|g| {
+                        let g: Vec<Vec<u8>> = g
+                            .iter()
+                            .filter(|p| !self.is_own(&path::normalize(p)))
+                            .cloned()
+                            .collect();
+                        (!g.is_empty()).then_some(g)
+                    });
+                    let kept: Vec<Vec<Vec<u8>>> = kept.collect();
+                    if kept.iter().map(Vec::len).sum::<usize>() >= 2 {
+                        let groups = kept.join(&Vec::new());
+                        self.predicates.push(Predicate::Identities { groups });
+                    }
+                    false
+                }
                 Predicate::Listing { .. } => {
                     path_key(&mut self.scratch, 3, &p.subject());
                     classify(&subject) == PathClass::Ordinary
@@ -510,6 +532,30 @@ impl Lowering {
         self.changed.entry(path).or_insert(c);
     }
 
+    /// Records which of the paths whose metadata the command was shown were one file
+    /// ([`Predicate::Identities`]), when there were two or more.
+    fn identities(&mut self) {
+        // A path the run changed is judged by the predicates of its change (the `Links` of a
+        // file written in place, the `SameFile` of a rename...) and by the output rule: which
+        // file it was before the run is not asked again (`rm -f old` stat'ed `old`).
+        let changed = &self.changed;
+        self.stat_ids.retain(|(p, _)| !changed.contains_key(&path::normalize(p)));
+        if self.stat_ids.len() < 2 {
+            return;
+        }
+        let mut order: Vec<(u64, u64)> = Vec::new();
+        let mut groups: HashMap<(u64, u64), Vec<Vec<u8>>> = HashMap::new();
+        for (path, id) in std::mem::take(&mut self.stat_ids) {
+            if !groups.contains_key(&id) {
+                order.push(id);
+            }
+            groups.entry(id).or_default().push(path);
+        }
+        let groups: Vec<Vec<Vec<u8>>> = order.iter().filter_map(|id| groups.remove(id)).collect();
+        let groups = groups.join(&Vec::new());
+        self.predicates.push(Predicate::Identities { groups });
+    }
+
     /// The number of predicates kept so far, as stamped on a change ([`Changed::since`]).
     fn since(&self) -> u32 {
         u32::try_from(self.predicates.len()).unwrap_or(u32::MAX)
@@ -526,6 +572,7 @@ impl Lowering {
     /// Ends the run: turns each changed path's final state into an effect. `root` is the project
     /// root; a change that remains outside it makes the run uncacheable.
     pub fn finish(mut self, root: &[u8], finals: &HashMap<Vec<u8>, Final>) -> Lowered {
+        self.identities();
         let mut effects = Vec::new();
         let mut first_of_inode: HashMap<(u64, u64), Vec<u8>> = HashMap::new();
         // Per shared inode among the effects: its number of names, and how many are effects.

@@ -190,6 +190,7 @@ fn proc_sys_and_dev_are_not_predicates_and_dev_null_is_harmless() {
             Observation::Stat {
                 path: b"/dev/tty".to_vec(),
                 meta: Meta { kind: FileKind::Other, mode: 0o666, size_bytes: 0 },
+                id: Some((1, 2)),
             },
         ],
         &[],
@@ -373,7 +374,11 @@ fn a_path_spelled_with_dot_dot_is_its_own_fact_and_dots_are_not() {
     let stat = |p: &str| Observation::Stat {
         path: p.as_bytes().to_vec(),
         meta: crate::fs::Meta { kind: FileKind::Regular, mode: 0o644, size_bytes: 1 },
+        id: Some((1, 2)),
     };
     let l = lower(vec![stat("/p/a"), stat("/p/./a"), stat("/p//a/"), stat("/p/d/../a")], &[]);
-    assert_eq!(l.predicates.len(), 2, "{:?}", l.predicates);
+    // Two metadata facts, and that both spellings reached one file.
+    assert_eq!(l.predicates.len(), 3, "{:?}", l.predicates);
+    let one = vec![b"/p/a".to_vec(), b"/p/d/../a".to_vec()];
+    assert_eq!(l.predicates[2], Predicate::Identities { groups: one });
 }

@@ -86,6 +86,10 @@ pub enum Observation {
         path: Vec<u8>,
         /// What the command was shown.
         meta: Meta,
+        /// The device and inode numbers the command was shown (a `stat`; `None` for metadata
+        /// the tracer records of a file it opens or renames, which the command is not shown):
+        /// which stat'ed paths were one file is an input (`Predicate::Identities`).
+        id: Option<(u64, u64)>,
     },
     /// A regular file was opened for reading (or read-write, or append): its content at that
     /// moment.

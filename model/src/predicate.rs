@@ -116,6 +116,16 @@ pub enum Predicate {
         /// Its permission bits (those the open created it with, for `count` 0).
         mode: u32,
     },
+    /// The paths whose metadata the command was shown (`stat` and its variants: absolute, as
+    /// spelled, followed), in groups separated by an empty name: the paths of one group reach
+    /// one file, those of different groups different files. A `stat` shows the device and inode
+    /// numbers, and programs compare them (`cp`, `ln` and `mv` refuse two names of one file:
+    /// "are the same file"); the numbers themselves are never compared, only which names share
+    /// them. Recorded once per run, when it stat'ed two paths or more. New in format version 3.
+    Identities {
+        /// The paths, groups separated by an empty name.
+        groups: Vec<Vec<u8>>,
+    },
 }
 
 /// What a command's standard input (its descriptor 0) refers to, as far as replaying it goes.

@@ -448,6 +448,10 @@ pub fn show_predicate(p: &crate::Predicate) -> String {
         P::Readlink { path, target } => format!("Readlink {} -> {}", s(path), s(target)),
         P::Stdin { hash } => format!("Stdin {hash:?}"),
         P::StdinIs { kind } => format!("StdinIs {kind:?}"),
+        P::Identities { groups } => {
+            let paths: Vec<String> = groups.iter().map(|n| s(n)).collect();
+            format!("Identities [{}]", paths.join(", "))
+        }
         P::Links { path, count, mode } => format!("Links {} {count} {mode:o}", s(path)),
         P::SameFile { a, b, flags, same } => {
             let is = if *same { "is" } else { "is not" };

@@ -358,7 +358,7 @@ impl Traced {
             self.emit(Observation::Read { path: host.clone(), hash });
         }
         if let Some(meta) = prior_meta {
-            self.emit(Observation::Stat { path: host, meta });
+            self.emit(Observation::Stat { path: host, meta, id: None });
         }
         self.emit(Observation::Touch { path: canon, before });
         Ok(Outcome::Done)
@@ -379,7 +379,14 @@ impl Traced {
         // The size an `lstat` shows of a symlink is the length of its target: an input.
         let mut size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
         if follow || meta.kind != FileKind::Symlink {
-            self.emit(Observation::Stat { path: host, meta });
+            let node = crate::resolve::resolve(&self.os.fs, &at.base, &at.path, flags);
+            let id = match node {
+                Ok(crate::resolve::Resolved::Node(n)) => {
+                    crate::fs::Fs::identity(&self.os.fs, &n).ok()
+                }
+                _ => None,
+            };
+            self.emit(Observation::Stat { path: host, meta, id });
         } else if let Ok(target) = self.os.readlink(path) {
             size_bytes = target.len() as u64;
             self.emit(Observation::ReadLink { path: host, target });
@@ -592,7 +599,7 @@ impl Traced {
                 self.emit(Observation::Read { path: old_canon.clone(), hash });
                 // The new name is the old file: its mode too is an input.
                 if let Some(meta) = old_meta {
-                    self.emit(Observation::Stat { path: old_canon.clone(), meta });
+                    self.emit(Observation::Stat { path: old_canon.clone(), meta, id: None });
                 }
             }
             if let Some(target) = old_target {

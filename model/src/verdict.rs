@@ -45,6 +45,16 @@ pub enum Observed {
     /// this output of the entry (absolute path), which the command itself changes while it
     /// runs (gap G6, [`crate::into_output`]).
     IntoOutput(Vec<u8>),
+    /// Two paths of a [`crate::Predicate::Identities`] now reach one file (`same`) where they
+    /// reached two, or two files where they reached one.
+    Identities {
+        /// The first path.
+        a: Vec<u8>,
+        /// The second path.
+        b: Vec<u8>,
+        /// Whether they are one file now.
+        same: bool,
+    },
     /// Resolving the predicate's path now reaches the regular file that the command's
     /// standard output (1) or standard error (2) goes to ([`crate::into_output`]).
     OutputStream(u8),

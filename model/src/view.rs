@@ -96,6 +96,11 @@ pub enum PredicateView<'a, N> {
         /// Its permission bits.
         mode: u32,
     },
+    /// See [`Predicate::Identities`].
+    Identities {
+        /// The paths, groups separated by an empty name.
+        groups: &'a [N],
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -122,6 +127,7 @@ impl<N> PredicateView<'_, N> {
             | PredicateView::SameFile { a: path, .. }
             | PredicateView::Links { path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
+            PredicateView::Identities { .. } => b"<identities>".to_vec(),
             PredicateView::Stdin { .. } | PredicateView::StdinIs { .. } => b"<stdin>".to_vec(),
         }
     }
@@ -151,6 +157,7 @@ impl Predicate {
             Predicate::Links { path, count, mode } => {
                 PredicateView::Links { path, count: *count, mode: *mode }
             }
+            Predicate::Identities { groups } => PredicateView::Identities { groups },
         }
     }
 }
@@ -205,6 +212,9 @@ mod archived {
                 }
                 ArchivedPredicate::Links { path, count, mode } => {
                     PredicateView::Links { path, count: count.to_native(), mode: mode.to_native() }
+                }
+                ArchivedPredicate::Identities { groups } => {
+                    PredicateView::Identities { groups: groups.as_slice() }
                 }
             }
         }

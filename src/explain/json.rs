@@ -181,6 +181,11 @@ pub fn predicate(p: &Predicate) -> Json {
             ("flags", flags(f)),
             ("same", Json::Bool(*same)),
         ]),
+        Predicate::Identities { groups } => {
+            let groups = groups.split(|p| p.is_empty());
+            let groups = groups.map(|g| Json::Arr(g.iter().map(|p| Json::bytes(p)).collect()));
+            Json::Obj(vec![("type", s("identities")), ("groups", Json::Arr(groups.collect()))])
+        }
     }
 }
 

@@ -93,6 +93,16 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
         Predicate::Links { path, count, mode } => {
             format!("{} has {count} name(s) and mode {mode:o}", show_path(path, root))
         }
+        Predicate::Identities { groups } => {
+            let groups: Vec<String> = groups
+                .split(|p| p.is_empty())
+                .map(|g| {
+                    let names: Vec<String> = g.iter().map(|p| show_path(p, root)).collect();
+                    format!("{{{}}}", names.join(", "))
+                })
+                .collect();
+            format!("each of these is another file, names in braces one file: {}", groups.join(" "))
+        }
         Predicate::SameFile { a, b, flags, same } => format!(
             "{} and {} are {} [{}]",
             show_path(a, root),
@@ -129,6 +139,7 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
             format!("{} and {}", show_path(a, root), show_path(b, root))
         }
         Predicate::Links { path, .. } => show_path(path, root),
+        Predicate::Identities { .. } => "the files it was shown the metadata of".to_string(),
         other => show_path(&other.subject(), root),
     };
     let what = match (p, observed) {
@@ -178,6 +189,16 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (Predicate::Links { count, mode, .. }, Observed::Links(now, m)) => {
             format!("now {now} name(s), mode {m:o}; was {count} name(s), mode {mode:o}")
         }
+        (_, Observed::Identities { a, b, same }) => format!(
+            "{} and {} are now {}",
+            show_path(a, root),
+            show_path(b, root),
+            if *same {
+                "the same file; were different files"
+            } else {
+                "different files; were the same file"
+            }
+        ),
         (_, Observed::SameFile(true)) => {
             "are now the same file (hard links); were different files".to_string()
         }

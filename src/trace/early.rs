@@ -58,11 +58,13 @@ pub(crate) fn look(
 /// [`super::exit`] does from the kernel's buffer.
 pub(crate) fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, host: &[u8]) -> bool {
     let flags = follow_flags(follow);
-    match probe::meta(host, follow) {
-        Ok(meta) => {
+    match probe::metadata(host, follow) {
+        Ok(m) => {
+            use std::os::unix::fs::MetadataExt as _;
+            let (meta, id) = (probe::meta_of(&m), Some((m.dev(), m.ino())));
             cx.sink.resolve(at, flags, Ok(meta.kind));
             if follow || meta.kind != FileKind::Symlink {
-                cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+                cx.sink.emit(Observation::Stat { path: spelled(at), meta, id });
             } else if let Some(target) = probe::readlink(host) {
                 // An lstat of a symlink shows its size, the length of its target.
                 cx.sink.emit(Observation::ReadLink { path: spelled(at), target });

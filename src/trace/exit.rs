@@ -131,7 +131,7 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
     // G23: whether the file may be executed is its mode; an exec of it after a `chmod -x`
     // fails with EACCES.
     if let Ok(meta) = probe::meta(&canon, true) {
-        cx.sink.emit(Observation::Stat { path: path.clone(), meta });
+        cx.sink.emit(Observation::Stat { path: path.clone(), meta, id: None });
     }
     cx.sink.read(path, hash);
     if let Some(exe) = probe::readlink(&probe::proc_path(cx.tracee.pid(), "exe")) {
@@ -281,7 +281,7 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
     }
     // The open keeps the mode of a file it writes in place (G22).
     if let Some(meta) = prior_meta {
-        cx.sink.emit(Observation::Stat { path: spelled.clone(), meta });
+        cx.sink.emit(Observation::Stat { path: spelled.clone(), meta, id: None });
     }
     if intent.write {
         cx.sink.touch(canon.clone(), before);
@@ -297,19 +297,30 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
 }
 
 /// Reads the kind, permission bits and size from the stat buffer the kernel filled.
-fn read_meta(cx: &Cx<'_>, buf: StatBuf) -> Option<Meta> {
-    let (mode, size_bytes) = match buf {
-        // struct stat: st_mode (u32) at 24, st_size (i64) at 48.
-        StatBuf::Stat(addr) => {
-            (mem::read_u32(cx.tracee, addr + 24)?, mem::read_u64(cx.tracee, addr + 48)?)
-        }
-        // struct statx: stx_mode (u16) at 0x1c, stx_size (u64) at 0x28.
-        StatBuf::Statx(addr) => (
-            u32::from(mem::read_u16(cx.tracee, addr + 0x1c)?),
-            mem::read_u64(cx.tracee, addr + 0x28)?,
+/// Reads what a `stat` family call showed the command: the metadata dry records, and the
+/// device and inode numbers (`st_dev` as `stat` encodes it, so both buffers compare alike).
+fn read_meta(cx: &Cx<'_>, buf: StatBuf) -> Option<(Meta, (u64, u64))> {
+    let (mode, size_bytes, id) = match buf {
+        // struct stat: st_dev (u64) at 0, st_ino (u64) at 8, st_mode (u32) at 24, st_size
+        // (i64) at 48.
+        StatBuf::Stat(addr) => (
+            mem::read_u32(cx.tracee, addr + 24)?,
+            mem::read_u64(cx.tracee, addr + 48)?,
+            (mem::read_u64(cx.tracee, addr)?, mem::read_u64(cx.tracee, addr + 8)?),
         ),
+        // struct statx: stx_mode (u16) at 0x1c, stx_ino (u64) at 0x20, stx_size (u64) at
+        // 0x28, stx_dev_major and stx_dev_minor (u32) at 0x88 and 0x8c.
+        StatBuf::Statx(addr) => {
+            let major = mem::read_u32(cx.tracee, addr + 0x88)?;
+            let minor = mem::read_u32(cx.tracee, addr + 0x8c)?;
+            (
+                u32::from(mem::read_u16(cx.tracee, addr + 0x1c)?),
+                mem::read_u64(cx.tracee, addr + 0x28)?,
+                (libc::makedev(major, minor), mem::read_u64(cx.tracee, addr + 0x20)?),
+            )
+        }
     };
-    Some(Meta { kind: probe::kind_of_mode(mode), mode: mode & 0o7777, size_bytes })
+    Some((Meta { kind: probe::kind_of_mode(mode), mode: mode & 0o7777, size_bytes }, id))
 }
 
 fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: Result<u64, i32>) {
@@ -317,12 +328,12 @@ fn stat(cx: &mut Cx<'_>, at: &At, follow: bool, buf: StatBuf, host: &[u8], ret: 
     if let Err(e) = ret {
         return cx.sink.resolve_failed(at, flags, e);
     }
-    let Some(meta) = read_meta(cx, buf) else {
+    let Some((meta, id)) = read_meta(cx, buf) else {
         return cx.sink.unknown(cx.nr);
     };
     cx.sink.resolve(at, flags, Ok(meta.kind));
     if follow || meta.kind != FileKind::Symlink {
-        cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+        cx.sink.emit(Observation::Stat { path: spelled(at), meta, id: Some(id) });
     } else if let Some(target) = probe::readlink(host) {
         // An lstat of a symlink shows its size, the length of its target.
         cx.sink.emit(Observation::ReadLink { path: spelled(at), target });
@@ -346,7 +357,7 @@ pub(crate) fn access(
                 cx.sink.resolve(at, flags, Ok(meta.kind));
                 // A symlink's own permissions are never checked.
                 if meta.kind != FileKind::Symlink {
-                    cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+                    cx.sink.emit(Observation::Stat { path: spelled(at), meta, id: None });
                 }
             }
         }
@@ -359,7 +370,7 @@ pub(crate) fn access(
             // The path resolves; the answer depends on its permission bits.
             Ok(meta) => {
                 cx.sink.resolve(at, flags, Ok(meta.kind));
-                cx.sink.emit(Observation::Stat { path: spelled(at), meta });
+                cx.sink.emit(Observation::Stat { path: spelled(at), meta, id: None });
             }
             Err(_) => cx.sink.resolve(at, flags, Err(e)),
         },
@@ -510,7 +521,7 @@ fn link(cx: &mut Cx<'_>, p: &PendingPair, ret: Result<u64, i32>) {
     }
     // The new name is the old file: its mode too is an input.
     if let Some(meta) = p.old_meta {
-        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta });
+        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta, id: None });
     }
     moved_link(cx, p);
     cx.sink.resolve(&p.new, ResolveFlags::NOFOLLOW, Err(libc::ENOENT));
@@ -580,7 +591,7 @@ fn rename(cx: &mut Cx<'_>, p: &PendingPair, flags: u32, ret: Result<u64, i32>) {
     }
     // The new name is the old file: its mode too is an input.
     if let Some(meta) = p.old_meta {
-        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta });
+        cx.sink.emit(Observation::Stat { path: p.old_canon.clone(), meta, id: None });
     }
     moved_link(cx, p);
     // G3: a directory replaced by a rename was empty (else ENOTEMPTY).

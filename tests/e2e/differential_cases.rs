@@ -251,3 +251,29 @@ fn tee_onto_the_file_its_stdin_became_a_symlink_to_reads_it_truncated() {
     }
     .assert_same();
 }
+
+/// The first long run of session 21 (seed 32300): `cp -f b a` refused two names of one file
+/// ("are the same file", a hard link from the last run's `ln -f a b`); after `b` was removed and
+/// made again by `cat d >> b`, the refusal was replayed where running copies. Which of the
+/// paths a command stat'ed were one file is an input (`Predicate::Identities`).
+#[test]
+fn cp_onto_a_name_that_was_a_hard_link_of_its_source_copies_once_it_is_not() {
+    Case {
+        tree: vec![],
+        script: lines(&["cat d >> b", "cp -f b a", "ln -f a b"]),
+        edits: vec![vec![], vec![Edit::remove("b")]],
+    }
+    .assert_same();
+}
+
+/// Seed 30557: `ln -f e/a d/b` onto its own hard link, then `e/a` removed and made again by
+/// `tee`: the link must be made again, not replayed as the no-op of one file.
+#[test]
+fn ln_onto_a_name_that_was_a_hard_link_of_its_source_links_once_it_is_not() {
+    Case {
+        tree: vec![Node::dir("d"), Node::dir("e")],
+        script: lines(&["echo yx | tee e/a", "ln -f e/a d/b"]),
+        edits: vec![vec![], vec![Edit::remove("e/a")]],
+    }
+    .assert_same();
+}

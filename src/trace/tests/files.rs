@@ -169,7 +169,7 @@ fn stat_reports_metadata_and_readlink_the_target() {
         let r = sh(&dir, "stat -c %s f && readlink link", seccomp);
         assert_eq!(r.stdout, b"5\nf\n", "{}", r.ctx());
         let stat = (r.all()).find_map(|o| match o {
-            Observation::Stat { path, meta } if r.norm(path) == "$T/f" => Some(*meta),
+            Observation::Stat { path, meta, .. } if r.norm(path) == "$T/f" => Some(*meta),
             _ => None,
         });
         assert_eq!(

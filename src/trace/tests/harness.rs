@@ -311,7 +311,7 @@ impl Run {
                 n(&at.path),
                 n(&at.base)
             ),
-            Observation::Stat { path, meta } => format!("Stat {} {meta:?}", n(path)),
+            Observation::Stat { path, meta, .. } => format!("Stat {} {meta:?}", n(path)),
             Observation::Read { path, .. } => format!("Read {}", n(path)),
             Observation::ReadLink { path, target } => {
                 format!("ReadLink {} -> {}", n(path), n(target))

@@ -109,6 +109,9 @@ struct Exec<'a> {
     transcript: Vec<u8>,
     each: Vec<Vec<u8>>,
     calls: usize,
+    /// The identities the `stat`s so far showed, in order: a program may compare them (`cp`
+    /// refuses two names of one file), so the transcript says which earlier one each equals.
+    shown: Vec<(u64, u64)>,
 }
 
 impl Exec<'_> {
@@ -149,8 +152,23 @@ impl Exec<'_> {
             Op::Chdir(p) => Call::Chdir(self.path(p)),
         };
         self.calls += 1;
+        let before = self.traced.obs.len();
         let out = self.traced.call(&call);
-        let line = format!("{call} -> {}\n", show_outcome(&out));
+        let id = self.traced.obs[before..].iter().find_map(|o| match o {
+            crate::observe::Observation::Stat { id: Some(id), .. } => Some(*id),
+            _ => None,
+        });
+        let alias = match id {
+            Some(id) => match self.shown.iter().position(|s| *s == id) {
+                Some(k) => format!(" (the file of stat #{k})"),
+                None => {
+                    self.shown.push(id);
+                    format!(" (stat #{})", self.shown.len() - 1)
+                }
+            },
+            None => String::new(),
+        };
+        let line = format!("{call} -> {}{alias}\n", show_outcome(&out));
         self.transcript.extend_from_slice(line.as_bytes());
         out
     }
@@ -191,7 +209,8 @@ impl Exec<'_> {
 
 /// Runs `program` in `traced`; returns the transcript (each call and what it returned).
 pub fn exec(program: &Program, traced: &mut Traced) -> Vec<u8> {
-    let mut e = Exec { traced, transcript: Vec::new(), each: Vec::new(), calls: 0 };
+    let mut e =
+        Exec { traced, transcript: Vec::new(), each: Vec::new(), calls: 0, shown: Vec::new() };
     e.block(&program.stmts);
     e.transcript
 }

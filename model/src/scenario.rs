@@ -255,7 +255,8 @@ pub enum Case {
     /// The premise holds and so does the conclusion.
     Proved,
     /// Precision only: a known imprecision of notes/model.md explains the failing check: an
-    /// errno attributed to the wrong path (P1). Theorem 1 (soundness) has no such class.
+    /// errno attributed to the wrong path (P1), or a walk through an input symlink into an
+    /// output refused (P3). Theorem 1 (soundness) has no such class.
     KnownGap,
     /// Precision only: the entry does not even check against the state it was recorded on
     /// (gaps P1 and P2 of notes/model.md), so it is never replayed.
@@ -359,6 +360,11 @@ pub fn precision(sc: &Scenario, pipe: Pipeline<'_>) -> Result<Case, String> {
     }
     match strict(&entry, &s1) {
         v if v.holds() => Ok(Case::Proved),
+        // P3: the check refuses a walk through an input symlink into an output the run had
+        // changed (gap G6), even where the run would see what was recorded.
+        crate::Verdict::Fails { observed: crate::verdict::Observed::IntoOutput(_), .. } => {
+            Ok(Case::KnownGap)
+        }
         crate::Verdict::Fails { index, .. } if misattributed(&r0, &entry.predicates[index]) => {
             Ok(Case::KnownGap)
         }

@@ -514,6 +514,28 @@ fn broken_lowerings_are_caught() {
         e.predicates.retain(|p| !matches!(p, Predicate::DoesNotResolve { .. }));
         e
     });
+    // The program starts by stat'ing the first two regular files of the tree, and an edit
+    // makes the first a hard link of the second.
+    let stat_two_files = |sc: &mut Scenario| {
+        let files: Vec<Vec<u8>> = sc
+            .s0
+            .snapshot()
+            .into_iter()
+            .filter_map(|(p, s)| matches!(s, model::memfs::Snap::File { .. }).then_some(p))
+            .take(2)
+            .collect();
+        if let [a, b] = &files[..] {
+            for f in [b, a] {
+                sc.program.stmts.insert(0, Stmt::Do(Op::Stat(PathExpr::Lit(f.clone()))));
+            }
+            sc.edits.push(Edit::Link(a.clone(), b.clone()));
+        }
+    };
+    caught_biased("ignore which stat'ed paths were one file", &stat_two_files, &|r| {
+        let mut e = proposed(r);
+        e.predicates.retain(|p| !matches!(p, Predicate::Identities { .. }));
+        e
+    });
     caught("ignore listings", &|r| {
         let mut e = proposed(r);
         e.predicates.retain(|p| !matches!(p, Predicate::Listing { .. }));

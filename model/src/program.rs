@@ -158,6 +158,16 @@ impl Exec<'_> {
             crate::observe::Observation::Stat { id: Some(id), .. } => Some(*id),
             _ => None,
         });
+        // A program reading a file may `fstat` it and copy its mode (`sed -i`).
+        let read_mode = self.traced.obs[before..].iter().find_map(|o| match o {
+            crate::observe::Observation::Stat { meta, id: None, .. }
+                if matches!(call, Call::Read(_)) =>
+            {
+                Some(meta.mode)
+            }
+            _ => None,
+        });
+        let read_mode = read_mode.map(|m| format!(" (mode {m:o})")).unwrap_or_default();
         let alias = match id {
             Some(id) => match self.shown.iter().position(|s| *s == id) {
                 Some(k) => format!(" (the file of stat #{k})"),
@@ -168,7 +178,7 @@ impl Exec<'_> {
             },
             None => String::new(),
         };
-        let line = format!("{call} -> {}{alias}\n", show_outcome(&out));
+        let line = format!("{call} -> {}{alias}{read_mode}\n", show_outcome(&out));
         self.transcript.extend_from_slice(line.as_bytes());
         out
     }

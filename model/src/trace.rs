@@ -294,7 +294,10 @@ impl Traced {
         if kind == FileKind::Regular {
             if let Some(canon) = realpath(&self.os.fs, &host) {
                 let hash = hash_at(&self.os.fs, &canon)?;
-                self.emit(Observation::Read { path: host, hash });
+                self.emit(Observation::Read { path: host.clone(), hash });
+                // Its mode, as a `fstat` shows it (`src/trace/exit.rs`).
+                let meta = crate::fs::Fs::meta(&self.os.fs, &node)?;
+                self.emit(Observation::Stat { path: host, meta, id: None });
             }
         }
         self.os.read(path).map(Outcome::Bytes)

@@ -185,6 +185,16 @@ impl Holder<'_> {
         }
     }
 
+    /// The metadata of the file opened, as a `fstat` of it shows.
+    fn meta(self) -> Option<Meta> {
+        match self {
+            Holder::Tracee { pid, fd } => {
+                probe::meta(&probe::proc_path(pid, &format!("fd/{fd}")), true).ok()
+            }
+            Holder::Tracer { meta, .. } => Some(probe::meta_of(meta)),
+        }
+    }
+
     /// The permission bits of the file opened.
     fn mode(self) -> Option<u32> {
         match self {
@@ -275,6 +285,11 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
                     Holder::Tracer { file, meta } => cx.sink.hash_open(&canon, file, meta),
                 };
                 cx.sink.read(spelled.clone(), hash);
+                // An `fstat` of it shows its mode, which programs copy (`sed -i` gives the
+                // file it writes the mode of the one it read): an input too.
+                if let Some(meta) = holder.meta() {
+                    cx.sink.emit(Observation::Stat { path: spelled.clone(), meta, id: None });
+                }
             }
             None => {}
         }

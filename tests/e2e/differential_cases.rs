@@ -277,3 +277,29 @@ fn ln_onto_a_name_that_was_a_hard_link_of_its_source_links_once_it_is_not() {
     }
     .assert_same();
 }
+
+/// The first long run of session 21 (seed 33192): `sed -i` gives the file it writes the mode
+/// of the one it read (`fstat`); after a `chmod` of `d/a` its content still matched and the
+/// replay restored the old mode. A file opened for reading has its metadata as an input.
+#[test]
+fn sed_in_place_keeps_the_mode_the_input_has_now() {
+    Case {
+        tree: vec![Node::dir("d"), Node::file("d/a", "yx\nb\n")],
+        script: lines(&["sed -i 's/x/yy/' d/a"]),
+        edits: vec![vec![], vec![Edit::chmod("d/a")]],
+    }
+    .assert_same();
+}
+
+/// Seed 39812: `a -> b` (mode 755) written through, then `sed -i a` replaces the symlink by a
+/// file of `b`'s mode; with `a` removed and written again as a plain file (644), the replay
+/// restored 755.
+#[test]
+fn sed_in_place_through_what_was_a_symlink_keeps_the_new_files_mode() {
+    Case {
+        tree: vec![Node::symlink("a", "b"), Node::exec("b", "xy\na\n")],
+        script: lines(&["echo b > a", "sed -i 's/x/yy/' a"]),
+        edits: vec![vec![], vec![Edit::remove("a")]],
+    }
+    .assert_same();
+}

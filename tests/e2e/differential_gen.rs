@@ -106,10 +106,9 @@ pub const VOCABULARY: &[Item] = &[
     Item { name: "edit-remove", default: true, make: Make::Edit(4) },
     Item { name: "edit-symlink", default: true, make: Make::Edit(2) },
     Item { name: "edit-mkdir", default: true, make: Make::Edit(2) },
-    // Off by default: the mode of a file a command reads, then copies (`sed -i` through
-    // `fstat`), is no input, so a replay after an outside chmod resets it (open; the mode of
-    // a file written is an input since session 20).
-    Item { name: "edit-chmod", default: false, make: Make::Edit(1) },
+    // The mode of a file a command reads (and may copy: `sed -i` through `fstat`) is an
+    // input since session 21, as that of a file written since session 20.
+    Item { name: "edit-chmod", default: true, make: Make::Edit(1) },
 ];
 
 /// The enabled statement kinds.

@@ -339,8 +339,15 @@ impl Lowering {
     /// name the run is marked uncacheable. The tracer reports a name whenever the walk meets
     /// a change of the whole tree, and this run's changes are among those.
     fn place(&mut self, spelled: &[u8], slot: Slot) -> Place {
+        // Another path ends the naming, unless it is a directory on the way (a pin of the
+        // walk, named canonically: a second resolution of one call, the G7 probe after the
+        // open's own, pins the walk again before the call's `Links` and `Read`).
         for s in [&mut self.canonical_follow, &mut self.canonical_nofollow] {
-            if s.as_ref().is_some_and(|r| r.spelled != spelled) {
+            let on_the_way = |r: &Renamed| {
+                path::is_within(&r.spelled, spelled)
+                    || r.canonical.as_ref().is_some_and(|c| path::is_within(c, spelled))
+            };
+            if s.as_ref().is_some_and(|r| r.spelled != spelled && !on_the_way(r)) {
                 *s = None;
             }
         }

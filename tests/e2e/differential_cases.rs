@@ -303,3 +303,18 @@ fn sed_in_place_through_what_was_a_symlink_keeps_the_new_files_mode() {
     }
     .assert_same();
 }
+
+/// The second long run of session 21 (seed 46476): `truncate -s 2 e/a` through the symlink
+/// `e/a -> ../a` that the script made: the second resolution of the open (whether the last
+/// name is a symlink) pinned its walk again, and the lowering forgot where the first led, so
+/// the prior content of `a`, its names and mode were dropped as the script's own symlink. A
+/// replay then truncated `a` to NULs where running keeps what it holds.
+#[test]
+fn truncate_through_the_scripts_own_symlink_keeps_what_the_target_holds() {
+    Case {
+        tree: vec![Node::dir("e")],
+        script: lines(&["ln -sf ../a e", "truncate -s 2 e/a"]),
+        edits: vec![vec![], vec![Edit::write("a", "y\n")]],
+    }
+    .assert_same();
+}

@@ -85,3 +85,28 @@ fn mv_onto_a_hard_link_of_itself_is_not_replayed_as_a_move() {
     p.build(&["mv", "f1", "f2"]).assert_replayed();
     assert!(!exists(&p, "f1") && exists(&p, "f2"));
 }
+
+/// Which stat'ed paths were one file (gap G26): `cp -f b a` refuses two names of one file.
+/// Recorded on hard links (the refusal), it must run again once `a` is a file of its own,
+/// and `dry show --json` lists both names in one group.
+#[test]
+fn cp_refusing_two_names_of_one_file_is_not_replayed_on_two_files() {
+    let p = Project::new();
+    p.write("b", "x\n");
+    std::fs::hard_link(p.path("b"), p.path("a")).expect("ln b a");
+    let script = "cp -f b a 2>/dev/null; echo $?";
+    let first = p.bash(script);
+    assert!(first.ran() && first.stdout == "1\n", "cp refuses one file: {first:#?}");
+    let json = p.show_json_of(&["bash", "-c", script]);
+    let (a, b) = (p.path("a").display().to_string(), p.path("b").display().to_string());
+    let identities = json.split(r#""type":"identities""#).nth(1).expect("identities");
+    let (group, other) = (format!(r#"["{b}","{a}"]"#), format!(r#"["{a}","{b}"]"#));
+    let one = identities.contains(&group) || identities.contains(&other);
+    assert!(one, "one group of a and b: {identities}");
+    // `a` becomes a file of its own, with the same content and mode.
+    std::fs::remove_file(p.path("a")).expect("rm a");
+    p.write("a", "x\n");
+    let second = p.bash(script);
+    assert!(second.ran(), "replayed the refusal on two files: {second:#?}");
+    assert_eq!(second.stdout, "0\n", "{second:#?}");
+}

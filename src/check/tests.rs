@@ -414,31 +414,13 @@ fn a_streamed_check_that_defers_its_listings_finds_them_read_ahead() {
     let listing = |v: &PredicateView<'_, _>| matches!(v, PredicateView::Listing { .. });
     let mut fps = trusting();
     let live = LiveFs::new(&mut fps);
-    let verdict = live.checking(p.iter().map(Predicate::view), |v| {
-        model::check::check_views_in_family_deferring(
-            v,
-            listing,
-            Own::NONE,
-            &[&[]],
-            &live,
-            &NoStdin,
-        )
-    });
+    let verdict = live.checking(p.iter().map(Predicate::view), |v| deferring(v, listing, &live));
     assert_eq!(verdict, Verdict::Holds);
     assert_eq!(live.list_count(), 0, "the listing read ahead answered");
     // The same holds for a listing that fails: it is still checked, with the answer read ahead.
     t.write("d/new", b"x");
     let live = LiveFs::new(&mut fps);
-    let verdict = live.checking(p.iter().map(Predicate::view), |v| {
-        model::check::check_views_in_family_deferring(
-            v,
-            listing,
-            Own::NONE,
-            &[&[]],
-            &live,
-            &NoStdin,
-        )
-    });
+    let verdict = live.checking(p.iter().map(Predicate::view), |v| deferring(v, listing, &live));
     assert_eq!(
         verdict,
         fails(0, Observed::Names { added: vec![b"new".to_vec()], removed: vec![] })
@@ -981,16 +963,8 @@ fn remembered_listings_survive_the_stored_cache_and_are_not_read_ahead() {
     p.push(Predicate::Listing { dir: t.abs("d"), names });
     let streamed = |fps: &mut Fingerprints| {
         let live = LiveFs::new(fps);
-        let verdict = live.checking(p.iter().map(Predicate::view), |v| {
-            model::check::check_views_in_family_deferring(
-                v,
-                |_| false,
-                Own::NONE,
-                &[&[]],
-                &live,
-                &NoStdin,
-            )
-        });
+        let verdict =
+            live.checking(p.iter().map(Predicate::view), |v| deferring(v, |_| false, &live));
         (verdict, live.list_count(), live.listings_unused())
     };
     let mut fps = trusting();
@@ -1006,4 +980,13 @@ fn remembered_listings_survive_the_stored_cache_and_are_not_read_ahead() {
     let verdict = model::check::check(&p, &live, &NoStdin);
     let added = Observed::Names { added: vec![b"new".to_vec()], removed: vec![] };
     assert_eq!(verdict, fails(n, added));
+}
+
+/// Checks `v` with no outputs and no family, deferring the predicates `defer` picks.
+fn deferring<'a>(
+    v: impl IntoIterator<Item = PredicateView<'a, Vec<u8>>>,
+    defer: impl Fn(&PredicateView<'a, Vec<u8>>) -> bool,
+    live: &LiveFs<'_>,
+) -> Verdict {
+    model::check::check_views_in_family_deferring(v, defer, Own::NONE, &[&[]], live, &NoStdin)
 }

@@ -101,7 +101,13 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
         }
         2 => Observation::Read { path: abs, hash: Hash::of(&[b.byte()]) },
         3 => {
-            Observation::Stat { path: abs, meta: model::Meta { kind, mode: 0o644, size_bytes: 1 } }
+            let meta = model::Meta { kind, mode: 0o644, size_bytes: 1 };
+            // Shown to the command (a stat, with one of two identities) or not (an open's).
+            let id = match b.below(3) {
+                0 => None,
+                n => Some((1, u64::from(n))),
+            };
+            Observation::Stat { path: abs, meta, id }
         }
         4 => Observation::ReadLink { path: abs, target: b.path(true) },
         5 => Observation::List { dir: abs, names: vec![b"a".to_vec(), b"x.c".to_vec()] },
@@ -143,7 +149,9 @@ pub fn lower_events(data: &[u8]) {
             let f = match path.len() % 3 {
                 0 => Final::Absent,
                 1 => Final::Dir { mode: 0o755 },
-                _ => Final::File { hash: Hash::of(path), mode: 0o644, shared_inode: None, links: 1 },
+                _ => {
+                    Final::File { hash: Hash::of(path), mode: 0o644, shared_inode: None, links: 1 }
+                }
             };
             finals.insert(path.clone(), f);
         }

@@ -43,9 +43,13 @@ const STDIN_IS_AN_OUTPUT: &str = "its standard input is one of its own outputs";
 /// it read (the differential fuzzer: `tee e < a; tee e < e` replayed the second `tee` from the
 /// first's entry).
 fn stdin_is_an_output(effects: &[Effect], stdin: &dyn StdinSource) -> bool {
+    stdin.stdin_identity().is_some_and(|id| is_an_output(effects, id))
+}
+
+/// Whether the file of identity `id` is, now, one of the regular files of `effects`.
+pub(crate) fn is_an_output(effects: &[Effect], id: (u64, u64)) -> bool {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let Some(id) = stdin.stdin_identity() else { return false };
     effects.iter().any(|e| {
         matches!(e, Effect::File { .. } | Effect::HardLink { .. })
             && std::fs::symlink_metadata(std::ffi::OsStr::from_bytes(e.path()))

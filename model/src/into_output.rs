@@ -192,6 +192,35 @@ pub fn reaches_stream<F: Fs>(
     })
 }
 
+/// The first file content or listing among `predicates` that the run read, on `fs` as the run
+/// left it, through a symlink it did not make into one of its own outputs (`effects`): what it
+/// read there is not what was recorded (the content is hashed at the open; `dd if=b of=d` with
+/// `b -> d` reads what it truncated). Returns the path read and the output; such a run is
+/// recorded as uncacheable.
+pub fn read_through_into_output<'p, F: Fs>(
+    predicates: &'p [crate::Predicate],
+    effects: &[Effect],
+    fs: &F,
+) -> Option<(&'p [u8], Vec<u8>)> {
+    if effects.is_empty() {
+        return None;
+    }
+    let guard = IntoOutputs::new(fs, effects, &[], [None, None]);
+    predicates.iter().find_map(|p| {
+        let (path, flags) = match p {
+            crate::Predicate::Content { path, .. } => (path, ResolveFlags::FOLLOW),
+            crate::Predicate::Listing { dir, .. } => (dir, ResolveFlags::DIRECTORY),
+            _ => return None,
+        };
+        guard.start(usize::MAX);
+        let _ = resolve(&guard, b"/", path, flags);
+        match guard.reached() {
+            Some(Reached::Output(output)) => Some((path.as_slice(), output.to_vec())),
+            _ => None,
+        }
+    })
+}
+
 /// Splits absolute `path` into its parent and last name; `None` for `/`.
 fn split(path: &[u8]) -> Option<(&[u8], &[u8])> {
     let slash = path.iter().rposition(|&b| b == b'/')?;

@@ -28,7 +28,23 @@ pub fn finish(mut lowering: Lowering, root: &[u8], store: &Store) -> Result<Lowe
         let inside = model::path::is_within(&c.path, root);
         finals.insert(c.path.clone(), final_state(&c.path, inside, store)?);
     }
-    Ok(lowering.finish(root, &finals))
+    let mut lowered = lowering.finish(root, &finals);
+    // Content read through a symlink the run did not make into one of its outputs was hashed
+    // at the open, maybe before the run changed the output under it (gap G6 at record time).
+    let mut fingerprints = crate::check::Fingerprints::new();
+    let live = crate::check::LiveFs::new(&mut fingerprints);
+    let (predicates, effects) = (&lowered.predicates, &lowered.effects);
+    if let Some((read, output)) =
+        model::into_output::read_through_into_output(predicates, effects, &live)
+    {
+        let what = format!(
+            "read {} through a symlink it did not make into its own output {}",
+            String::from_utf8_lossy(read),
+            String::from_utf8_lossy(&output)
+        );
+        lowered.uncacheable.push(model::entry::Uncacheable::Unsupported { what });
+    }
+    Ok(lowered)
 }
 
 /// Reads the state a changed path was left in. Outside the project root only presence matters

@@ -35,6 +35,8 @@ struct Instance {
     started: Instant,
     /// Identities of the regular files its fds 1 and 2 were at its exec.
     streams: [Option<(u64, u64)>; 2],
+    /// Identity of the regular file its fd 0 was at its exec.
+    stdin: Option<(u64, u64)>,
 }
 
 impl Instance {
@@ -46,6 +48,7 @@ impl Instance {
             stderr: Vec::new(),
             started: Instant::now(),
             streams: [None, None],
+            stdin: None,
         }
     }
 }

@@ -188,6 +188,7 @@ pub fn command_started(rec: &mut Recorder<'_>, id: CmdId, req: &ExecRequest<'_>)
     // not (as at the top).
     let stdin = crate::check::LiveStdin::of_process(req.pid);
     inst.streams = model::check::StdinSource::output_files(&stdin);
+    inst.stdin = model::check::StdinSource::stdin_identity(&stdin);
     if let Some(kind) = rec.nested.as_ref().and_then(|n| unchecked_stdin(n, &stdin)) {
         inst.lowering.observe(&Observation::Uncacheable(Uncacheable::StreamStdin { kind }));
     }
@@ -210,6 +211,12 @@ pub fn record_instance(
         let live = crate::check::LiveFs::new(rec.fingerprints);
         model::into_output::reaches_stream(&lowered.predicates, &live, inst.streams)
     });
+    // A step that read its standard input after writing the same file (`tee a < a` truncates
+    // `a` first) read what it wrote, not the content its `Stdin` predicate records.
+    if inst.stdin.is_some_and(|id| crate::decide::is_an_output(&lowered.effects, id)) {
+        let what = "read its standard input, which is one of its outputs".to_string();
+        lowered.uncacheable.push(Uncacheable::Unsupported { what });
+    }
     if let Some(fd) = reached.flatten() {
         let stream = if fd == 1 { "standard output" } else { "standard error" };
         lowered.uncacheable.push(Uncacheable::Unsupported {

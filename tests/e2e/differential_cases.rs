@@ -318,3 +318,30 @@ fn truncate_through_the_scripts_own_symlink_keeps_what_the_target_holds() {
     }
     .assert_same();
 }
+
+/// The long run of session 21 (seed 55406): `b -> d`, and `dd if=b of=d` truncates `d` before
+/// reading it through `b`. The content of `b` was hashed at its open (before the truncation):
+/// recorded so, the step was replayed once `b` was a file of its own, leaving `d` empty. A run
+/// that reads through a symlink it did not make into one of its outputs is uncacheable.
+#[test]
+fn dd_reading_its_output_through_a_symlink_is_not_cached() {
+    Case {
+        tree: vec![Node::symlink("b", "d")],
+        script: lines(&["printf yx > b", "dd if=b of=d status=none"]),
+        edits: vec![vec![Edit::remove("b")]],
+    }
+    .assert_same();
+}
+
+/// Seed 53024: `tee a < a` with `a -> c` reads its standard input after truncating it. Its
+/// entry (stdin content "xy" at the start, output empty) was replayed for `tee a < d/b`, whose
+/// stdin held "xy" too. A step whose standard input is one of its outputs is uncacheable.
+#[test]
+fn tee_reading_its_own_output_on_stdin_is_not_replayed_for_another_stdin() {
+    Case {
+        tree: vec![Node::dir("d"), Node::symlink("a", "c"), Node::exec("d/b", "xy\n")],
+        script: lines(&["tee a < d/b", "tee a < a"]),
+        edits: vec![vec![]],
+    }
+    .assert_same();
+}

@@ -603,7 +603,12 @@ impl Traced {
                     InPlaceCall::Chmod(_) => Some(kind),
                     InPlaceCall::Truncate(_) => before,
                 };
-                self.emit(Observation::Touch { path: canon, before });
+                if before == Some(FileKind::Directory) && matches!(call, InPlaceCall::Chmod(_)) {
+                    // Only the directory's mode changed, not what is below it.
+                    self.emit(Observation::TouchMode { path: canon });
+                } else {
+                    self.emit(Observation::Touch { path: canon, before });
+                }
                 Ok(Outcome::Done)
             }
             Err(e) => {

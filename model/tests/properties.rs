@@ -461,6 +461,33 @@ fn g23_an_access_check_depends_on_the_mode() {
     assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Proved), "{sc}");
 }
 
+/// G29 (found by theorem 1 once the model had `chmod`; fixed in the tracer, its mirror and the
+/// lowering): a `chmod` of a directory was a `Touch` of it, so the lowering took the whole
+/// subtree for the run's output and dropped every later observation below it. `chmod 755
+/// a/../.; list b/a` (with `b -> x.c -> a`) recorded no `Listing`; once `/p/a/a/a` existed the
+/// check still held and the run listed another name. A chmod of a directory is now a
+/// `TouchMode`: an effect at the directory, its subtree still inputs.
+#[test]
+fn g29_a_chmod_of_a_directory_does_not_make_its_subtree_an_output() {
+    let s0 = fs(&[("/p/a/a", None, None), ("/p/b", None, Some("a"))]);
+    let p = program(vec![Op::Chmod(lit("a/../."), 0o755), Op::List(lit("b/a"))]);
+    let edits = vec![Edit::Write(b"/p/a/a/x".to_vec(), b"1".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G30 (open; found by the 100 000-case run of theorem 1 on branch `model-chmod`, no `chmod`
+/// involved): `symlink x.c d; lstat d/` with `x.c` absent fails ENOENT through the run's own
+/// symlink `d`; the lowering drops the resolution as the run's own and keeps nothing about
+/// `x.c`, so once `x.c` is a file the check holds and the run sees ENOTDIR.
+#[test]
+fn g30_a_walk_through_the_runs_own_symlink_into_an_input_is_open() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = program(vec![Op::Symlink(Data::Lit(b"x.c".to_vec()), lit("d")), Op::Lstat(lit("d/"))]);
+    let edits = vec![Edit::Write(b"/p/x.c".to_vec(), b"1".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert!(soundness(&sc, SHIPPED).is_err(), "{sc}");
+}
+
 /// A program that reads a file sees its mode (`fstat`, as `sed -i` copies it): a chmod of an
 /// input between runs makes the check fail.
 #[test]

@@ -94,7 +94,13 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
                 emit_probes(cx, vec![last]);
                 emit_in_place(cx, &at, was);
-                cx.sink.touch(canon, Some(kind));
+                if kind == FileKind::Directory {
+                    // Only the directory's mode changed, not what is below it (its subtree is
+                    // no output of the run: later observations there are inputs).
+                    cx.sink.emit(Observation::TouchMode { path: canon });
+                } else {
+                    cx.sink.touch(canon, Some(kind));
+                }
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
         },

@@ -593,6 +593,9 @@ impl Traced {
                 self.emit_pins(pins);
                 self.resolve(&at, flags, Ok(kind));
                 self.emit_probes(vec![last]);
+                // G31: the canonical name reached is that file, not a symlink (`exit.rs`,
+                // `reached`).
+                self.resolve(&At::new(b"/", &canon), ResolveFlags::NOFOLLOW, Ok(kind));
                 if let Some((count, mode)) = links {
                     self.emit(Observation::Links { path: host.clone(), count, mode });
                 }

@@ -475,6 +475,19 @@ fn g29_a_chmod_of_a_directory_does_not_make_its_subtree_an_output() {
     closed(&Scenario { s0, program: p, edits });
 }
 
+/// G31 (found by the 100 000-case run of theorem 1, seed 3; fixed in the tracer and its
+/// mirror): `chmod 755 y.h/.` with `y.h` a directory recorded the walk's pins and `y.h/.`
+/// resolved (followed and not), all still true once `y.h -> .`: the run then chmods `/p`,
+/// and replay turned the symlink `y.h` into a directory. The canonical name reached is now
+/// resolved unfollowed (`Resolves /p/y.h NOFOLLOW Directory`), as G25 does for `chdir`.
+#[test]
+fn g31_a_chmod_of_dir_dot_depends_on_the_directory_not_being_a_symlink() {
+    let s0 = fs(&[("/p/y.h/a", Some("1"), None)]);
+    let p = program(vec![Op::Chmod(lit("y.h/."), 0o755)]);
+    let edits = vec![Edit::Symlink(b"/p/y.h".to_vec(), b".".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
 /// G30 (open; found by the 100 000-case run of theorem 1 on branch `model-chmod`, no `chmod`
 /// involved): `symlink x.c d; lstat d/` with `x.c` absent fails ENOENT through the run's own
 /// symlink `d`; the lowering drops the resolution as the run's own and keeps nothing about

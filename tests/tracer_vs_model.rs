@@ -101,6 +101,9 @@ fn padded_program(p: &Program) -> Program {
             Op::Symlink(t, p) => Op::Symlink(t.clone(), expr(p)),
             Op::Rename(a, b) => Op::Rename(expr(a), expr(b)),
             Op::Chdir(p) => Op::Chdir(expr(p)),
+            Op::Chmod(p, m) => Op::Chmod(expr(p), *m),
+            Op::Truncate(p, n) => Op::Truncate(expr(p), *n),
+            Op::Access(p, m) => Op::Access(expr(p), *m),
         }
     }
     fn block(stmts: &[Stmt]) -> Vec<Stmt> {
@@ -205,6 +208,8 @@ fn calls_file(calls: &[Call], tmp: &Path) -> String {
             | Call::Chdir(a) => vec![p(a)],
             Call::Write(a, d) | Call::Append(a, d) | Call::Overwrite(a, d) => vec![p(a), hex(d)],
             Call::Link(a, b) | Call::Symlink(a, b) | Call::Rename(a, b) => vec![p(a), p(b)],
+            Call::Chmod(a, m) | Call::Access(a, m) => vec![p(a), hex(m.to_string().as_bytes())],
+            Call::Truncate(a, n) => vec![p(a), hex(n.to_string().as_bytes())],
         };
         out.push_str(&format!("{} {}\n", c.name(), args.join(" ")));
     }
@@ -613,6 +618,47 @@ fn chdir_then_relative_reads() {
             Stmt::Do(Op::Stat(lit("x.c"))),
             Stmt::Do(Op::Chdir(lit("missing"))),
             Stmt::Do(Op::Write(lit("y.h"), data("1"))),
+        ],
+    );
+}
+
+#[test]
+fn chmods_and_truncates_through_symlinks_and_of_directories() {
+    let s0 =
+        tree(&[("/p/a", "22"), ("/p/d/x.c", "1")], &["/p/e"], &[("/p/l", "a"), ("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Chmod(lit("a"), 0o755)),
+            Stmt::Do(Op::Chmod(lit("l"), 0o600)),
+            Stmt::Do(Op::Chmod(lit("e"), 0o700)),
+            Stmt::Do(Op::Chmod(lit("m"), 0o755)),
+            Stmt::Do(Op::Chmod(lit("missing/a"), 0o755)),
+            Stmt::Do(Op::Truncate(lit("d/x.c"), 3)),
+            Stmt::Do(Op::Truncate(lit("l"), 1)),
+            Stmt::Do(Op::Truncate(lit("e"), 0)),
+            Stmt::Do(Op::Truncate(lit("a/"), 0)),
+            Stmt::Do(Op::Truncate(lit("m"), 0)),
+            Stmt::Do(Op::Stat(lit("a"))),
+        ],
+    );
+}
+
+#[test]
+fn access_asks_the_mode_beyond_f_ok() {
+    let s0 = tree(&[("/p/a", "1"), ("/p/b", "2")], &["/p/d"], &[("/p/l", "b"), ("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Chmod(lit("b"), 0o755)),
+            Stmt::Do(Op::Access(lit("a"), 0)),
+            Stmt::Do(Op::Access(lit("a"), 4)),
+            Stmt::Do(Op::Access(lit("a"), 1)),
+            Stmt::Do(Op::Access(lit("l"), 1)),
+            Stmt::Do(Op::Access(lit("d"), 7)),
+            Stmt::Do(Op::Access(lit("m"), 0)),
+            Stmt::Do(Op::Access(lit("a/"), 2)),
+            Stmt::Do(Op::Access(lit("missing"), 1)),
         ],
     );
 }

@@ -120,7 +120,11 @@ pub fn walk(fs: &MemFs, at: &At, flags: ResolveFlags) -> Walk {
 fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
     let creat = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
     match call {
-        Call::Read(p) | Call::Stat(p) => vec![(p, ResolveFlags::FOLLOW, false)],
+        Call::Read(p)
+        | Call::Stat(p)
+        | Call::Chmod(p, _)
+        | Call::Truncate(p, _)
+        | Call::Access(p, _) => vec![(p, ResolveFlags::FOLLOW, false)],
         Call::Write(p, _) | Call::Append(p, _) | Call::Overwrite(p, _) => {
             vec![(p, creat, false)]
         }

@@ -88,6 +88,9 @@ pub struct Changed {
     pub tree: bool,
     /// How many predicates had been kept when the run first changed the path.
     pub since: u32,
+    /// Only the mode of this existing directory changed so far ([`Observation::TouchMode`]):
+    /// neither the directory nor anything below it is the run's own.
+    pub mode_only: bool,
 }
 
 /// The lowering state machine for one run.
@@ -159,7 +162,8 @@ impl Lowering {
         if self.changed.is_empty() {
             return false;
         }
-        self.changed.contains_key(abs) || path::ancestors(abs).any(|a| self.changed.contains_key(a))
+        let own = |p: &[u8]| self.changed.get(p).is_some_and(|c| !c.mode_only);
+        own(abs) || path::ancestors(abs).any(own)
     }
 
     /// Whether the walk of absolute `spelled`, as spelled, meets a path the run changed so far
@@ -172,7 +176,9 @@ impl Lowering {
     /// [`Lowering::walks_through_own`] of `path` resolved from `base`, not joined first.
     pub fn walks_through_own_at(&self, base: &[u8], path: &[u8]) -> bool {
         !self.changed.is_empty()
-            && path::walk_meets_at(base, path, |p| self.changed.contains_key(p))
+            && path::walk_meets_at(base, path, |p| {
+                self.changed.get(p).is_some_and(|c| !c.mode_only)
+            })
     }
 
     /// Feeds one observation. It is borrowed: the tracer feeds the same observation to the
@@ -244,11 +250,25 @@ impl Lowering {
                 }
             }
             Observation::Touch { path, before } => {
-                if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
+                if classify(path) != PathClass::Ordinary {
+                    return;
+                }
+                if let Some(c) = self.changed.get_mut(path) {
+                    // A directory whose mode the run changed is now changed as a whole.
+                    c.mode_only = false;
                     return;
                 }
                 let since = self.since();
-                let c = Changed { path: path.clone(), before: *before, tree: false, since };
+                let (before, mode_only) = (*before, false);
+                let c = Changed { path: path.clone(), before, tree: false, since, mode_only };
+                self.changed.insert(path.clone(), c);
+            }
+            Observation::TouchMode { path } => {
+                if classify(path) != PathClass::Ordinary || self.changed.contains_key(path) {
+                    return;
+                }
+                let (since, before) = (self.since(), Some(FileKind::Directory));
+                let c = Changed { path: path.clone(), before, tree: false, since, mode_only: true };
                 self.changed.insert(path.clone(), c);
             }
             Observation::TouchTree { from, path } => {
@@ -535,7 +555,7 @@ impl Lowering {
     /// Records that the caller found more changed paths (the subtree of a renamed directory).
     pub fn add_changed(&mut self, path: Vec<u8>, before: Option<FileKind>) {
         // When in the run it changed is not known: from the start, for gap G6.
-        let c = Changed { path: path.clone(), before, tree: false, since: 0 };
+        let c = Changed { path: path.clone(), before, tree: false, since: 0, mode_only: false };
         self.changed.entry(path).or_insert(c);
     }
 

@@ -145,6 +145,13 @@ pub enum Observation {
         /// Its state just before the change.
         before: Option<FileKind>,
     },
+    /// The mode of the existing directory at `path` changed (`chmod`), and nothing else: its
+    /// final state is an effect, but what is below it is not the run's output (a chmod of a
+    /// file is a [`Observation::Touch`]: the file is the whole output).
+    TouchMode {
+        /// Absolute normalised path.
+        path: Vec<u8>,
+    },
     /// A directory was renamed from `from` to `path` (both already [`Observation::Touch`]ed):
     /// everything below `path` is an output. Renaming a directory the run did not create makes
     /// the run uncacheable, since its contents were never observed.

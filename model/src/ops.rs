@@ -6,7 +6,9 @@
 //! `do_rmdir`, `do_unlinkat`, `do_renameat2`, `vfs_rename`), so that the model answers with the
 //! same errno as Linux. Path walks go through [`crate::resolve`], the resolution dry ships.
 //!
-//! Not modelled: permissions (`EACCES`, `EPERM` from modes), mount points (`EXDEV`, `EBUSY` on
+//! The process runs as root: modes are changed ([`Os::chmod`]) and asked about
+//! ([`Os::access`]) but never refuse a lookup, a read or a write. Not modelled: the
+//! permission errors of other users (`EACCES`, `EPERM` from modes), mount points (`EXDEV`, `EBUSY` on
 //! a mount), name length limits beyond `resolve`'s, and removing the current directory, which
 //! Linux allows and the model refuses with `EBUSY` (a process in a deleted directory has no path
 //! to report; see notes/model.md).
@@ -451,6 +453,54 @@ impl Os {
         }
         self.fs.unlink_entry(od, &on);
         self.fs.link_entry(nd, &nn, o);
+        Ok(())
+    }
+
+    /// `chmod(path, mode)`: follows symlinks; sets the permission bits (`mode & 0o7777`) of
+    /// the file or directory reached. The model runs as root, which may change any mode.
+    pub fn chmod(&mut self, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let node = match self.resolve(path, ResolveFlags::FOLLOW)? {
+            Resolved::Node(n) => n,
+            Resolved::Absent => return Err(Errno::ENOENT),
+        };
+        match self.fs.inode_mut(node) {
+            Some(Inode::File { mode: m, .. } | Inode::Dir { mode: m, .. }) => {
+                *m = mode & 0o7777;
+                Ok(())
+            }
+            // A followed path never ends at a symlink.
+            _ => Err(Errno::ELOOP),
+        }
+    }
+
+    /// `truncate(path, len)` (`do_sys_truncate`, `vfs_truncate`): follows symlinks; the file
+    /// must exist (`ENOENT`), a directory is `EISDIR`; the content is cut to `len` bytes or
+    /// extended with zeros, the mode kept.
+    pub fn truncate(&mut self, path: &[u8], len: u64) -> Result<(), Errno> {
+        let node = match self.resolve(path, ResolveFlags::FOLLOW)? {
+            Resolved::Node(n) => n,
+            Resolved::Absent => return Err(Errno::ENOENT),
+        };
+        match self.fs.inode_mut(node) {
+            Some(Inode::File { content, .. }) => {
+                content.resize(usize::try_from(len).map_err(|_| Errno::EINVAL)?, 0);
+                Ok(())
+            }
+            Some(Inode::Dir { .. }) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// `access(path, mode)` as root (`do_faccessat`, `generic_permission` with
+    /// `CAP_DAC_OVERRIDE`): the path must resolve (followed); reading and writing are always
+    /// granted; executing (`mode & 1`, `X_OK`) is granted for a directory, and for a regular
+    /// file only if one of its three execute bits is set (`EACCES` otherwise).
+    pub fn access(&self, path: &[u8], mode: u32) -> Result<(), Errno> {
+        let meta = self.stat(path, true)?;
+        let exec = meta.kind == FileKind::Directory || meta.mode & 0o111 != 0;
+        if mode & 1 != 0 && !exec {
+            return Err(Errno::EACCES);
+        }
         Ok(())
     }
 

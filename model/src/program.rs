@@ -68,6 +68,13 @@ pub enum Op {
     Rename(PathExpr, PathExpr),
     /// `chdir`.
     Chdir(PathExpr),
+    /// `chmod(path, mode)`: follows symlinks, sets the permission bits.
+    Chmod(PathExpr, u32),
+    /// `truncate(path, len)`: follows symlinks; the file must exist; its content is cut or
+    /// extended with zeros to `len` bytes, its mode kept.
+    Truncate(PathExpr, u64),
+    /// `access(path, mode)`: `mode` is `F_OK` (0) or `R_OK|W_OK|X_OK` bits (4, 2, 1).
+    Access(PathExpr, u32),
 }
 
 /// One statement.
@@ -150,6 +157,9 @@ impl Exec<'_> {
             Op::Symlink(t, p) => Call::Symlink(self.data(t), self.path(p)),
             Op::Rename(a, b) => Call::Rename(self.path(a), self.path(b)),
             Op::Chdir(p) => Call::Chdir(self.path(p)),
+            Op::Chmod(p, m) => Call::Chmod(self.path(p), *m),
+            Op::Truncate(p, n) => Call::Truncate(self.path(p), *n),
+            Op::Access(p, m) => Call::Access(self.path(p), *m),
         };
         self.calls += 1;
         let before = self.traced.obs.len();
@@ -265,6 +275,9 @@ impl std::fmt::Display for Op {
             Op::Symlink(t, p) => write!(f, "symlink {t} {p}"),
             Op::Rename(a, b) => write!(f, "rename {a} {b}"),
             Op::Chdir(p) => write!(f, "chdir {p}"),
+            Op::Chmod(p, m) => write!(f, "chmod {m:o} {p}"),
+            Op::Truncate(p, n) => write!(f, "truncate -s {n} {p}"),
+            Op::Access(p, m) => write!(f, "access {p} {}", access_mode(*m)),
         }
     }
 }
@@ -296,6 +309,14 @@ impl std::fmt::Display for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         fmt_block(f, &self.stmts, 0)
     }
+}
+
+/// `F_OK`, or the letters of `R_OK`, `W_OK` and `X_OK` (`rx`).
+fn access_mode(m: u32) -> String {
+    if m & 0o7 == 0 {
+        return "F_OK".to_string();
+    }
+    [(4, 'r'), (2, 'w'), (1, 'x')].iter().filter(|(b, _)| m & b != 0).map(|(_, c)| c).collect()
 }
 
 fn show_outcome(out: &Result<Outcome, Errno>) -> String {
@@ -330,6 +351,9 @@ impl std::fmt::Display for Call {
             | Call::Link(a, b)
             | Call::Symlink(a, b)
             | Call::Rename(a, b) => write!(f, "{} {} {}", self.name(), show(a), show(b)),
+            Call::Chmod(p, m) => write!(f, "chmod {} {m:o}", show(p)),
+            Call::Truncate(p, n) => write!(f, "truncate {} {n}", show(p)),
+            Call::Access(p, m) => write!(f, "access {} {}", show(p), access_mode(*m)),
         }
     }
 }

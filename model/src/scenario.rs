@@ -19,6 +19,12 @@ pub const ROOT: &[u8] = b"/p";
 const NAMES: &[&[u8]] = &[b"a", b"b", b"x.c", b"y.h", b"d"];
 const CONTENTS: &[&[u8]] = &[b"1", b"", b"2", b"22"];
 const SUFFIXES: &[&[u8]] = &[b".c", b"", b".h"];
+/// The modes `chmod` sets: with and without execute bits, the files' and directories' own.
+const MODES: &[u32] = &[0o755, 0o644, 0o700, 0o600];
+/// The lengths `truncate` cuts or extends to (contents are up to 2 bytes long).
+const LENGTHS: &[u64] = &[0, 1, 3];
+/// What `access` asks: `X_OK`, `F_OK`, `R_OK`, `W_OK`, all three.
+const ACCESS: &[u32] = &[1, 0, 4, 2, 7];
 
 /// A reader of bytes that yields zeros once exhausted.
 #[derive(Debug)]
@@ -52,6 +58,10 @@ impl<'a> Bytes<'a> {
 
     fn pick(&mut self, items: &[&[u8]]) -> Vec<u8> {
         items[usize::from(self.byte()) % items.len()].to_vec()
+    }
+
+    fn pick_num<T: Copy>(&mut self, items: &[T]) -> T {
+        items[usize::from(self.byte()) % items.len()]
     }
 
     /// A name, `.` or `..`.
@@ -109,6 +119,9 @@ pub enum Edit {
     /// Make the first path another name of the file at the second (`ln -f`, not following
     /// symlinks; nothing if the second is absent or a directory).
     Link(Vec<u8>, Vec<u8>),
+    /// Set the mode of what the path reaches (`chmod`, following symlinks; nothing if it does
+    /// not resolve).
+    Chmod(Vec<u8>, u32),
 }
 
 /// Applies `edits` to a copy of `fs`.
@@ -125,6 +138,13 @@ pub fn apply(fs: &MemFs, edits: &[Edit]) -> MemFs {
             Edit::Link(p, to) => {
                 fs.hard_link(p, to);
             }
+            Edit::Chmod(p, mode) => {
+                if let Some(mut os) = crate::ops::Os::new(fs.clone(), b"/") {
+                    if os.chmod(p, *mode).is_ok() {
+                        fs = os.fs;
+                    }
+                }
+            }
         }
     }
     fs
@@ -132,12 +152,13 @@ pub fn apply(fs: &MemFs, edits: &[Edit]) -> MemFs {
 
 fn decode_edit(b: &mut Bytes<'_>) -> Edit {
     let path = b.tree_path();
-    match b.below(5) {
+    match b.below(6) {
         0 => Edit::Write(path, b.pick(CONTENTS)),
         1 => Edit::Mkdir(path),
         2 => Edit::Symlink(path, b.path(true)),
         3 => Edit::Remove(path),
-        _ => Edit::Link(path, b.tree_path()),
+        4 => Edit::Link(path, b.tree_path()),
+        _ => Edit::Chmod(path, b.pick_num(MODES)),
     }
 }
 
@@ -157,7 +178,7 @@ fn decode_data(b: &mut Bytes<'_>) -> Data {
 }
 
 fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
-    match b.below(15) {
+    match b.below(18) {
         0 => Op::Read(decode_expr(b, l)),
         1 => Op::Write(decode_expr(b, l), decode_data(b)),
         2 => Op::Append(decode_expr(b, l), decode_data(b)),
@@ -172,7 +193,10 @@ fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
         11 => Op::Symlink(Data::Lit(b.path(true)), decode_expr(b, l)),
         12 => Op::Rename(decode_expr(b, l), decode_expr(b, l)),
         13 => Op::Chdir(decode_expr(b, l)),
-        _ => Op::Overwrite(decode_expr(b, l), Data::Lit(b.pick(CONTENTS))),
+        14 => Op::Overwrite(decode_expr(b, l), Data::Lit(b.pick(CONTENTS))),
+        15 => Op::Chmod(decode_expr(b, l), b.pick_num(MODES)),
+        16 => Op::Truncate(decode_expr(b, l), b.pick_num(LENGTHS)),
+        _ => Op::Access(decode_expr(b, l), b.pick_num(ACCESS)),
     }
 }
 
@@ -381,10 +405,10 @@ pub fn show_fs(fs: &MemFs) -> String {
     let mut out = String::new();
     for (p, s) in fs.snapshot() {
         let what = match s {
-            crate::memfs::Snap::File { content, .. } => {
-                format!("file {:?}", String::from_utf8_lossy(&content))
+            crate::memfs::Snap::File { content, mode } => {
+                format!("file {:?} {mode:o}", String::from_utf8_lossy(&content))
             }
-            crate::memfs::Snap::Dir { .. } => "dir".to_string(),
+            crate::memfs::Snap::Dir { mode } => format!("dir {mode:o}"),
             crate::memfs::Snap::Symlink { target } => {
                 format!("-> {:?}", String::from_utf8_lossy(&target))
             }
@@ -407,6 +431,7 @@ impl std::fmt::Display for Scenario {
                 Edit::Symlink(p, t) => writeln!(f, "  symlink {} -> {}", s(p), s(t))?,
                 Edit::Remove(p) => writeln!(f, "  rm -r {}", s(p))?,
                 Edit::Link(p, to) => writeln!(f, "  ln -f {} {}", s(to), s(p))?,
+                Edit::Chmod(p, mode) => writeln!(f, "  chmod {mode:o} {}", s(p))?,
             }
         }
         Ok(())

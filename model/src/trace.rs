@@ -48,6 +48,12 @@ pub enum Call {
     Rename(Vec<u8>, Vec<u8>),
     /// `chdir`.
     Chdir(Vec<u8>),
+    /// `chmod(path, mode)`.
+    Chmod(Vec<u8>, u32),
+    /// `truncate(path, len)`.
+    Truncate(Vec<u8>, u64),
+    /// `access(path, mode)`; `mode` is `F_OK` (0) or `R_OK|W_OK|X_OK` bits (4, 2, 1).
+    Access(Vec<u8>, u32),
 }
 
 impl Call {
@@ -69,6 +75,9 @@ impl Call {
             Call::Symlink(..) => "symlink",
             Call::Rename(..) => "rename",
             Call::Chdir(_) => "chdir",
+            Call::Chmod(..) => "chmod",
+            Call::Truncate(..) => "truncate",
+            Call::Access(..) => "access",
         }
     }
 }
@@ -84,6 +93,15 @@ pub enum Outcome {
     Meta(Meta),
     /// Names listed.
     Names(Vec<Vec<u8>>),
+}
+
+/// The calls that change a file in place through a path they follow (G21).
+#[derive(Clone, Copy)]
+enum InPlaceCall {
+    /// `chmod` to this mode.
+    Chmod(u32),
+    /// `truncate` to this length.
+    Truncate(u64),
 }
 
 /// A resolution the tracer makes itself before the call: path, flags, outcome.
@@ -275,6 +293,9 @@ impl Traced {
             Call::Link(o, n) => self.pair(o, n, false),
             Call::Rename(o, n) => self.pair(o, n, true),
             Call::Chdir(p) => self.chdir(p),
+            Call::Chmod(p, mode) => self.in_place(p, InPlaceCall::Chmod(*mode)),
+            Call::Truncate(p, len) => self.in_place(p, InPlaceCall::Truncate(*len)),
+            Call::Access(p, mode) => self.access(p, *mode),
         }
     }
 
@@ -526,6 +547,112 @@ impl Traced {
                 Err(e)
             }
         }
+    }
+
+    /// `chmod` and `truncate` (`Pending::Chmod`, `Pending::Truncate` of `src/trace/entry.rs`
+    /// and their exits): G21, the walk pinned (following) and the last component's own
+    /// resolution, as it was; then what the file changed in place depended on (its names,
+    /// mode and content: `InPlace`), and the `Touch` of its canonical path.
+    fn in_place(&mut self, path: &[u8], call: InPlaceCall) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let before = self.kind(&host, true);
+        let last = kind_at(&self.os.fs, &host, false);
+        let last: Probe = (at.clone(), ResolveFlags::NOFOLLOW, last);
+        let pins = self.change_pins(&at, ResolveFlags::FOLLOW);
+        let canon = self.canon(&host, true);
+        // `in_place_state`: the names, mode and content of the regular file it reaches.
+        let (links, prior) = match before {
+            Some(FileKind::Regular) => {
+                let node = crate::resolve::resolve(&self.os.fs, b"/", &host, ResolveFlags::FOLLOW);
+                let links = match node {
+                    Ok(crate::resolve::Resolved::Node(n)) => crate::fs::Fs::meta(&self.os.fs, &n)
+                        .ok()
+                        .map(|m| (self.os.fs.nlink(n) as u64, m.mode)),
+                    _ => None,
+                };
+                (links, hash_at(&self.os.fs, &canon).ok())
+            }
+            _ => (None, None),
+        };
+        let ret = match call {
+            InPlaceCall::Chmod(mode) => self.os.chmod(path, mode),
+            InPlaceCall::Truncate(len) => self.os.truncate(path, len),
+        };
+        let flags = ResolveFlags::FOLLOW;
+        match ret {
+            Ok(()) => {
+                // Chmod asks the kind again at exit; truncate reuses the one taken at entry.
+                let kind = match call {
+                    InPlaceCall::Chmod(_) => match self.kind(&host, true) {
+                        Some(k) => k,
+                        None => return Ok(Outcome::Done),
+                    },
+                    InPlaceCall::Truncate(_) => before.unwrap_or(FileKind::Regular),
+                };
+                self.emit_pins(pins);
+                self.resolve(&at, flags, Ok(kind));
+                self.emit_probes(vec![last]);
+                // G31: the canonical name reached is that file, not a symlink (`exit.rs`,
+                // `reached`).
+                self.resolve(&At::new(b"/", &canon), ResolveFlags::NOFOLLOW, Ok(kind));
+                if let Some((count, mode)) = links {
+                    self.emit(Observation::Links { path: host.clone(), count, mode });
+                }
+                if let Some(hash) = prior {
+                    self.emit(Observation::Read { path: host.clone(), hash });
+                }
+                let before = match call {
+                    InPlaceCall::Chmod(_) => Some(kind),
+                    InPlaceCall::Truncate(_) => before,
+                };
+                if before == Some(FileKind::Directory) && matches!(call, InPlaceCall::Chmod(_)) {
+                    // Only the directory's mode changed, not what is below it.
+                    self.emit(Observation::TouchMode { path: canon });
+                } else {
+                    self.emit(Observation::Touch { path: canon, before });
+                }
+                Ok(Outcome::Done)
+            }
+            Err(e) => {
+                match (call, e) {
+                    (InPlaceCall::Truncate(_), Errno::EISDIR) if before.is_some() => {
+                        self.resolve(&at, flags, Ok(FileKind::Directory));
+                    }
+                    _ => self.resolve_failed(&at, flags, e),
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `access` (`Pending::Access`, `early::missing` and `exit::access` of `src/trace`): a
+    /// path that does not resolve is recorded at entry; beyond `F_OK`, the answer depends on
+    /// the permission bits (G23), so a success, or an `EACCES`, records the file's metadata.
+    fn access(&mut self, path: &[u8], mode: u32) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let flags = ResolveFlags::FOLLOW;
+        if let Err(e) = kind_at(&self.os.fs, &host, true) {
+            self.resolve(&at, flags, Err(e));
+            return Err(e);
+        }
+        let ret = self.os.access(path, mode);
+        let meta = self.os.stat(&host, true);
+        match (ret, meta) {
+            (Ok(()), Ok(meta)) if mode & 0o7 != 0 => {
+                self.resolve(&at, flags, Ok(meta.kind));
+                self.emit(Observation::Stat { path: host, meta, id: None });
+            }
+            (Ok(()), Ok(meta)) => self.resolve(&at, flags, Ok(meta.kind)),
+            (Err(Errno::EACCES), Ok(meta)) => {
+                self.resolve(&at, flags, Ok(meta.kind));
+                self.emit(Observation::Stat { path: host, meta, id: None });
+            }
+            (Err(e), _) => self.resolve_failed(&at, flags, e),
+            (Ok(()), Err(_)) => {}
+        }
+        ret.map(|()| Outcome::Done)
     }
 
     /// `link` and `rename`: `PendingPair` at entry, then `link`/`rename`/`pair_failed` at exit.

@@ -16,8 +16,10 @@ use model::Errno;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::fs::Permissions;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 const PAD: &str = "/q/q/q/q/q/q/q/q";
@@ -155,6 +157,9 @@ fn on_model(os: &mut Os, op: &Op) -> Outcome {
         Op::Symlink(t, p) => done(os.symlink(&data(t), &arg(p))),
         Op::Rename(a, b) => done(os.rename(&arg(a), &arg(b))),
         Op::Chdir(_) => Ok("skipped".into()),
+        Op::Chmod(p, m) => done(os.chmod(&arg(p), *m)),
+        Op::Truncate(p, n) => done(os.truncate(&arg(p), *n)),
+        Op::Access(p, m) => done(os.access(&arg(p), *m)),
     }
 }
 
@@ -208,7 +213,22 @@ fn on_kernel(base: &Path, op: &Op) -> Outcome {
         Op::Symlink(t, p) => done(std::os::unix::fs::symlink(OsStr::from_bytes(&data(t)), at(p))),
         Op::Rename(a, b) => done(std::fs::rename(at(a), at(b))),
         Op::Chdir(_) => Ok("skipped".into()),
+        Op::Chmod(p, m) => done(std::fs::set_permissions(at(p), Permissions::from_mode(*m))),
+        Op::Truncate(p, n) => done(truncate(&at(p), *n)),
+        Op::Access(p, m) => done(access(&at(p), *m)),
     }
+}
+
+/// `truncate(2)` of a path (not `open` + `ftruncate`, which would fail differently).
+fn truncate(p: &Path, len: u64) -> std::io::Result<()> {
+    let len = i64::try_from(len).map_err(|_| std::io::Error::from_raw_os_error(22))?;
+    nix::unistd::truncate(p, len).map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
+/// `access(2)` of a path with `mode` (`R_OK|W_OK|X_OK` bits, or `F_OK`).
+fn access(p: &Path, mode: u32) -> std::io::Result<()> {
+    let mode = nix::unistd::AccessFlags::from_bits_truncate(mode as i32);
+    nix::unistd::access(p, mode).map_err(|e| std::io::Error::from_raw_os_error(e as i32))
 }
 
 /// The calls of a scenario's program, flattened (branches and loops dropped).

@@ -385,6 +385,132 @@ fn g20_a_write_in_place_reaches_every_name_of_the_file() {
     closed(&Scenario { s0, program: p, edits });
 }
 
+/// G21 (fixed in the tracer and its mirror): `chmod` follows its path and changes the file in
+/// place, recorded at its canonical path. With `b` a file, `write d yx; if stat b { chmod 755
+/// b }` recorded only `Resolves b` (followed), still true once `b -> d` (the `stat` sees `d`:
+/// same kind, mode and size); a run chmods `d`, replay left `b` a 755 regular file. The walk
+/// is now pinned and `b`'s own resolution (not followed) recorded.
+#[test]
+fn g21_a_chmod_through_a_path_that_became_a_symlink() {
+    let s0 = fs(&[("/p/b", Some("22"), None)]);
+    let p = Program {
+        stmts: vec![
+            Stmt::Do(Op::Write(lit("d"), Data::Lit(b"yx".to_vec()))),
+            Stmt::If {
+                op: Op::Stat(lit("b")),
+                then: vec![Stmt::Do(Op::Chmod(lit("b"), 0o755))],
+                otherwise: vec![],
+            },
+        ],
+    };
+    let edits = vec![Edit::Symlink(b"/p/b".to_vec(), b"d".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G21 for `truncate(2)`, as for `chmod`: the file the path reached is cut in place.
+#[test]
+fn g21_a_truncate_through_a_path_that_became_a_symlink() {
+    let s0 = fs(&[("/p/b", Some("22"), None)]);
+    let p = Program {
+        stmts: vec![
+            Stmt::Do(Op::Write(lit("d"), Data::Lit(b"yx".to_vec()))),
+            Stmt::If {
+                op: Op::Stat(lit("b")),
+                then: vec![Stmt::Do(Op::Truncate(lit("b"), 1))],
+                otherwise: vec![],
+            },
+        ],
+    };
+    let edits = vec![Edit::Symlink(b"/p/b".to_vec(), b"d".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G22, the mode half (fixed in the tracer and its mirror): a file appended to keeps its mode,
+/// which it then has as an effect; after `chmod 755 a` a replay restored 644 where a run keeps
+/// 755. `Links a 1 644` records the prior mode.
+#[test]
+fn g22_an_output_written_in_place_keeps_the_mode_it_had() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = program(vec![Op::Append(lit("a"), Data::Lit(b"2".to_vec()))]);
+    let edits = vec![Edit::Chmod(b"/p/a".to_vec(), 0o755)];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G23 (fixed in the tracer and its mirror): whether `access(X_OK)` succeeds is the file's
+/// mode (root needs an execute bit on a regular file). A success or an `EACCES` records the
+/// file's metadata; `F_OK` stays a pure resolution.
+#[test]
+fn g23_an_access_check_depends_on_the_mode() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = Program {
+        stmts: vec![Stmt::If {
+            op: Op::Access(lit("a"), 1),
+            then: vec![Stmt::Do(Op::Write(lit("out"), Data::Lit(b"1".to_vec())))],
+            otherwise: vec![Stmt::Do(Op::Write(lit("out"), Data::Lit(b"2".to_vec())))],
+        }],
+    };
+    let edits = vec![Edit::Chmod(b"/p/a".to_vec(), 0o755)];
+    closed(&Scenario { s0, program: p.clone(), edits });
+    // `F_OK` does not depend on the mode: the entry still checks, and replay is right.
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let mut f_ok = p;
+    if let Stmt::If { op, .. } = &mut f_ok.stmts[0] {
+        *op = Op::Access(lit("a"), 0);
+    }
+    let sc = Scenario { s0, program: f_ok, edits: vec![Edit::Chmod(b"/p/a".to_vec(), 0o755)] };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Proved), "{sc}");
+}
+
+/// G29 (found by theorem 1 once the model had `chmod`; fixed in the tracer, its mirror and the
+/// lowering): a `chmod` of a directory was a `Touch` of it, so the lowering took the whole
+/// subtree for the run's output and dropped every later observation below it. `chmod 755
+/// a/../.; list b/a` (with `b -> x.c -> a`) recorded no `Listing`; once `/p/a/a/a` existed the
+/// check still held and the run listed another name. A chmod of a directory is now a
+/// `TouchMode`: an effect at the directory, its subtree still inputs.
+#[test]
+fn g29_a_chmod_of_a_directory_does_not_make_its_subtree_an_output() {
+    let s0 = fs(&[("/p/a/a", None, None), ("/p/b", None, Some("a"))]);
+    let p = program(vec![Op::Chmod(lit("a/../."), 0o755), Op::List(lit("b/a"))]);
+    let edits = vec![Edit::Write(b"/p/a/a/x".to_vec(), b"1".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G31 (found by the 100 000-case run of theorem 1, seed 3; fixed in the tracer and its
+/// mirror): `chmod 755 y.h/.` with `y.h` a directory recorded the walk's pins and `y.h/.`
+/// resolved (followed and not), all still true once `y.h -> .`: the run then chmods `/p`,
+/// and replay turned the symlink `y.h` into a directory. The canonical name reached is now
+/// resolved unfollowed (`Resolves /p/y.h NOFOLLOW Directory`), as G25 does for `chdir`.
+#[test]
+fn g31_a_chmod_of_dir_dot_depends_on_the_directory_not_being_a_symlink() {
+    let s0 = fs(&[("/p/y.h/a", Some("1"), None)]);
+    let p = program(vec![Op::Chmod(lit("y.h/."), 0o755)]);
+    let edits = vec![Edit::Symlink(b"/p/y.h".to_vec(), b".".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// G30 (open; found by the 100 000-case run of theorem 1 on branch `model-chmod`, no `chmod`
+/// involved): `symlink x.c d; lstat d/` with `x.c` absent fails ENOENT through the run's own
+/// symlink `d`; the lowering drops the resolution as the run's own and keeps nothing about
+/// `x.c`, so once `x.c` is a file the check holds and the run sees ENOTDIR.
+#[test]
+fn g30_a_walk_through_the_runs_own_symlink_into_an_input_is_open() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = program(vec![Op::Symlink(Data::Lit(b"x.c".to_vec()), lit("d")), Op::Lstat(lit("d/"))]);
+    let edits = vec![Edit::Write(b"/p/x.c".to_vec(), b"1".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert!(soundness(&sc, SHIPPED).is_err(), "{sc}");
+}
+
+/// A program that reads a file sees its mode (`fstat`, as `sed -i` copies it): a chmod of an
+/// input between runs makes the check fail.
+#[test]
+fn a_read_depends_on_the_mode_of_the_file_read() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = program(vec![Op::Read(lit("a")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Chmod(b"/p/a".to_vec(), 0o600)];
+    closed(&Scenario { s0, program: p, edits });
+}
+
 /// G12 (fixed in the tracer and its mirror, `model::walk`): `write d/../out` with `d` a
 /// directory recorded `Resolves d/../out` (create mode) and the effect at the canonical
 /// `/p/out`; once `d` is a symlink to `x/y`, the resolution still held but the run writes

@@ -78,6 +78,7 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
                 let kind = before.unwrap_or(FileKind::Regular);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
                 emit_probes(cx, vec![last]);
+                reached(cx, &canon, kind);
                 emit_in_place(cx, &at, was);
                 cx.sink.touch(canon, before);
             }
@@ -93,8 +94,15 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
                 emit_pins(cx, pins);
                 cx.sink.resolve(&at, ResolveFlags::FOLLOW, Ok(kind));
                 emit_probes(cx, vec![last]);
+                reached(cx, &canon, kind);
                 emit_in_place(cx, &at, was);
-                cx.sink.touch(canon, Some(kind));
+                if kind == FileKind::Directory {
+                    // Only the directory's mode changed, not what is below it (its subtree is
+                    // no output of the run: later observations there are inputs).
+                    cx.sink.emit(Observation::TouchMode { path: canon });
+                } else {
+                    cx.sink.touch(canon, Some(kind));
+                }
             }
             Err(e) => cx.sink.resolve_failed(&at, ResolveFlags::FOLLOW, e),
         },
@@ -501,6 +509,13 @@ fn emit_in_place(cx: &mut Cx<'_>, at: &At, was: super::entry::InPlace) {
     if let Some(hash) = was.prior {
         cx.sink.read(spelled(at), hash);
     }
+}
+
+/// G31: the canonical name a call that changes a file in place reached is itself that file,
+/// not a symlink: the pins cover the directories on the way, not the last, and a path ending
+/// in `.` (`chmod 755 d/.`) has no own name to resolve unfollowed (as G25 for `chdir`).
+fn reached(cx: &mut Cx<'_>, canon: &[u8], kind: FileKind) {
+    cx.sink.resolve(&At::new(b"/", canon), ResolveFlags::NOFOLLOW, Ok(kind));
 }
 
 /// Emits the pins of a changing call's walk, taken at entry.

@@ -35,7 +35,7 @@
 //! | `mkdir(at)` `mknod(at)` `symlink(at)` | first the parent `Resolve(DIRECTORY)` and the trimmed name `Resolve(NOFOLLOW)` as they were at entry (G2); then `Resolve(NOFOLLOW, ENOENT)` + `Touch { before: None }`; `EEXIST` → `Resolve` ok |
 //! | `link(at)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Resolve(new, ENOENT)` + `Touch` new |
 //! | `rename(at/at2)` | G2 probes of new + `Resolve` old + `Read` old (`ReadLink` for a symlink) + `Touch` both (+ `TouchTree` for a directory); one canonical path (`rename(a, a)`) → the two `Resolve`s only; both names existing → `SameFile` (their `(dev, ino)` compared at entry, G19), and one file (hard links) → `Resolve` old, `SameFile`, `Resolve` new only; `RENAME_EXCHANGE` → `Uncacheable` |
-//! | `truncate` `chmod` `fchmodat` | pins of the walk, `Resolve(FOLLOW)`, `Resolve(NOFOLLOW)` of the path as it was (G21) + `Touch` |
+//! | `truncate` `chmod` `fchmodat` | pins of the walk, `Resolve(FOLLOW)`, `Resolve(NOFOLLOW)` of the path as it was (G21), the canonical name reached `Resolve(NOFOLLOW)` (G31), a regular file's `Links` and prior `Read` + `Touch` (a directory's chmod: `TouchMode`, G29) |
 //! | `close` `dup*` `fcntl(F_DUPFD*, F_SETFD)` | fd table only |
 //! | `connect` (inet, inet6, unix; ok or `EINPROGRESS`) | `Uncacheable(Network)` |
 //! | `fchmodat2` (no flags) | as `fchmodat` |

@@ -321,6 +321,7 @@ impl Run {
                 format!("List {} {names:?}", n(dir))
             }
             Observation::Touch { path, before } => format!("Touch {} {before:?}", n(path)),
+            Observation::TouchMode { path } => format!("TouchMode {}", n(path)),
             Observation::TouchTree { from, path } => {
                 format!("TouchTree {} -> {}", n(from), n(path))
             }

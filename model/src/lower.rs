@@ -201,6 +201,10 @@ impl Lowering {
             Observation::Stat { path, meta, id } => {
                 let Some(path) = self.placed(path, Slot::Last) else { return };
                 let path = &path[..];
+                // The metadata of a directory whose mode the run changed is the run's doing.
+                if self.changed.get(&path::normalize(path)).is_some_and(|c| c.mode_only) {
+                    return;
+                }
                 if self.wants(0, path) {
                     if let Some(id) = id {
                         self.stat_ids.push((path.to_vec(), *id));
@@ -314,7 +318,8 @@ impl Lowering {
     ) {
         let rebased;
         let at = if self.canonical_follow.is_some() || self.canonical_nofollow.is_some() {
-            match self.place(&path::join(&at.base, &at.path), Slot::Exactly(flags.follow)) {
+            let follow = flags.follow || at.path.ends_with(b"/");
+            match self.place(&path::join(&at.base, &at.path), Slot::Exactly(follow)) {
                 Place::AsSpelled => at,
                 Place::Own => return,
                 Place::At(c) => {

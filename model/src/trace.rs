@@ -184,8 +184,10 @@ impl Traced {
         {
             let pins = self.change_pins(at, flags);
             self.emit_pins(pins);
-            let canonical = exact_canonical(&self.os.fs, &host, flags.follow);
-            self.emit(Observation::Canonical { spelled: host, follow: flags.follow, canonical });
+            // A trailing slash follows a last symlink whatever the flags say (G30).
+            let follow = flags.follow || host.ends_with(b"/");
+            let canonical = exact_canonical(&self.os.fs, &host, follow);
+            self.emit(Observation::Canonical { spelled: host, follow, canonical });
         }
         self.emit_resolve(at, flags, out, rd);
     }

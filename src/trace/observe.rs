@@ -192,8 +192,10 @@ impl<'a> Sink<'a> {
                 self.pin(pin);
             }
             let spelled = model::path::join(&at.base, &at.path);
-            let canonical = probe::exact_canonical(&spelled, flags.follow);
-            self.emit(Observation::Canonical { spelled, follow: flags.follow, canonical });
+            // A trailing slash follows a last symlink whatever the flags say (G30).
+            let follow = flags.follow || spelled.ends_with(b"/");
+            let canonical = probe::exact_canonical(&spelled, follow);
+            self.emit(Observation::Canonical { spelled, follow, canonical });
         }
         self.emit(Observation::Resolve { at: at.clone(), flags, outcome, opened_for_read });
     }

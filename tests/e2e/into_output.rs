@@ -19,10 +19,10 @@ fn a_symlink_made_later_into_the_commands_output_is_not_absent() {
     let second = p.build(&cmd);
     assert!(second.ran(), "replayed the failed `cat d`: {second:#?}");
     assert_eq!((second.code, second.stdout.as_str()), (0, "hi\n"), "{second:#?}");
-    // Recorded now through `d` into `x.c`: refused again, and `dry why` says why.
+    // Recorded now through `d` into `x.c`: not cached, and `dry why` says why.
     let why = p.dry(&["why", "--", "sh", "-c", "echo hi > x.c; cat d"]);
     let why = String::from_utf8_lossy(&why.stdout).into_owned();
-    assert!(why.contains("symlink the command did not make into its own output x.c"), "{why}");
+    assert!(why.contains("did not make into its own output") && why.contains("x.c"), "{why}");
     let third = p.build(&cmd);
     assert!(third.ran() && third.stdout == "hi\n", "{third:#?}");
 }

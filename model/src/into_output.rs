@@ -221,6 +221,21 @@ pub fn read_through_into_output<'p, F: Fs>(
     })
 }
 
+/// Marks `lowered` uncacheable if [`read_through_into_output`] finds a read on `fs` (the
+/// filesystem as the run left it): the one rule of `src/record/finals.rs` and of the model's
+/// run alike.
+pub fn mark_reads_into_outputs<F: Fs>(lowered: &mut crate::lower::Lowered, fs: &F) {
+    let (predicates, effects) = (&lowered.predicates, &lowered.effects);
+    if let Some((read, output)) = read_through_into_output(predicates, effects, fs) {
+        let what = format!(
+            "read {} through a symlink it did not make into its own output {}",
+            String::from_utf8_lossy(read),
+            String::from_utf8_lossy(&output)
+        );
+        lowered.uncacheable.push(crate::entry::Uncacheable::Unsupported { what });
+    }
+}
+
 /// Splits absolute `path` into its parent and last name; `None` for `/`.
 fn split(path: &[u8]) -> Option<(&[u8], &[u8])> {
     let slash = path.iter().rposition(|&b| b == b'/')?;

@@ -142,7 +142,9 @@ pub fn lower_observations(
         let inside = crate::path::is_within(&c.path, root);
         finals.insert(c.path.clone(), final_state(after, &c.path, inside));
     }
-    lowering.finish(root, &finals)
+    let mut lowered = lowering.finish(root, &finals);
+    crate::into_output::mark_reads_into_outputs(&mut lowered, after);
+    lowered
 }
 
 /// Wraps a lowered run into an [`Entry`]; stdout stands for the transcript.

@@ -33,17 +33,7 @@ pub fn finish(mut lowering: Lowering, root: &[u8], store: &Store) -> Result<Lowe
     // at the open, maybe before the run changed the output under it (gap G6 at record time).
     let mut fingerprints = crate::check::Fingerprints::new();
     let live = crate::check::LiveFs::new(&mut fingerprints);
-    let (predicates, effects) = (&lowered.predicates, &lowered.effects);
-    if let Some((read, output)) =
-        model::into_output::read_through_into_output(predicates, effects, &live)
-    {
-        let what = format!(
-            "read {} through a symlink it did not make into its own output {}",
-            String::from_utf8_lossy(read),
-            String::from_utf8_lossy(&output)
-        );
-        lowered.uncacheable.push(model::entry::Uncacheable::Unsupported { what });
-    }
+    model::into_output::mark_reads_into_outputs(&mut lowered, &live);
     Ok(lowered)
 }
 

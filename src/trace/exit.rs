@@ -19,6 +19,7 @@ use model::walk::Pin;
 use nix::libc;
 use nix::unistd::Pid;
 use std::fs::File;
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 
@@ -38,12 +39,11 @@ pub(crate) fn exit(cx: &mut Cx<'_>, pending: Pending, ret: Result<u64, i32>) {
                 cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
             }
         }
-        Pending::Exec { at: Some(at), follow, .. } => {
+        Pending::Exec { at, follow, canon, .. } => {
             if let Err(e) = ret {
-                cx.sink.resolve_failed(&at, follow_flags(follow), e);
+                exec_failed(cx, at.as_ref(), follow, &canon, e);
             }
         }
-        Pending::Exec { at: None, .. } => {}
         Pending::Chdir { at, pins } => chdir(cx, at.as_ref(), pins, ret),
         Pending::Unlink { at, before, canon, named, pins } => {
             if ret.is_ok() {
@@ -146,6 +146,56 @@ pub(crate) fn exec_done(cx: &mut Cx<'_>, pending: Pending) {
         if exe != canon {
             cx.sink.read_now(exe);
         }
+    }
+}
+
+/// Handles a failed `exec` (gap G32 of notes/model.md): the program saw an errno that the file
+/// decided as much as its path. A path that does not resolve is a failed resolution; one that
+/// resolves to something other than a regular file failed for its kind (`EACCES`); a regular
+/// file for its mode (no execute bit: `EACCES`) or else for its content (`ENOEXEC`: no `#!`
+/// line, not a binary of this machine), so its kind, mode and content are recorded as a
+/// successful exec records them. A `#!` script, or a binary with a loader, that failed for
+/// another reason failed because of its interpreter, which dry does not follow: uncacheable.
+fn exec_failed(cx: &mut Cx<'_>, at: Option<&At>, follow: bool, canon: &[u8], e: i32) {
+    let flags = follow_flags(follow);
+    let host = match at {
+        Some(at) => cx.host(at),
+        None => canon.to_vec(),
+    };
+    let kind = match probe::kind(&host, follow) {
+        Ok(kind) => kind,
+        Err(now) => {
+            if let Some(at) = at {
+                cx.sink.resolve_failed(at, flags, now.0);
+            }
+            return;
+        }
+    };
+    if let Some(at) = at {
+        cx.sink.resolve(at, flags, Ok(kind));
+    }
+    if kind != FileKind::Regular {
+        return;
+    }
+    let path = at.map(spelled).unwrap_or_else(|| canon.to_vec());
+    let Ok(meta) = probe::meta(canon, true) else { return };
+    cx.sink.emit(Observation::Stat { path: path.clone(), meta, id: None });
+    if meta.mode & 0o111 == 0 {
+        return;
+    }
+    let hash = cx.sink.hash(canon);
+    cx.sink.read(path.clone(), hash);
+    let mut head = [0u8; 4];
+    let n = File::open(probe::os(canon)).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    let script = head[..n].starts_with(b"#!");
+    let binary = head[..n] == *b"\x7fELF";
+    if script || (binary && e != libc::ENOEXEC) {
+        let what = format!(
+            "its exec of {} failed ({}) because of the file's interpreter, which dry does not follow",
+            String::from_utf8_lossy(&path),
+            nix::errno::Errno::from_raw(e).desc()
+        );
+        cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
     }
 }
 

@@ -28,7 +28,7 @@
 //! | `stat` `lstat` `newfstatat` `statx` | `Resolve` + `Stat` (the tracer's own stat at entry, no exit stop; no `Stat` for an unfollowed symlink); `AT_EMPTY_PATH` with an empty path (fstat) → nothing |
 //! | `access` `faccessat(2)` | `Resolve` (+ `Stat` when `R_OK`/`W_OK`/`X_OK` is asked, G23); `EACCES`/`EROFS`/`ETXTBSY` on an existing path → `Resolve` ok + `Stat`; a path that does not resolve is answered at entry |
 //! | `readlink(at)` | answered at entry: `Resolve(NOFOLLOW)` + `ReadLink`; not a symlink (`EINVAL`) → `Resolve` ok (kind by lstat) |
-//! | `execve(at)` | success (`PTRACE_EVENT_EXEC`) → `Resolve` + `Stat` (its mode, G23) + `Read` of the file, + `Read` of `/proc/PID/exe` if it differs (`#!` interpreter); failure → `Resolve` error |
+//! | `execve(at)` | success (`PTRACE_EVENT_EXEC`) → `Resolve` + `Stat` (its mode, G23) + `Read` of the file, + `Read` of `/proc/PID/exe` if it differs (`#!` interpreter); failure → `Resolve` error, or, when the path resolves, `Resolve` + (regular file) `Stat` + (an execute bit) `Read`, as the failure was the file's kind, mode or content (G32); a `#!` script, or an ELF binary failing other than `ENOEXEC`, → `Uncacheable` (its interpreter) |
 //! | `chdir` / `fchdir` | pins of the walk (G17), `Resolve(DIRECTORY)`, the canonical directory landed in `Resolve(NOFOLLOW)` (G25) / nothing; both update the cwd from `/proc/PID/cwd` |
 //! | `getdents(64)` | `List` once per open fd (listed by the tracer at entry) |
 //! | `unlink(at)` `rmdir` | `Resolve(NOFOLLOW)` + `Touch` (+ the empty `List` of a removed directory); `ENOTEMPTY` → `Resolve` ok directory + its `List` |

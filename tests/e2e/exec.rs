@@ -57,3 +57,70 @@ fn an_executable_in_an_unknown_format_is_reported() {
     assert_eq!(r.code, 126, "{r:#?}");
     assert!(r.stderr.contains("dry: ./b: Exec format error"), "{r:#?}");
 }
+
+/// A program that execs `./s` in a child and prints the errno when that fails.
+const EXEC_S: &str = r#"
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+extern char **environ;
+int main(void) {
+    char *argv[] = {"./s", 0};
+    fflush(stdout);
+    if (fork() == 0) {
+        execve("./s", argv, environ);
+        printf("exec failed: %s\n", strerror(errno));
+        return 0;
+    }
+    int status;
+    wait(&status);
+    return 0;
+}
+"#;
+
+/// Gap G32 of notes/model.md: an exec that failed depended on the file as much as one that
+/// succeeded. `ENOEXEC` is decided by the content (a script without `#!`), `EACCES` by the
+/// mode; a replay of the failure after either changed would print a failure a run does not.
+#[test]
+fn a_failed_exec_depends_on_the_content_and_mode_of_the_file() {
+    let p = Project::new();
+    p.compile("e", EXEC_S);
+    executable(&p, "s", b"echo hi\n");
+    let first = p.build(&["./e"]);
+    first.assert_ran();
+    assert_eq!(first.stdout, "exec failed: Exec format error\n", "{first:#?}");
+    p.build(&["./e"]).assert_replayed();
+
+    executable(&p, "s", b"#!/bin/sh\necho hi\n");
+    let script = p.build(&["./e"]);
+    script.assert_ran();
+    assert_eq!(script.stdout, "hi\n", "{script:#?}");
+
+    std::fs::set_permissions(p.path("s"), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let denied = p.build(&["./e"]);
+    denied.assert_ran();
+    assert_eq!(denied.stdout, "exec failed: Permission denied\n", "{denied:#?}");
+    p.build(&["./e"]).assert_replayed();
+
+    // Back to a script without `#!`: the first entry replays.
+    executable(&p, "s", b"echo hi\n");
+    let again = p.build(&["./e"]);
+    again.assert_replayed();
+    assert_eq!(again.stdout, "exec failed: Exec format error\n", "{again:#?}");
+}
+
+/// A `#!` script whose interpreter cannot be run fails for a file dry does not follow: the run
+/// is not cached, and says why.
+#[test]
+fn a_failed_exec_of_a_script_is_not_cached() {
+    let p = Project::new();
+    p.compile("e", EXEC_S);
+    executable(&p, "s", b"#!/no/such/interpreter\n");
+    let first = p.build(&["./e"]);
+    first.assert_ran();
+    assert_eq!(first.stdout, "exec failed: No such file or directory\n", "{first:#?}");
+    assert!(first.stderr.contains("because of the file's interpreter"), "{first:#?}");
+    p.build(&["./e"]).assert_ran();
+}

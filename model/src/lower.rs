@@ -93,6 +93,19 @@ pub struct Changed {
     pub mode_only: bool,
 }
 
+/// One path a child command skipped in place changes when it is replayed
+/// ([`Lowering::absorb`]).
+#[derive(Clone, Debug)]
+pub struct ChildChange {
+    /// The path its effect sets.
+    pub path: Vec<u8>,
+    /// What the path is just before the replay.
+    pub before: Option<FileKind>,
+    /// The effect is a directory's mode ([`crate::Effect::Dir`]): on an existing directory
+    /// the replay only chmods it.
+    pub mode_only: bool,
+}
+
 /// The lowering state machine for one run.
 #[derive(Default, Debug)]
 pub struct Lowering {
@@ -500,7 +513,7 @@ impl Lowering {
     /// Takes in a child command that was skipped in place (SPEC §6): its predicates become
     /// this run's inputs, except those about paths this run had already changed, and its effect
     /// paths become this run's changes, with `before` their state just before the replay.
-    pub fn absorb(&mut self, predicates: &[Predicate], changes: &[(Vec<u8>, Option<FileKind>)]) {
+    pub fn absorb(&mut self, predicates: &[Predicate], changes: &[ChildChange]) {
         for p in predicates {
             let subject = path::normalize(&p.subject());
             let fresh = match p {
@@ -547,8 +560,15 @@ impl Lowering {
                 self.predicates.push(p.clone());
             }
         }
-        for (path, before) in changes {
-            self.observe(&Observation::Touch { path: path.clone(), before: *before });
+        for c in changes {
+            let path = c.path.clone();
+            // G29 for a skipped child: a directory that existed and that the replay only
+            // chmods keeps its subtree as this run's inputs.
+            if c.mode_only && c.before == Some(FileKind::Directory) {
+                self.observe(&Observation::TouchMode { path });
+            } else {
+                self.observe(&Observation::Touch { path, before: c.before });
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use crate::trace::{CmdId, ExecDecision, ExecRequest};
 use model::check::Rules;
 use model::check::StdinSource as _;
 use model::entry::{ExitStatus, Uncacheable};
+use model::lower::ChildChange;
 use model::observe::Observation;
 use model::predicate::{Predicate, StdinKind};
 use model::{CommandKey, Entry};
@@ -143,8 +144,15 @@ fn replace(
     key: &CommandKey,
     entry: &Entry,
 ) -> ExecDecision {
-    let changes: Vec<(Vec<u8>, Option<model::FileKind>)> =
-        entry.effects.iter().map(|e| (e.path().to_vec(), super::kind_now(e.path()))).collect();
+    let changes: Vec<ChildChange> = entry
+        .effects
+        .iter()
+        .map(|e| ChildChange {
+            path: e.path().to_vec(),
+            before: super::kind_now(e.path()),
+            mode_only: matches!(e, model::Effect::Dir { .. }),
+        })
+        .collect();
     for id in req.chain {
         if let Some(inst) = rec.instances.get_mut(id) {
             inst.lowering.absorb(&entry.predicates, &changes);

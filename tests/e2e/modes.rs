@@ -167,3 +167,26 @@ fn a_chdir_depends_on_where_it_lands() {
     r.assert_ran();
     assert_eq!(r.stdout, "yes\n", "{r:#?}");
 }
+
+/// G29 for a nested step skipped in place: the parent reruns (its first step's input changed),
+/// the `chmod` of `d` is replayed, and the parent's later read of `d/f` must stay an input of
+/// the parent (the replayed chmod changes `d`'s mode, not its subtree).
+#[test]
+fn a_replayed_chmod_of_a_directory_keeps_its_subtree_an_input_of_the_parent() {
+    let p = Project::new();
+    p.write("d/f", "one\n");
+    p.write("x", "x1\n");
+    let script = "cat x; chmod 755 d; cat d/f";
+    chmod(&p, "d", 0o700);
+    p.build(&["bash", "-c", script]).assert_ran();
+    p.write("x", "x2\n");
+    chmod(&p, "d", 0o700);
+    let second = p.build(&["bash", "-c", script]);
+    second.assert_ran();
+    assert!(second.stderr.contains("nested: replayed `chmod 755 d`"), "{second:#?}");
+    p.write("d/f", "two\n");
+    chmod(&p, "d", 0o700);
+    let third = p.build(&["bash", "-c", script]);
+    assert_eq!(third.stdout, "x2\ntwo\n", "{third:#?}");
+    assert_eq!(mode(&p, "d"), 0o755);
+}

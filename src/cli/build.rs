@@ -55,8 +55,20 @@ pub struct BuildArgs {
 /// Runs `dry build`.
 pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
+    // dry under dry: this process is already traced, so it cannot trace the command. It runs
+    // in dry's place, where the outer dry sees it.
+    if let Some(pid) = super::untraced::tracer_pid() {
+        let why = format!("already traced by process {pid} (dry under dry?)");
+        return super::untraced::exec(&args.cmd, &why);
+    }
     let ctx = Context::from_process()?;
-    let store = ctx.store()?;
+    let store = match ctx.store().and_then(|s| s.check_readable().map(|()| s).map_err(Into::into)) {
+        Ok(store) => store,
+        Err(e) => {
+            let why = format!("warning: cannot use the cache: {}", super::exit::chain(&e));
+            return super::untraced::exec(&args.cmd, &why);
+        }
+    };
     let mut fps = Fingerprints::over(store.load_fingerprints());
     let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
@@ -93,7 +105,14 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         Decided::Run(r) => r,
         Decided::Replay(_) => "replay failed".to_string(),
     };
-    let (entry, code) = run_and_record(&ctx, &store, &mut fps, key, &exe, &args)?;
+    let (entry, code) = match run_and_record(&ctx, &store, &mut fps, key, &exe, &args)? {
+        (Ok(entry), code) => (entry, code),
+        (Err(e), code) => {
+            // The command ran: its result stands whatever happened to the cache.
+            eprintln!("dry: warning: the run was not recorded: {}", super::exit::chain(&e));
+            return Ok(code);
+        }
+    };
     if args.verbose {
         if entry.cacheable() {
             eprintln!("dry: ran: {reason}");
@@ -178,7 +197,7 @@ fn run_and_record(
     key: CommandKey,
     exe: &crate::key::Exe,
     args: &BuildArgs,
-) -> anyhow::Result<(Entry, i32)> {
+) -> anyhow::Result<(anyhow::Result<Entry>, i32)> {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
@@ -226,33 +245,48 @@ fn run_and_record(
     let stdout = tee_out.join().unwrap_or_default();
     let stderr = tee_err.join().unwrap_or_default();
     let status = status?;
+    let code = match status {
+        ExitStatus::Code(c) => c,
+        ExitStatus::Signal(s) => 128 + s,
+    };
+    let recorded = record(ctx, store, recorder, key, (&stdout, &stderr), (status, run_ns), args);
+    Ok((recorded, code))
+}
+
+/// Lowers and stores a finished run; returns its entry.
+fn record(
+    ctx: &Context,
+    store: &Store,
+    mut recorder: Recorder<'_>,
+    key: CommandKey,
+    (stdout, stderr): (&[u8], &[u8]),
+    (status, run_ns): (ExitStatus, u64),
+    args: &BuildArgs,
+) -> anyhow::Result<Entry> {
     let lowered = recorder.finish(&ctx.project.root, store)?;
-    for w in recorder.warnings() {
-        eprintln!("dry: warning: {w}");
-    }
     let steps = step_lines(recorder.steps());
     if args.verbose {
         for line in &steps {
             eprintln!("dry: nested: {line}");
         }
     }
-    if let Err(e) = store.set_last_steps(&steps) {
-        eprintln!("dry: warning: {e}");
-    }
     let mut lowered = lowered;
     if !status.success() && !args.cache_failures {
         lowered.uncacheable.push(Uncacheable::Failed);
     }
-    let entry = entry_of(key, lowered, &stdout, &stderr, status, run_ns, store)?;
+    let entry = entry_of(key, lowered, stdout, stderr, status, run_ns, store)?;
     // A failed top-level run is not recorded at all unless --cache-failures.
     if !entry.uncacheable.contains(&Uncacheable::Failed) {
         store.record(entry.clone())?;
     }
-    let code = match status {
-        ExitStatus::Code(c) => c,
-        ExitStatus::Signal(s) => 128 + s,
-    };
-    Ok((entry, code))
+    // Printed once the run is recorded: a cache that cannot be written says so in one line.
+    for w in recorder.warnings() {
+        eprintln!("dry: warning: {w}");
+    }
+    if let Err(e) = store.set_last_steps(&steps) {
+        eprintln!("dry: warning: {e}");
+    }
+    Ok(entry)
 }
 
 #[derive(Clone, Copy)]

@@ -45,6 +45,22 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
     125
 }
 
+/// Returns an error and its causes in one line, leaving out a cause whose text the message
+/// before it already ends with (store errors name their source in their own message).
+pub fn chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.ends_with(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 /// Turns a subcommand's result into the process exit status, printing any error.
 pub fn finish(result: anyhow::Result<i32>) -> ExitCode {
     match result {

@@ -18,6 +18,7 @@ mod gc;
 mod log;
 mod replay;
 mod show;
+mod untraced;
 mod why;
 
 use clap::{Parser, Subcommand};

@@ -109,6 +109,14 @@ impl Store {
         }
     }
 
+    /// Checks that the store's directory can be listed (an unreadable `.dry/` is found before
+    /// the command runs, not by a lookup that would take it for an empty cache).
+    pub fn check_readable(&self) -> Result<(), StoreError> {
+        std::fs::read_dir(&self.dir)
+            .map(drop)
+            .map_err(|source| StoreError::Io { path: self.dir.clone(), source })
+    }
+
     /// Returns the `.dry/` directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -51,9 +51,16 @@ impl Project {
 
     /// A `dry` command with a hermetic environment, run in the project root.
     pub fn dry_cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dry"));
-        c.args(args)
-            .current_dir(&self.root)
+        let mut c = self.command(env!("CARGO_BIN_EXE_dry"));
+        c.args(args);
+        c
+    }
+
+    /// `program` with the hermetic environment of [`Project::dry_cmd`], run in the project root
+    /// (for wrappers such as `setpriv` or `unshare` that run dry in turn).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(&self.root)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", &self.root)

@@ -22,3 +22,102 @@ fn r21_force_runs_nested_steps_too() {
     assert!(r.stderr.contains("nested: ran `cat in`"), "{r:#?}");
     assert_eq!(p.read("out2"), "1\n");
 }
+
+/// Item 6: dry under dry. The inner dry cannot trace (its process is traced already): it runs
+/// its command in its own place, says so in one line, and its status is the command's.
+#[test]
+fn r21_dry_under_dry_runs_the_command_and_says_so() {
+    let p = Project::new();
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let r = p.build(&[dry, "build", "--", "sh", "-c", "echo inner; exit 3"]);
+    assert_eq!(r.code, 3, "{r:#?}");
+    assert_eq!(r.stdout, "inner\n", "{r:#?}");
+    let said: Vec<&str> = r.stderr.lines().filter(|l| l.contains("already traced")).collect();
+    assert_eq!(said.len(), 1, "{r:#?}");
+    assert!(!r.stderr.contains("PTRACE_TRACEME"), "{r:#?}");
+}
+
+/// Runs `dry build -v -- sh -c SCRIPT` as user `nobody` (root reads and writes anything, so a
+/// cache that cannot be read or written is only seen as another user).
+fn build_as_nobody(p: &Project, script: &str) -> Run {
+    let status = std::process::Command::new("chown")
+        .args(["-R", "nobody:nogroup"])
+        .arg(&p.root)
+        .status()
+        .expect("chown");
+    assert!(status.success(), "chown -R nobody {}", p.root.display());
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let args = ["--reuid=65534", "--regid=65534", "--clear-groups", dry, "build", "-v", "--"];
+    Run::from(p.command("setpriv").args(args).args(["sh", "-c", script]).output().expect("setpriv"))
+}
+
+fn warnings(r: &Run) -> usize {
+    r.stderr.lines().filter(|l| l.starts_with("dry: warning")).count()
+}
+
+/// Item 2: a cache that cannot be written, or read, or created: one warning line, the command
+/// runs and its status is its own.
+#[test]
+fn r21_a_cache_that_cannot_be_used_never_stops_the_command() {
+    let p = Project::new();
+    p.write("x", "one\n");
+    let script = "cat x; exit 0";
+    let first = build_as_nobody(&p, script);
+    first.assert_ran();
+    assert_eq!(first.stdout, "one\n");
+
+    // Read-only: the run happens, is not recorded, and says so once.
+    p.write("x", "two\n");
+    let chmod = |mode: &str, path: &std::path::Path| {
+        let ok = std::process::Command::new("chmod").arg(mode).arg(path).status();
+        assert!(ok.expect("chmod").success());
+    };
+    let ro = std::process::Command::new("chmod").args(["-R", "a-w"]).arg(p.path(".dry")).status();
+    assert!(ro.expect("chmod -R a-w .dry").success());
+    let r = build_as_nobody(&p, script);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "two\n"), "{r:#?}");
+    assert_eq!(warnings(&r), 1, "{r:#?}");
+    let failing = build_as_nobody(&p, "cat x; exit 4");
+    assert_eq!((failing.code, failing.stdout.as_str()), (4, "two\n"), "{failing:#?}");
+
+    // Unreadable: the command runs without dry.
+    chmod("000", &p.path(".dry"));
+    let r = build_as_nobody(&p, script);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "two\n"), "{r:#?}");
+    assert_eq!(warnings(&r), 1, "{r:#?}");
+    assert!(r.stderr.contains("without dry"), "{r:#?}");
+
+    // No `.dry/` in a read-only directory: the same.
+    std::fs::remove_dir_all(p.path(".dry")).expect("rm -r .dry");
+    chmod("a-w", &p.root);
+    let r = build_as_nobody(&p, script);
+    chmod("u+w", &p.root);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "two\n"), "{r:#?}");
+    assert_eq!(warnings(&r), 1, "{r:#?}");
+}
+
+/// Item 2, a full disk: `.dry/` on a 256 KiB tmpfs (in a private mount namespace, so the test
+/// needs no cleanup), a command printing 1 MB. The output passes through whole, one warning
+/// line, the status is the command's; then the cache still records and replays small runs.
+#[test]
+fn r21_a_full_disk_keeps_the_output_and_the_cache_usable() {
+    let p = Project::new();
+    let cache = p.path("cache");
+    std::fs::create_dir(&cache).expect("mkdir cache");
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let script = format!(
+        "mount -t tmpfs -o size=256k none {c} || exit 99
+         {dry} build -v -- sh -c 'head -c 1000000 /dev/zero | tr \"\\0\" a; exit 5' > big
+         echo \"big $?\"
+         {dry} build -v -- echo hi; {dry} build -v -- echo hi",
+        c = cache.display()
+    );
+    let mut c = p.command("unshare");
+    c.args(["--map-root-user", "--mount", "sh", "-c", &script]).env("DRY_DIR", &cache);
+    let r = Run::from(c.output().expect("unshare"));
+    assert!(r.stdout.starts_with("big 5\nhi\nhi\n"), "{r:#?}");
+    assert_eq!(std::fs::metadata(p.path("big")).expect("big").len(), 1_000_000);
+    assert_eq!(warnings(&r), 1, "{r:#?}");
+    assert!(r.stderr.contains("No space left on device"), "{r:#?}");
+    assert!(r.stderr.contains("dry: replayed: nothing changed"), "{r:#?}");
+}

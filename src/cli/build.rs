@@ -6,6 +6,7 @@ use crate::decide::{decide_stored, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
+use crate::trace::interrupt;
 use crate::trace::{Observer as _, Stops};
 use anyhow::Context as _;
 use model::check::Rules;
@@ -105,12 +106,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         Decided::Run(r) => r,
         Decided::Replay(_) => "replay failed".to_string(),
     };
-    let (entry, code) = match run_and_record(&ctx, &store, &mut fps, key, &exe, &args)? {
-        (Ok(entry), code) => (entry, code),
-        (Err(e), code) => {
+    let (entry, status) = match run_and_record(&ctx, &store, &mut fps, key, &exe, &args)? {
+        (Ok(entry), status) => (entry, status),
+        (Err(e), status) => {
             // The command ran: its result stands whatever happened to the cache.
-            eprintln!("dry: warning: the run was not recorded: {}", super::exit::chain(&e));
-            return Ok(code);
+            match interrupt::received() {
+                Some(_) if args.verbose => eprintln!("dry: ran: not recorded: {e}"),
+                Some(_) => {}
+                None => {
+                    let why = super::exit::chain(&e);
+                    eprintln!("dry: warning: the run was not recorded: {why}");
+                }
+            }
+            return Ok(exit_like(status));
         }
     };
     if args.verbose {
@@ -125,7 +133,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     save_fingerprints(&store, &fps);
     let outcome = if entry.cacheable() { Outcome::Ran } else { Outcome::Uncached };
     log(&store, &entry.key, outcome, started, 0);
-    Ok(code)
+    Ok(exit_like(status))
+}
+
+/// The status dry exits with: the command's code, or, when it died of a signal, death by the
+/// same signal (128 + N should the signal not end dry).
+fn exit_like(status: ExitStatus) -> i32 {
+    match status {
+        ExitStatus::Code(c) => c,
+        ExitStatus::Signal(s) => {
+            interrupt::die_like(s);
+            128 + s
+        }
+    }
 }
 
 /// The check rules `--strict` asks for.
@@ -197,7 +217,7 @@ fn run_and_record(
     key: CommandKey,
     exe: &crate::key::Exe,
     args: &BuildArgs,
-) -> anyhow::Result<(anyhow::Result<Entry>, i32)> {
+) -> anyhow::Result<(anyhow::Result<Entry>, ExitStatus)> {
     let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
     let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
@@ -240,17 +260,21 @@ fn run_and_record(
     // command reads it with read(2): cat, for one, copies a file with copy_file_range, which is
     // not traced; and an entry recorded with /dev/null must not be replayed for a file or pipe.
     recorder.observe(&[0], crate::check::LiveStdin::new().observation());
+    // From now on SIGINT and its kin reach the command and let dry wait for it.
+    interrupt::install().context("installing signal handlers")?;
     let status = crate::trace::run(spawn, &mut recorder);
     let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let stdout = tee_out.join().unwrap_or_default();
     let stderr = tee_err.join().unwrap_or_default();
     let status = status?;
-    let code = match status {
-        ExitStatus::Code(c) => c,
-        ExitStatus::Signal(s) => 128 + s,
-    };
+    if let Some(sig) = interrupt::received() {
+        // Whatever the command did after the signal (a trap, make deleting its target) is not
+        // what a run leaves: nothing of it is recorded.
+        let e = anyhow::anyhow!("it was interrupted by {sig}");
+        return Ok((Err(e), status));
+    }
     let recorded = record(ctx, store, recorder, key, (&stdout, &stderr), (status, run_ns), args);
-    Ok((recorded, code))
+    Ok((recorded, status))
 }
 
 /// Lowers and stores a finished run; returns its entry.

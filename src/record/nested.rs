@@ -231,6 +231,13 @@ pub fn record_instance(
             what: format!("resolved the file its {stream} goes to (as `cat a >> a` reads a)"),
         });
     }
+    // A step that ended after dry was interrupted may have done what it did because of the
+    // signal (a trap, a cleanup): not a result to replay.
+    if let Some(sig) = crate::trace::interrupt::received() {
+        lowered.uncacheable.push(Uncacheable::Unsupported {
+            what: format!("was interrupted by {sig} sent to the build"),
+        });
+    }
     let run_ns = u64::try_from(inst.started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let entry = super::entry_of(key, lowered, &inst.stdout, &inst.stderr, status, run_ns, store)?;
     match &rec.writer {

@@ -76,6 +76,7 @@ mod arch;
 mod early;
 mod entry;
 mod exit;
+pub mod interrupt;
 mod mem;
 mod nested;
 mod notify;
@@ -314,6 +315,7 @@ fn trace(
     observer: &mut dyn Observer,
 ) -> Result<tracer::Traced, TraceError> {
     let started = spawn::start(&spawn, stdin.as_ref().map(|fd| fd.as_fd()))?;
+    interrupt::set_command(started.pid);
     // The command has its own copies now.
     drop((spawn.stdout, spawn.stderr, stdin));
     let cwd = spawn.cwd.as_os_str().as_bytes().to_vec();

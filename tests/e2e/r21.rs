@@ -121,3 +121,88 @@ fn r21_a_full_disk_keeps_the_output_and_the_cache_usable() {
     assert!(r.stderr.contains("No space left on device"), "{r:#?}");
     assert!(r.stderr.contains("dry: replayed: nothing changed"), "{r:#?}");
 }
+
+/// Runs `CMD` on a new terminal (a pty, as its session's foreground group), types Ctrl-C after
+/// `DELAY` seconds, prints what the terminal showed, then `status exited N` or `status signal N`.
+const PTY_CTRL_C: &str = r#"
+import os, pty, select, sys, time
+delay = float(sys.argv[1])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+out, sent, deadline = b"", False, time.time() + delay
+while True:
+    wait = 10 if sent else max(0, deadline - time.time())
+    ready, _, _ = select.select([fd], [], [], wait)
+    if not ready:
+        if sent:
+            break
+        os.write(fd, b"\x03")
+        sent = True
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+if os.WIFSIGNALED(st):
+    print("status signal", os.WTERMSIG(st))
+else:
+    print("status exited", os.WEXITSTATUS(st))
+"#;
+
+/// Item 1: Ctrl-C on the terminal reaches make, which deletes its half-written target and dies
+/// of SIGINT; dry waits for it, dies of SIGINT too, and records nothing, so the next build
+/// makes the target again instead of calling the partial one up to date.
+#[test]
+fn r21_ctrl_c_reaches_the_command_and_records_nothing() {
+    let p = Project::new();
+    p.write("in.txt", "in\n");
+    p.write("Makefile", "out.txt: in.txt\n\techo partial > $@; sleep 5; cat in.txt >> $@\n");
+    p.write("pty_ctrl_c.py", PTY_CTRL_C);
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let out = p
+        .command("python3")
+        .args(["pty_ctrl_c.py", "1", dry, "build", "-v", "--", "make"])
+        .output()
+        .expect("python3");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.contains("Deleting file 'out.txt'"), "{shown}");
+    assert!(shown.contains("status signal 2"), "dry must die of SIGINT as make did: {shown}");
+    assert!(std::fs::symlink_metadata(p.path("out.txt")).is_err(), "{shown}");
+    let again = p.build(&["make"]);
+    again.assert_ran();
+    assert_eq!(p.read("out.txt"), "partial\nin\n", "{again:#?}");
+}
+
+/// Item 1: a signal sent to dry alone (`kill -TERM <dry>`) is forwarded to the command, whose
+/// trap runs; dry exits as the command did and records nothing.
+#[test]
+fn r21_a_signal_sent_to_dry_is_forwarded_and_nothing_is_recorded() {
+    let p = Project::new();
+    let script = r#"trap 'echo trapped; exit 7' TERM; echo started; sleep 5 & wait"#;
+    let mut child = p
+        .dry_cmd(&["build", "-v", "--", "bash", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dry build");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 8];
+    std::io::Read::read_exact(&mut stdout, &mut first).expect("the command starts");
+    assert_eq!(&first, b"started\n");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("kill -TERM dry");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("stdout");
+    let status = child.wait().expect("wait");
+    assert_eq!(rest, "trapped\n");
+    assert_eq!(status.code(), Some(7));
+    let why = p.dry(&["why", "--", "bash", "-c", script]);
+    let why = String::from_utf8_lossy(&why.stdout).into_owned();
+    assert!(why.contains("would run: no entry for this command"), "{why}");
+}

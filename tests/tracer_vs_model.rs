@@ -104,6 +104,11 @@ fn padded_program(p: &Program) -> Program {
             Op::Chmod(p, m) => Op::Chmod(expr(p), *m),
             Op::Truncate(p, n) => Op::Truncate(expr(p), *n),
             Op::Access(p, m) => Op::Access(expr(p), *m),
+            Op::ReadWrite(p, d) => Op::ReadWrite(expr(p), d.clone()),
+            Op::Touch(p) => Op::Touch(expr(p)),
+            Op::Mknod(p) => Op::Mknod(expr(p)),
+            Op::RenameNoreplace(a, b) => Op::RenameNoreplace(expr(a), expr(b)),
+            Op::Exchange(a, b) => Op::Exchange(expr(a), expr(b)),
         }
     }
     fn block(stmts: &[Stmt]) -> Vec<Stmt> {
@@ -205,9 +210,18 @@ fn calls_file(calls: &[Call], tmp: &Path) -> String {
             | Call::Mkdir(a)
             | Call::Rmdir(a)
             | Call::Unlink(a)
-            | Call::Chdir(a) => vec![p(a)],
-            Call::Write(a, d) | Call::Append(a, d) | Call::Overwrite(a, d) => vec![p(a), hex(d)],
-            Call::Link(a, b) | Call::Symlink(a, b) | Call::Rename(a, b) => vec![p(a), p(b)],
+            | Call::Chdir(a)
+            | Call::Touch(a)
+            | Call::Mknod(a) => vec![p(a)],
+            Call::Write(a, d)
+            | Call::Append(a, d)
+            | Call::Overwrite(a, d)
+            | Call::ReadWrite(a, d) => vec![p(a), hex(d)],
+            Call::Link(a, b)
+            | Call::Symlink(a, b)
+            | Call::Rename(a, b)
+            | Call::RenameNoreplace(a, b)
+            | Call::Exchange(a, b) => vec![p(a), p(b)],
             Call::Chmod(a, m) | Call::Access(a, m) => vec![p(a), hex(m.to_string().as_bytes())],
             Call::Truncate(a, n) => vec![p(a), hex(n.to_string().as_bytes())],
         };
@@ -659,6 +673,98 @@ fn access_asks_the_mode_beyond_f_ok() {
             Stmt::Do(Op::Access(lit("m"), 0)),
             Stmt::Do(Op::Access(lit("a/"), 2)),
             Stmt::Do(Op::Access(lit("missing"), 1)),
+        ],
+    );
+}
+
+/// `O_RDWR|O_CREAT` is a read and a write-open that keeps the content (`keeps_content`):
+/// the prior content and mode of an existing file, the absence of a created one (G5), and the
+/// opens that fail.
+#[test]
+fn read_writes_read_the_prior_content() {
+    let s0 = tree(&[("/p/a", "22")], &["/p/d"], &[("/p/l", "a"), ("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Chmod(lit("a"), 0o600)),
+            Stmt::Do(Op::ReadWrite(lit("a"), data("1"))),
+            Stmt::Do(Op::ReadWrite(lit("l"), data("3"))),
+            Stmt::Do(Op::ReadWrite(lit("m"), data("4"))),
+            Stmt::Do(Op::ReadWrite(lit("b"), data("5"))),
+            Stmt::Do(Op::ReadWrite(lit("d"), data("6"))),
+            Stmt::Do(Op::ReadWrite(lit("a/"), data("7"))),
+            Stmt::Do(Op::ReadWrite(lit("missing/x.c"), data("8"))),
+        ],
+    );
+}
+
+/// `utimensat` by path: a resolution at entry, following symlinks, and nothing else.
+#[test]
+fn touches_resolve_their_path() {
+    let s0 = tree(&[("/p/a", "1")], &["/p/d"], &[("/p/l", "a"), ("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Touch(lit("a"))),
+            Stmt::Do(Op::Touch(lit("d"))),
+            Stmt::Do(Op::Touch(lit("l"))),
+            Stmt::Do(Op::Touch(lit("m"))),
+            Stmt::Do(Op::Touch(lit("a/"))),
+            Stmt::Do(Op::Touch(lit("missing/a"))),
+            Stmt::Do(Op::Write(lit("b"), data("2"))),
+            Stmt::Do(Op::Touch(lit("b"))),
+        ],
+    );
+}
+
+/// `mknod` of a regular file is a create (`Pending::Create`, as `mkdir` and `symlink`).
+#[test]
+fn mknods_create_empty_files() {
+    let s0 = tree(&[("/p/a", "1")], &["/p/d"], &[("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Mknod(lit("b"))),
+            Stmt::Do(Op::Mknod(lit("d/x.c"))),
+            Stmt::Do(Op::Mknod(lit("a"))),
+            Stmt::Do(Op::Mknod(lit("m"))),
+            Stmt::Do(Op::Mknod(lit("c/"))),
+            Stmt::Do(Op::Mknod(lit("missing/a"))),
+            Stmt::Do(Op::Read(lit("b"))),
+        ],
+    );
+}
+
+/// `RENAME_NOREPLACE` records the new name's absence on success; `EEXIST` records both names
+/// (and lists a directory in the way, as for `ENOTEMPTY`).
+#[test]
+fn renames_without_replacing() {
+    let s0 = tree(&[("/p/a", "1"), ("/p/b", "2"), ("/p/e/x.c", "3")], &["/p/d"], &[("/p/l", "a")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::RenameNoreplace(lit("a"), lit("c"))),
+            Stmt::Do(Op::RenameNoreplace(lit("b"), lit("c"))),
+            Stmt::Do(Op::RenameNoreplace(lit("b"), lit("e"))),
+            Stmt::Do(Op::RenameNoreplace(lit("l"), lit("d/l"))),
+            Stmt::Do(Op::RenameNoreplace(lit("d"), lit("f"))),
+            Stmt::Do(Op::RenameNoreplace(lit("missing"), lit("g"))),
+            Stmt::Do(Op::RenameNoreplace(lit("b"), lit("b"))),
+        ],
+    );
+}
+
+/// `RENAME_EXCHANGE` makes the run uncacheable; its failures are recorded as a rename's.
+#[test]
+fn exchanges_are_uncacheable() {
+    let s0 = tree(&[("/p/a", "1"), ("/p/b", "2")], &["/p/d"], &[]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Exchange(lit("a"), lit("missing"))),
+            Stmt::Do(Op::Exchange(lit("a"), lit("b"))),
+            Stmt::Do(Op::Exchange(lit("d"), lit("a"))),
+            Stmt::Do(Op::Read(lit("a"))),
         ],
     );
 }

@@ -124,19 +124,24 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
         | Call::Stat(p)
         | Call::Chmod(p, _)
         | Call::Truncate(p, _)
-        | Call::Access(p, _) => vec![(p, ResolveFlags::FOLLOW, false)],
-        Call::Write(p, _) | Call::Append(p, _) | Call::Overwrite(p, _) => {
+        | Call::Access(p, _)
+        | Call::Touch(p) => vec![(p, ResolveFlags::FOLLOW, false)],
+        Call::Write(p, _) | Call::Append(p, _) | Call::Overwrite(p, _) | Call::ReadWrite(p, _) => {
             vec![(p, creat, false)]
         }
         Call::Lstat(p) | Call::Readlink(p) => vec![(p, ResolveFlags::NOFOLLOW, false)],
         Call::List(p) | Call::Chdir(p) => vec![(p, ResolveFlags::DIRECTORY, false)],
-        Call::Mkdir(p) | Call::Symlink(_, p) | Call::Rmdir(p) | Call::Unlink(p) => {
+        Call::Mkdir(p)
+        | Call::Symlink(_, p)
+        | Call::Mknod(p)
+        | Call::Rmdir(p)
+        | Call::Unlink(p) => {
             vec![(p, ResolveFlags::DIRECTORY, true)]
         }
         Call::Link(o, n) => {
             vec![(o, ResolveFlags::NOFOLLOW, false), (n, ResolveFlags::DIRECTORY, true)]
         }
-        Call::Rename(o, n) => {
+        Call::Rename(o, n) | Call::RenameNoreplace(o, n) | Call::Exchange(o, n) => {
             vec![(o, ResolveFlags::DIRECTORY, true), (n, ResolveFlags::DIRECTORY, true)]
         }
     }
@@ -163,7 +168,7 @@ pub fn before_call(t: &mut Traced, call: &Call) {
             name_and_parent(t, path, &walked);
         }
     }
-    if let Call::Append(p, _) | Call::Overwrite(p, _) = call {
+    if let Call::Append(p, _) | Call::Overwrite(p, _) | Call::ReadWrite(p, _) = call {
         let at = t.at(p);
         let outcome = resolve_kind(&t.os.fs, &at.base, &at.path, ResolveFlags::FOLLOW);
         let flags = ResolveFlags::FOLLOW;

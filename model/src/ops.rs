@@ -209,6 +209,17 @@ impl WriteMode {
     }
 }
 
+/// What `renameat2` does with an existing new name (its flags).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum RenameMode {
+    /// No flags (`rename`): replaces it.
+    Replace,
+    /// `RENAME_NOREPLACE`: fails with `EEXIST`.
+    NoReplace,
+    /// `RENAME_EXCHANGE`: swaps the two names, which must both exist.
+    Exchange,
+}
+
 impl Os {
     /// Starts a process in directory `cwd` (absolute); `None` if it is not a directory.
     pub fn new(fs: MemFs, cwd: &[u8]) -> Option<Os> {
@@ -256,10 +267,9 @@ impl Os {
         }
     }
 
-    /// `open(O_WRONLY|O_CREAT|O_TRUNC, 0644)` (with `O_APPEND` instead of `O_TRUNC` for
-    /// [`WriteMode::Append`], with neither for [`WriteMode::Overwrite`]) + `write(data)`.
-    /// Returns the node written.
-    pub fn write(&mut self, path: &[u8], data: &[u8], mode: WriteMode) -> Result<usize, Errno> {
+    /// `open(O_WRONLY|O_CREAT, 0644)` (or `O_RDWR`): the regular file `path` reaches, created
+    /// if absent; `EISDIR` for a directory.
+    fn open_write(&mut self, path: &[u8]) -> Result<usize, Errno> {
         let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
         let node = match self.resolve(path, flags)? {
             Resolved::Node(n) => n,
@@ -272,24 +282,47 @@ impl Os {
                 n
             }
         };
-        match self.fs.inode_mut(node) {
-            Some(Inode::File { content, .. }) => {
-                match mode {
-                    WriteMode::Truncate => {
-                        content.clear();
-                        content.extend_from_slice(data);
-                    }
-                    WriteMode::Append => content.extend_from_slice(data),
-                    WriteMode::Overwrite => {
-                        let n = data.len().min(content.len());
-                        content[..n].copy_from_slice(&data[..n]);
-                        content.extend_from_slice(&data[n..]);
-                    }
-                }
-                Ok(node)
-            }
+        match self.fs.inode(node) {
+            Some(Inode::File { .. }) => Ok(node),
             _ => Err(Errno::EISDIR),
         }
+    }
+
+    /// `open(O_WRONLY|O_CREAT|O_TRUNC, 0644)` (with `O_APPEND` instead of `O_TRUNC` for
+    /// [`WriteMode::Append`], with neither for [`WriteMode::Overwrite`]) + `write(data)`.
+    /// Returns the node written.
+    pub fn write(&mut self, path: &[u8], data: &[u8], mode: WriteMode) -> Result<usize, Errno> {
+        let node = self.open_write(path)?;
+        if let Some(Inode::File { content, .. }) = self.fs.inode_mut(node) {
+            match mode {
+                WriteMode::Truncate => {
+                    content.clear();
+                    content.extend_from_slice(data);
+                }
+                WriteMode::Append => content.extend_from_slice(data),
+                WriteMode::Overwrite => {
+                    let n = data.len().min(content.len());
+                    content[..n].copy_from_slice(&data[..n]);
+                    content.extend_from_slice(&data[n..]);
+                }
+            }
+        }
+        Ok(node)
+    }
+
+    /// `open(O_RDWR|O_CREAT, 0644)` + `read` to the end + `pwrite(data, 0)`: returns what the
+    /// read saw (empty for a file the open created); the data overwrites the start of the
+    /// content in place, what it does not reach stays.
+    pub fn read_write(&mut self, path: &[u8], data: &[u8]) -> Result<Vec<u8>, Errno> {
+        let node = self.open_write(path)?;
+        let Some(Inode::File { content, .. }) = self.fs.inode_mut(node) else {
+            return Err(Errno::EISDIR);
+        };
+        let seen = content.clone();
+        let n = data.len().min(content.len());
+        content[..n].copy_from_slice(&data[..n]);
+        content.extend_from_slice(&data[n..]);
+        Ok(seen)
     }
 
     /// `stat` (`follow`) or `lstat`.
@@ -347,6 +380,22 @@ impl Os {
         let n = self.fs.alloc(Inode::Symlink { target: target.to_vec() });
         self.fs.link_entry(dir, &name, n);
         Ok(())
+    }
+
+    /// `mknod(path, S_IFREG|0644, 0)`: an empty regular file, created as `symlink` creates its
+    /// name (`filename_create`: `EEXIST` whatever the name is, a final symlink not followed).
+    pub fn mknod(&mut self, path: &[u8]) -> Result<(), Errno> {
+        let (dir, name) = self.create_spot(path, false)?;
+        let n = self.fs.alloc(Inode::File { content: Vec::new(), mode: 0o644 });
+        self.fs.link_entry(dir, &name, n);
+        Ok(())
+    }
+
+    /// `utimensat(AT_FDCWD, path, NULL, 0)`: follows symlinks; the path must resolve. It sets
+    /// the times to now, which the model does not keep: nothing changes. (As root, or as the
+    /// owner, no permission check can fail.)
+    pub fn touch(&self, path: &[u8]) -> Result<(), Errno> {
+        self.stat(path, true).map(|_| ())
     }
 
     /// `link(old, new)` (`linkat` without `AT_SYMLINK_FOLLOW`).
@@ -417,16 +466,31 @@ impl Os {
 
     /// `rename(old, new)`, in the order of checks of `do_renameat2` and `vfs_rename`.
     pub fn rename(&mut self, old: &[u8], new: &[u8]) -> Result<(), Errno> {
+        self.renameat2(old, new, RenameMode::Replace)
+    }
+
+    /// `renameat2(AT_FDCWD, old, AT_FDCWD, new, flags)`, in the order of checks of
+    /// `do_renameat2` and `vfs_rename`: `RENAME_NOREPLACE` turns an existing new name (and a
+    /// new name that is `.` or `..`) into `EEXIST` before any other check of the two names;
+    /// `RENAME_EXCHANGE` needs both names (`ENOENT`), lets either be a directory, and refuses
+    /// either being an ancestor of the other's directory with `EINVAL`.
+    pub fn renameat2(&mut self, old: &[u8], new: &[u8], mode: RenameMode) -> Result<(), Errno> {
         let (od, ol) = self.parent_of(old)?;
         let (nd, nl) = self.parent_of(new)?;
-        let (Last::Norm { name: on, slash: os }, Last::Norm { name: nn, slash: ns }) = (ol, nl)
-        else {
-            return Err(Errno(16)); // EBUSY
+        let Last::Norm { name: on, slash: os } = ol else { return Err(Errno::EBUSY) };
+        let Last::Norm { name: nn, slash: ns } = nl else {
+            return Err(if mode == RenameMode::NoReplace { Errno::EEXIST } else { Errno::EBUSY });
         };
         let o = self.lookup(od, &on).ok_or(Errno::ENOENT)?;
         let n = self.lookup(nd, &nn);
+        match (mode, n) {
+            (RenameMode::NoReplace, Some(_)) => return Err(Errno::EEXIST),
+            (RenameMode::Exchange, None) => return Err(Errno::ENOENT),
+            (RenameMode::Exchange, Some(n)) if ns && !self.is_dir(n) => return Err(Errno::ENOTDIR),
+            _ => {}
+        }
         let o_dir = self.is_dir(o);
-        if !o_dir && (os || ns) {
+        if !o_dir && (os || (ns && mode != RenameMode::Exchange)) {
             return Err(Errno::ENOTDIR);
         }
         if od != nd && o_dir && self.is_ancestor_or_self(o, nd) {
@@ -434,9 +498,19 @@ impl Os {
         }
         if let Some(n) = n {
             if od != nd && self.is_dir(n) && self.is_ancestor_or_self(n, od) {
-                return Err(Errno::ENOTEMPTY);
+                return Err(if mode == RenameMode::Exchange {
+                    Errno::EINVAL
+                } else {
+                    Errno::ENOTEMPTY
+                });
             }
             if n == o {
+                return Ok(());
+            }
+            if mode == RenameMode::Exchange {
+                // Nothing is removed: the two entries trade inodes (directories their parents).
+                self.fs.link_entry(od, &on, n);
+                self.fs.link_entry(nd, &nn, o);
                 return Ok(());
             }
             match (o_dir, self.is_dir(n)) {
@@ -448,7 +522,7 @@ impl Os {
                 _ => {}
             }
             if n == self.cwd {
-                return Err(Errno(16)); // EBUSY: the model keeps the cwd reachable
+                return Err(Errno::EBUSY); // the model keeps the cwd reachable
             }
         }
         self.fs.unlink_entry(od, &on);
@@ -515,3 +589,7 @@ impl Os {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "ops_tests.rs"]
+mod tests;

@@ -75,6 +75,18 @@ pub enum Op {
     Truncate(PathExpr, u64),
     /// `access(path, mode)`: `mode` is `F_OK` (0) or `R_OK|W_OK|X_OK` bits (4, 2, 1).
     Access(PathExpr, u32),
+    /// Open read-write (created if absent; no truncation), read the whole content, then
+    /// overwrite the start of it in place.
+    ReadWrite(PathExpr, Data),
+    /// `utimensat(path, NULL)` (`touch` of an existing file): follows symlinks; sets times,
+    /// which the model does not keep.
+    Touch(PathExpr),
+    /// `mknod(path, S_IFREG|0644)`: creates an empty regular file (`EEXIST` if the name exists).
+    Mknod(PathExpr),
+    /// `renameat2(old, new, RENAME_NOREPLACE)`: `EEXIST` if `new` exists, else a rename.
+    RenameNoreplace(PathExpr, PathExpr),
+    /// `renameat2(old, new, RENAME_EXCHANGE)`: both must exist; swaps them.
+    Exchange(PathExpr, PathExpr),
 }
 
 /// One statement.
@@ -160,6 +172,11 @@ impl Exec<'_> {
             Op::Chmod(p, m) => Call::Chmod(self.path(p), *m),
             Op::Truncate(p, n) => Call::Truncate(self.path(p), *n),
             Op::Access(p, m) => Call::Access(self.path(p), *m),
+            Op::ReadWrite(p, d) => Call::ReadWrite(self.path(p), self.data(d)),
+            Op::Touch(p) => Call::Touch(self.path(p)),
+            Op::Mknod(p) => Call::Mknod(self.path(p)),
+            Op::RenameNoreplace(a, b) => Call::RenameNoreplace(self.path(a), self.path(b)),
+            Op::Exchange(a, b) => Call::Exchange(self.path(a), self.path(b)),
         };
         self.calls += 1;
         let before = self.traced.obs.len();
@@ -168,10 +185,11 @@ impl Exec<'_> {
             crate::observe::Observation::Stat { id: Some(id), .. } => Some(*id),
             _ => None,
         });
-        // A program reading a file may `fstat` it and copy its mode (`sed -i`).
+        // A program reading a file may `fstat` it and copy its mode (`sed -i`); so may one that
+        // opened an existing file read-write (whose mode the tracer records, G22).
         let read_mode = self.traced.obs[before..].iter().find_map(|o| match o {
             crate::observe::Observation::Stat { meta, id: None, .. }
-                if matches!(call, Call::Read(_)) =>
+                if matches!(call, Call::Read(_) | Call::ReadWrite(..)) =>
             {
                 Some(meta.mode)
             }
@@ -278,6 +296,11 @@ impl std::fmt::Display for Op {
             Op::Chmod(p, m) => write!(f, "chmod {m:o} {p}"),
             Op::Truncate(p, n) => write!(f, "truncate -s {n} {p}"),
             Op::Access(p, m) => write!(f, "access {p} {}", access_mode(*m)),
+            Op::ReadWrite(p, d) => write!(f, "readwrite {p} {d}"),
+            Op::Touch(p) => write!(f, "touch {p}"),
+            Op::Mknod(p) => write!(f, "mknod {p}"),
+            Op::RenameNoreplace(a, b) => write!(f, "rename --noreplace {a} {b}"),
+            Op::Exchange(a, b) => write!(f, "rename --exchange {a} {b}"),
         }
     }
 }
@@ -344,13 +367,18 @@ impl std::fmt::Display for Call {
             | Call::Mkdir(p)
             | Call::Rmdir(p)
             | Call::Unlink(p)
-            | Call::Chdir(p) => write!(f, "{} {}", self.name(), show(p)),
+            | Call::Chdir(p)
+            | Call::Touch(p)
+            | Call::Mknod(p) => write!(f, "{} {}", self.name(), show(p)),
             Call::Write(a, b)
             | Call::Append(a, b)
             | Call::Overwrite(a, b)
+            | Call::ReadWrite(a, b)
             | Call::Link(a, b)
             | Call::Symlink(a, b)
-            | Call::Rename(a, b) => write!(f, "{} {} {}", self.name(), show(a), show(b)),
+            | Call::Rename(a, b)
+            | Call::RenameNoreplace(a, b)
+            | Call::Exchange(a, b) => write!(f, "{} {} {}", self.name(), show(a), show(b)),
             Call::Chmod(p, m) => write!(f, "chmod {} {m:o}", show(p)),
             Call::Truncate(p, n) => write!(f, "truncate {} {n}", show(p)),
             Call::Access(p, m) => write!(f, "access {} {}", show(p), access_mode(*m)),

@@ -10,7 +10,9 @@
 use crate::entry::Uncacheable;
 use crate::fs::{FileKind, Meta};
 use crate::observe::{At, Observation};
-use crate::ops::{canonical, exact_canonical, hash_at, kind_at, realpath, Os, WriteMode};
+use crate::ops::{
+    canonical, exact_canonical, hash_at, kind_at, realpath, Os, RenameMode, WriteMode,
+};
 use crate::resolve::ResolveFlags;
 use crate::walk::Pin;
 use crate::{Errno, Hash};
@@ -54,6 +56,16 @@ pub enum Call {
     Truncate(Vec<u8>, u64),
     /// `access(path, mode)`; `mode` is `F_OK` (0) or `R_OK|W_OK|X_OK` bits (4, 2, 1).
     Access(Vec<u8>, u32),
+    /// Open with `O_RDWR|O_CREAT` (no `O_TRUNC`), read to the end, then write at offset 0.
+    ReadWrite(Vec<u8>, Vec<u8>),
+    /// `utimensat(AT_FDCWD, path, NULL, 0)`.
+    Touch(Vec<u8>),
+    /// `mknod(path, S_IFREG|0644, 0)`.
+    Mknod(Vec<u8>),
+    /// `renameat2(old, new, RENAME_NOREPLACE)`.
+    RenameNoreplace(Vec<u8>, Vec<u8>),
+    /// `renameat2(old, new, RENAME_EXCHANGE)`.
+    Exchange(Vec<u8>, Vec<u8>),
 }
 
 impl Call {
@@ -78,6 +90,11 @@ impl Call {
             Call::Chmod(..) => "chmod",
             Call::Truncate(..) => "truncate",
             Call::Access(..) => "access",
+            Call::ReadWrite(..) => "readwrite",
+            Call::Touch(_) => "touch",
+            Call::Mknod(_) => "mknod",
+            Call::RenameNoreplace(..) => "rename_noreplace",
+            Call::Exchange(..) => "exchange",
         }
     }
 }
@@ -102,6 +119,26 @@ enum InPlaceCall {
     Chmod(u32),
     /// `truncate` to this length.
     Truncate(u64),
+}
+
+/// What a name-creating call creates (`Pending::Create` of `src/trace/entry.rs`).
+#[derive(Clone, Copy)]
+enum Created<'a> {
+    /// `mkdir`.
+    Dir,
+    /// `symlink` with this target.
+    Symlink(&'a [u8]),
+    /// `mknod` of a regular file.
+    File,
+}
+
+/// The path-pair calls (`PendingPair` of `src/trace/entry.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PairCall {
+    /// `link`.
+    Link,
+    /// `rename` or `renameat2` with these flags.
+    Rename(RenameMode),
 }
 
 /// A resolution the tracer makes itself before the call: path, flags, outcome.
@@ -281,23 +318,28 @@ impl Traced {
     fn perform(&mut self, call: &Call) -> Result<Outcome, Errno> {
         match call {
             Call::Read(p) => self.read(p),
-            Call::Write(p, d) => self.write(p, d, WriteMode::Truncate),
-            Call::Append(p, d) => self.write(p, d, WriteMode::Append),
-            Call::Overwrite(p, d) => self.write(p, d, WriteMode::Overwrite),
+            Call::Write(p, d) => self.write(p, d, WriteMode::Truncate, false),
+            Call::Append(p, d) => self.write(p, d, WriteMode::Append, false),
+            Call::Overwrite(p, d) => self.write(p, d, WriteMode::Overwrite, false),
+            Call::ReadWrite(p, d) => self.write(p, d, WriteMode::Overwrite, true),
             Call::Stat(p) => self.stat(p, true),
             Call::Lstat(p) => self.stat(p, false),
             Call::Readlink(p) => self.readlink(p),
             Call::List(p) => self.list(p),
-            Call::Mkdir(p) => self.create(p, None),
-            Call::Symlink(t, p) => self.create(p, Some(t)),
+            Call::Mkdir(p) => self.create(p, Created::Dir),
+            Call::Symlink(t, p) => self.create(p, Created::Symlink(t)),
+            Call::Mknod(p) => self.create(p, Created::File),
             Call::Rmdir(p) => self.unlink(p, true),
             Call::Unlink(p) => self.unlink(p, false),
-            Call::Link(o, n) => self.pair(o, n, false),
-            Call::Rename(o, n) => self.pair(o, n, true),
+            Call::Link(o, n) => self.pair(o, n, PairCall::Link),
+            Call::Rename(o, n) => self.pair(o, n, PairCall::Rename(RenameMode::Replace)),
+            Call::RenameNoreplace(o, n) => self.pair(o, n, PairCall::Rename(RenameMode::NoReplace)),
+            Call::Exchange(o, n) => self.pair(o, n, PairCall::Rename(RenameMode::Exchange)),
             Call::Chdir(p) => self.chdir(p),
             Call::Chmod(p, mode) => self.in_place(p, InPlaceCall::Chmod(*mode)),
             Call::Truncate(p, len) => self.in_place(p, InPlaceCall::Truncate(*len)),
             Call::Access(p, mode) => self.access(p, *mode),
+            Call::Touch(p) => self.touch(p),
         }
     }
 
@@ -326,7 +368,16 @@ impl Traced {
         self.os.read(path).map(Outcome::Bytes)
     }
 
-    fn write(&mut self, path: &[u8], data: &[u8], mode: WriteMode) -> Result<Outcome, Errno> {
+    /// An open for writing (`O_WRONLY`, or `O_RDWR` if `readable`: `Pending::Open` and
+    /// `exit::opened` of `src/trace`), then the write (and for `O_RDWR` the read before it,
+    /// which the tracer does not see: the prior content it records is what the read returns).
+    fn write(
+        &mut self,
+        path: &[u8],
+        data: &[u8],
+        mode: WriteMode,
+        readable: bool,
+    ) -> Result<Outcome, Errno> {
         let at = self.at(path);
         let flags = ResolveFlags { create: true, write: true, ..ResolveFlags::FOLLOW };
         let host = Self::host(&at);
@@ -353,12 +404,20 @@ impl Traced {
             .then(|| self.os.stat(path, true).ok())
             .flatten();
         let pins = self.change_pins(&at, flags);
-        if let Err(e) = self.os.write(path, data, mode) {
-            self.resolve_failed(&at, flags, e);
-            return Err(e);
-        }
+        let ret = if readable {
+            self.os.read_write(path, data).map(Outcome::Bytes)
+        } else {
+            self.os.write(path, data, mode).map(|_| Outcome::Done)
+        };
+        let out = match ret {
+            Ok(out) => out,
+            Err(e) => {
+                self.resolve_failed(&at, flags, e);
+                return Err(e);
+            }
+        };
         self.emit_pins(pins);
-        self.resolve_open(&at, flags, Ok(FileKind::Regular), false);
+        self.resolve_open(&at, flags, Ok(FileKind::Regular), readable);
         // G5: an append (or an overwrite in place) that created the file depends on its
         // absence.
         if mode.keeps_content() && before.is_none() {
@@ -374,7 +433,7 @@ impl Traced {
         if let Some((count, mode)) = links.or_else(|| created().map(|m| (0, m.mode))) {
             self.emit(Observation::Links { path: host.clone(), count, mode });
         }
-        let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(Outcome::Done) };
+        let Some(canon) = realpath(&self.os.fs, &host) else { return Ok(out) };
         // G24: through a symlink, whether its final target was absent (or the file itself).
         if through_link {
             let outcome = before.ok_or(Errno::ENOENT);
@@ -387,7 +446,7 @@ impl Traced {
             self.emit(Observation::Stat { path: host, meta, id: None });
         }
         self.emit(Observation::Touch { path: canon, before });
-        Ok(Outcome::Done)
+        Ok(out)
     }
 
     fn stat(&mut self, path: &[u8], follow: bool) -> Result<Outcome, Errno> {
@@ -459,16 +518,17 @@ impl Traced {
         }
     }
 
-    /// `mkdir` (no target) and `symlink`.
-    fn create(&mut self, path: &[u8], target: Option<&Vec<u8>>) -> Result<Outcome, Errno> {
+    /// `mkdir`, `symlink` and `mknod` (`Pending::Create`).
+    fn create(&mut self, path: &[u8], what: Created<'_>) -> Result<Outcome, Errno> {
         let at = self.at(path);
         let host = Self::host(&at);
         let canon = self.canon(&host, false);
         let pins = self.change_pins(&at, ResolveFlags::NOFOLLOW);
         let probes = self.created_probes(&at);
-        let ret = match target {
-            None => self.os.mkdir(path),
-            Some(t) => self.os.symlink(t, path),
+        let ret = match what {
+            Created::Dir => self.os.mkdir(path),
+            Created::Symlink(t) => self.os.symlink(t, path),
+            Created::File => self.os.mknod(path),
         };
         if ret.is_ok() {
             self.emit_pins(pins);
@@ -657,8 +717,27 @@ impl Traced {
         ret.map(|()| Outcome::Done)
     }
 
-    /// `link` and `rename`: `PendingPair` at entry, then `link`/`rename`/`pair_failed` at exit.
-    fn pair(&mut self, old: &[u8], new: &[u8], rename: bool) -> Result<Outcome, Errno> {
+    /// `utimensat` with a path (`Syscall::Probe` of `src/trace/syscall.rs`, `probe_only` of
+    /// `src/trace/entry.rs`): the resolution as the tracer looks at it at entry, nothing else
+    /// (times are not recorded). A look failing otherwise than with a lookup errno would be
+    /// reported as an unknown syscall; as root the model has no such failure.
+    fn touch(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let flags = ResolveFlags::FOLLOW;
+        match kind_at(&self.os.fs, &Self::host(&at), true) {
+            Ok(kind) => self.resolve(&at, flags, Ok(kind)),
+            Err(e @ (Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG)) => {
+                self.resolve(&at, flags, Err(e));
+            }
+            Err(_) => {}
+        }
+        self.os.touch(path).map(|()| Outcome::Done)
+    }
+
+    /// `link`, `rename` and `renameat2`: `PendingPair` at entry, then `link`/`rename`/
+    /// `pair_failed` at exit.
+    fn pair(&mut self, old: &[u8], new: &[u8], call: PairCall) -> Result<Outcome, Errno> {
+        let rename = call != PairCall::Link;
         let (old_at, new_at) = (self.at(old), self.at(new));
         let (old_host, new_host) = (Self::host(&old_at), Self::host(&new_at));
         let old_kind = self.kind(&old_host, false);
@@ -695,7 +774,10 @@ impl Traced {
             // G2 for the old name too (`src/trace/entry.rs`, `Syscall::Rename`).
             probes.extend(self.created_probes(&old_at));
         }
-        let ret = if rename { self.os.rename(old, new) } else { self.os.link(old, new) };
+        let ret = match call {
+            PairCall::Link => self.os.link(old, new),
+            PairCall::Rename(mode) => self.os.renameat2(old, new, mode),
+        };
         // G16: a rename fails with EINVAL when the new name lies inside the old directory, which
         // depends on the identity of every directory on both walks, not on where they end.
         if ret.is_ok() || (rename && ret == Err(Errno::EINVAL)) {
@@ -703,7 +785,16 @@ impl Traced {
         }
         self.emit_probes(probes);
         let Err(e) = ret else {
-            if let (true, Some(kind), true) = (rename, old_kind, old_canon == new_canon) {
+            if call == PairCall::Rename(RenameMode::Exchange) {
+                // `exit.rs`, `rename`: nothing else is recorded.
+                let what = "exchanged two paths (renameat2 RENAME_EXCHANGE)".to_string();
+                self.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
+                return Ok(Outcome::Done);
+            }
+            let noreplace = call == PairCall::Rename(RenameMode::NoReplace);
+            if let (true, Some(kind), true, false) =
+                (rename, old_kind, old_canon == new_canon, noreplace)
+            {
                 // `rename(a, a)`: nothing moves (fs/namei.c: same inode, return 0).
                 self.resolve(&old_at, nofollow, Ok(kind));
                 self.resolve(&new_at, nofollow, Ok(kind));
@@ -726,6 +817,10 @@ impl Traced {
                 let path = old_canon;
                 self.emit(Observation::Uncacheable(Uncacheable::InputRaced { path }));
                 return Ok(Outcome::Done);
+            }
+            if noreplace {
+                // The new name was absent (else EEXIST).
+                self.resolve(&new_at, nofollow, Err(Errno::ENOENT));
             }
             if let Some(hash) = old_hash {
                 self.emit(Observation::Read { path: old_canon.clone(), hash });

@@ -9,10 +9,11 @@
 
 use model::fs::FileKind;
 use model::memfs::{MemFs, Snap};
-use model::ops::{Os, WriteMode};
+use model::ops::{Os, RenameMode, WriteMode};
 use model::program::{Data, Op, PathExpr};
 use model::scenario::Scenario;
 use model::Errno;
+use nix::fcntl::RenameFlags;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -160,6 +161,11 @@ fn on_model(os: &mut Os, op: &Op) -> Outcome {
         Op::Chmod(p, m) => done(os.chmod(&arg(p), *m)),
         Op::Truncate(p, n) => done(os.truncate(&arg(p), *n)),
         Op::Access(p, m) => done(os.access(&arg(p), *m)),
+        Op::ReadWrite(p, d) => os.read_write(&arg(p), &data(d)).map(|c| format!("{c:?}")),
+        Op::Touch(p) => done(os.touch(&arg(p))),
+        Op::Mknod(p) => done(os.mknod(&arg(p))),
+        Op::RenameNoreplace(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::NoReplace)),
+        Op::Exchange(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::Exchange)),
     }
 }
 
@@ -216,7 +222,47 @@ fn on_kernel(base: &Path, op: &Op) -> Outcome {
         Op::Chmod(p, m) => done(std::fs::set_permissions(at(p), Permissions::from_mode(*m))),
         Op::Truncate(p, n) => done(truncate(&at(p), *n)),
         Op::Access(p, m) => done(access(&at(p), *m)),
+        Op::ReadWrite(p, d) => read_write(&at(p), &data(d)).map_err(errno),
+        Op::Touch(p) => done(touch(&at(p))),
+        Op::Mknod(p) => done(mknod(&at(p))),
+        Op::RenameNoreplace(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_NOREPLACE)),
+        Op::Exchange(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_EXCHANGE)),
     }
+}
+
+/// `open(O_RDWR|O_CREAT)` + read to the end + `pwrite(data, 0)`: what the read saw.
+fn read_write(p: &Path, data: &[u8]) -> std::io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+    let mut o = std::fs::OpenOptions::new();
+    let mut f = o.read(true).write(true).create(true).truncate(false).open(p)?;
+    let mut seen = Vec::new();
+    f.read_to_end(&mut seen)?;
+    f.write_all_at(data, 0)?;
+    Ok(format!("{seen:?}"))
+}
+
+/// `utimensat(AT_FDCWD, path, {UTIME_NOW, UTIME_NOW}, 0)`, which is `utimensat(path, NULL)`.
+fn touch(p: &Path) -> std::io::Result<()> {
+    use nix::sys::stat::{utimensat, UtimensatFlags};
+    use nix::sys::time::TimeSpec;
+    let now = TimeSpec::UTIME_NOW;
+    utimensat(nix::fcntl::AT_FDCWD, p, &now, &now, UtimensatFlags::FollowSymlink)
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
+/// `mknod(path, S_IFREG|0644, 0)`.
+fn mknod(p: &Path) -> std::io::Result<()> {
+    use nix::sys::stat::{Mode, SFlag};
+    nix::sys::stat::mknod(p, SFlag::S_IFREG, Mode::from_bits_truncate(0o644), 0)
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
+/// `renameat2(AT_FDCWD, old, AT_FDCWD, new, flags)`.
+fn renameat2(old: &Path, new: &Path, flags: RenameFlags) -> std::io::Result<()> {
+    use nix::fcntl::AT_FDCWD;
+    nix::fcntl::renameat2(AT_FDCWD, old, AT_FDCWD, new, flags)
+        .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
 }
 
 /// `truncate(2)` of a path (not `open` + `ftruncate`, which would fail differently).

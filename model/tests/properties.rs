@@ -559,6 +559,54 @@ fn g13_spellings_with_dotdot_are_separate_inputs() {
     closed(&Scenario { s0, program: p, edits });
 }
 
+/// `renameat2(RENAME_NOREPLACE)` fails with `EEXIST` once the new name exists (whatever it
+/// is: here a dangling symlink); the run recorded that it was absent.
+#[test]
+fn a_rename_without_replacing_depends_on_the_new_name_being_absent() {
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p =
+        program(vec![Op::RenameNoreplace(lit("a"), lit("b")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Symlink(b"/p/b".to_vec(), b"nx".to_vec())];
+    closed(&Scenario { s0, program: p, edits });
+}
+
+/// A `RENAME_EXCHANGE` that succeeds makes the run uncacheable (the tracer does not record
+/// it); one that fails (here the new name is missing) is recorded as a rename's failure.
+#[test]
+fn an_exchange_is_uncacheable_and_a_failed_one_depends_on_both_names() {
+    let s0 = fs(&[("/p/a", Some("1"), None), ("/p/b", Some("2"), None)]);
+    let p = program(vec![Op::Exchange(lit("a"), lit("b"))]);
+    let sc = Scenario { s0, program: p, edits: vec![] };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Uncacheable), "{sc}");
+    let s0 = fs(&[("/p/a", Some("1"), None)]);
+    let p = program(vec![Op::Exchange(lit("a"), lit("b")), Op::Write(lit("out"), Data::Digest)]);
+    closed(&Scenario { s0, program: p, edits: vec![Edit::Write(b"/p/b".to_vec(), b"2".to_vec())] });
+}
+
+/// A read-write open over a file changed between the runs sees the new content (recorded as
+/// the prior content, so the check fails); one that created its file depends on its absence.
+#[test]
+fn a_read_write_depends_on_the_prior_content_and_on_absence() {
+    let s0 = fs(&[("/p/a", Some("22"), None)]);
+    let p = program(vec![Op::ReadWrite(lit("a"), Data::Lit(b"1".to_vec()))]);
+    closed(&Scenario { s0, program: p, edits: vec![Edit::Write(b"/p/a".to_vec(), b"2".to_vec())] });
+    let p = program(vec![Op::ReadWrite(lit("b"), Data::Lit(b"1".to_vec()))]);
+    let edits = vec![Edit::Write(b"/p/b".to_vec(), b"22".to_vec())];
+    closed(&Scenario { s0: fs(&[]), program: p, edits });
+}
+
+/// `mknod` of an existing name fails; recorded on an absent name, the check fails once it
+/// exists. A touch depends on its path resolving.
+#[test]
+fn mknod_and_touch_depend_on_their_names() {
+    let p = program(vec![Op::Mknod(lit("a")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Mkdir(b"/p/a".to_vec())];
+    closed(&Scenario { s0: fs(&[]), program: p, edits });
+    let p = program(vec![Op::Touch(lit("a")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Write(b"/p/a".to_vec(), b"1".to_vec())];
+    closed(&Scenario { s0: fs(&[]), program: p, edits });
+}
+
 /// G6 (fixed in the check): a symlink of the input tree that leads into the run's own output
 /// (here `d -> x.c`, made between the runs) changes a resolution's outcome mid-run, and "`d`
 /// does not resolve" still holds before the run. The check refuses a walk that follows an
@@ -669,7 +717,22 @@ fn broken_lowerings_are_caught() {
         e.predicates.retain(|p| !matches!(p, Predicate::Listing { .. }));
         e
     });
-    caught("O_APPEND as a pure output", &|r| {
+    // The program starts by changing, in place, the first regular file of the tree with `op`.
+    let first_file = |op: fn(PathExpr) -> Op| {
+        move |sc: &mut Scenario| {
+            let file = sc.s0.snapshot().into_iter().find_map(|(p, s)| match s {
+                model::memfs::Snap::File { .. } => Some(p),
+                _ => None,
+            });
+            if let Some(f) = file {
+                sc.program.stmts.insert(0, Stmt::Do(op(PathExpr::Lit(f))));
+            }
+        }
+    };
+    // Biased since the decoder makes the calls of `Op::ReadWrite` and after: 20 000 plain
+    // scenarios no longer met an append onto a file an edit changed.
+    let append_first_file = first_file(|f| Op::Append(f, Data::Lit(b"1".to_vec())));
+    caught_biased("O_APPEND as a pure output", &append_first_file, &|r| {
         proposed(&without(r, |call, o| {
             // The prior file's content and (G22) its metadata.
             call == "append"
@@ -680,21 +743,22 @@ fn broken_lowerings_are_caught() {
                 )
         }))
     });
-    // The program starts by overwriting, in place, the first regular file of the tree.
-    let overwrite_first_file = |sc: &mut Scenario| {
-        let file = sc.s0.snapshot().into_iter().find_map(|(p, s)| match s {
-            model::memfs::Snap::File { .. } => Some(p),
-            _ => None,
-        });
-        if let Some(f) = file {
-            let op = Op::Overwrite(PathExpr::Lit(f), Data::Lit(Vec::new()));
-            sc.program.stmts.insert(0, Stmt::Do(op));
-        }
-    };
+    let overwrite_first_file = first_file(|f| Op::Overwrite(f, Data::Lit(Vec::new())));
     caught_biased("O_WRONLY without O_TRUNC as a pure output", &overwrite_first_file, &|r| {
         proposed(&without(r, |call, o| {
             // The prior file's content and (G22) its metadata.
             call == "overwrite"
+                && matches!(
+                    o,
+                    model::observe::Observation::Read { .. }
+                        | model::observe::Observation::Stat { .. }
+                )
+        }))
+    });
+    let read_write_first_file = first_file(|f| Op::ReadWrite(f, Data::Lit(Vec::new())));
+    caught_biased("O_RDWR without O_TRUNC as a pure output", &read_write_first_file, &|r| {
+        proposed(&without(r, |call, o| {
+            call == "readwrite"
                 && matches!(
                     o,
                     model::observe::Observation::Read { .. }

@@ -106,6 +106,7 @@ fn padded_program(p: &Program) -> Program {
             Op::Access(p, m) => Op::Access(expr(p), *m),
             Op::ReadWrite(p, d) => Op::ReadWrite(expr(p), d.clone()),
             Op::Touch(p) => Op::Touch(expr(p)),
+            Op::Exec(p) => Op::Exec(expr(p)),
             Op::Mknod(p) => Op::Mknod(expr(p)),
             Op::RenameNoreplace(a, b) => Op::RenameNoreplace(expr(a), expr(b)),
             Op::Exchange(a, b) => Op::Exchange(expr(a), expr(b)),
@@ -212,6 +213,7 @@ fn calls_file(calls: &[Call], tmp: &Path) -> String {
             | Call::Unlink(a)
             | Call::Chdir(a)
             | Call::Touch(a)
+            | Call::Exec(a)
             | Call::Mknod(a) => vec![p(a)],
             Call::Write(a, d)
             | Call::Append(a, d)
@@ -713,6 +715,28 @@ fn touches_resolve_their_path() {
             Stmt::Do(Op::Touch(lit("missing/a"))),
             Stmt::Do(Op::Write(lit("b"), data("2"))),
             Stmt::Do(Op::Touch(lit("b"))),
+        ],
+    );
+}
+
+/// A failed `execve` (G32): the resolution, then for a regular file its metadata, and with an
+/// execute bit its content.
+#[test]
+fn failed_execs_depend_on_the_file() {
+    let s0 = tree(&[("/p/a", "1"), ("/p/e", "")], &["/p/d"], &[("/p/l", "x"), ("/p/m", "nx")]);
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Exec(lit("a"))),
+            Stmt::Do(Op::Chmod(lit("a"), 0o755)),
+            Stmt::Do(Op::Exec(lit("a"))),
+            Stmt::Do(Op::Chmod(lit("e"), 0o700)),
+            Stmt::Do(Op::Symlink(Data::Lit(b"e".to_vec()), lit("x"))),
+            Stmt::Do(Op::Exec(lit("l"))),
+            Stmt::Do(Op::Exec(lit("d"))),
+            Stmt::Do(Op::Exec(lit("m"))),
+            Stmt::Do(Op::Exec(lit("a/"))),
+            Stmt::Do(Op::Exec(lit("missing/a"))),
         ],
     );
 }

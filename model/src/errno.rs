@@ -13,6 +13,8 @@ impl Errno {
     pub const EPERM: Errno = Errno(1);
     /// No such file or directory.
     pub const ENOENT: Errno = Errno(2);
+    /// Exec format error.
+    pub const ENOEXEC: Errno = Errno(8);
     /// Permission denied.
     pub const EACCES: Errno = Errno(13);
     /// Device or resource busy (`rmdir` of a mount point; of the cwd in the model).
@@ -37,6 +39,7 @@ impl Errno {
         let known = match self {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
+            Errno::ENOEXEC => "ENOEXEC",
             Errno::EACCES => "EACCES",
             Errno::EEXIST => "EEXIST",
             Errno::ENOTDIR => "ENOTDIR",

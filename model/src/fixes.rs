@@ -125,7 +125,8 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
         | Call::Chmod(p, _)
         | Call::Truncate(p, _)
         | Call::Access(p, _)
-        | Call::Touch(p) => vec![(p, ResolveFlags::FOLLOW, false)],
+        | Call::Touch(p)
+        | Call::Exec(p) => vec![(p, ResolveFlags::FOLLOW, false)],
         Call::Write(p, _) | Call::Append(p, _) | Call::Overwrite(p, _) | Call::ReadWrite(p, _) => {
             vec![(p, creat, false)]
         }

@@ -578,6 +578,21 @@ impl Os {
         Ok(())
     }
 
+    /// `execve(path)`. The model's files are never programs of this machine (their contents
+    /// are short bytes), so it fails as Linux fails: a lookup errno; `EACCES` for anything but
+    /// a regular file, and for a file without an execute bit (root needs one); `ENOENT` for a
+    /// `#!` script (its interpreter, which the model has none of); else `ENOEXEC`.
+    pub fn exec(&self, path: &[u8]) -> Result<(), Errno> {
+        let meta = self.stat(path, true)?;
+        if meta.kind != FileKind::Regular || meta.mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        if self.read(path)?.starts_with(b"#!") {
+            return Err(Errno::ENOENT);
+        }
+        Err(Errno::ENOEXEC)
+    }
+
     /// `chdir(path)`.
     pub fn chdir(&mut self, path: &[u8]) -> Result<(), Errno> {
         match self.resolve(path, ResolveFlags::DIRECTORY)? {

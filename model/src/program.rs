@@ -87,6 +87,9 @@ pub enum Op {
     RenameNoreplace(PathExpr, PathExpr),
     /// `renameat2(old, new, RENAME_EXCHANGE)`: both must exist; swaps them.
     Exchange(PathExpr, PathExpr),
+    /// `execve(path)`, which fails (the model's files are never programs): the errno says
+    /// what the file is (`EACCES`: not a regular file, or no execute bit; `ENOEXEC`).
+    Exec(PathExpr),
 }
 
 /// One statement.
@@ -174,6 +177,7 @@ impl Exec<'_> {
             Op::Access(p, m) => Call::Access(self.path(p), *m),
             Op::ReadWrite(p, d) => Call::ReadWrite(self.path(p), self.data(d)),
             Op::Touch(p) => Call::Touch(self.path(p)),
+            Op::Exec(p) => Call::Exec(self.path(p)),
             Op::Mknod(p) => Call::Mknod(self.path(p)),
             Op::RenameNoreplace(a, b) => Call::RenameNoreplace(self.path(a), self.path(b)),
             Op::Exchange(a, b) => Call::Exchange(self.path(a), self.path(b)),
@@ -298,6 +302,7 @@ impl std::fmt::Display for Op {
             Op::Access(p, m) => write!(f, "access {p} {}", access_mode(*m)),
             Op::ReadWrite(p, d) => write!(f, "readwrite {p} {d}"),
             Op::Touch(p) => write!(f, "touch {p}"),
+            Op::Exec(p) => write!(f, "exec {p}"),
             Op::Mknod(p) => write!(f, "mknod {p}"),
             Op::RenameNoreplace(a, b) => write!(f, "rename --noreplace {a} {b}"),
             Op::Exchange(a, b) => write!(f, "rename --exchange {a} {b}"),
@@ -369,6 +374,7 @@ impl std::fmt::Display for Call {
             | Call::Unlink(p)
             | Call::Chdir(p)
             | Call::Touch(p)
+            | Call::Exec(p)
             | Call::Mknod(p) => write!(f, "{} {}", self.name(), show(p)),
             Call::Write(a, b)
             | Call::Append(a, b)

@@ -197,12 +197,13 @@ fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
         15 => Op::Chmod(decode_expr(b, l), b.pick_num(MODES)),
         16 => Op::Truncate(decode_expr(b, l), b.pick_num(LENGTHS)),
         17 => Op::Access(decode_expr(b, l), b.pick_num(ACCESS)),
-        // The calls added last: a tenth of the calls together, each 2/5 as likely as another.
-        _ => match b.below(5) {
+        // The calls added last: a tenth of the calls together, each 1/3 as likely as another.
+        _ => match b.below(6) {
             0 => Op::ReadWrite(decode_expr(b, l), Data::Lit(b.pick(CONTENTS))),
             1 => Op::Touch(decode_expr(b, l)),
             2 => Op::Mknod(decode_expr(b, l)),
             3 => Op::RenameNoreplace(decode_expr(b, l), decode_expr(b, l)),
+            4 => Op::Exec(decode_expr(b, l)),
             _ => Op::Exchange(decode_expr(b, l), decode_expr(b, l)),
         },
     }

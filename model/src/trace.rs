@@ -66,6 +66,8 @@ pub enum Call {
     RenameNoreplace(Vec<u8>, Vec<u8>),
     /// `renameat2(old, new, RENAME_EXCHANGE)`.
     Exchange(Vec<u8>, Vec<u8>),
+    /// `execve(path, [path], [])`, which fails ([`Os::exec`]).
+    Exec(Vec<u8>),
 }
 
 impl Call {
@@ -95,6 +97,7 @@ impl Call {
             Call::Mknod(_) => "mknod",
             Call::RenameNoreplace(..) => "rename_noreplace",
             Call::Exchange(..) => "exchange",
+            Call::Exec(_) => "exec",
         }
     }
 }
@@ -340,6 +343,7 @@ impl Traced {
             Call::Truncate(p, len) => self.in_place(p, InPlaceCall::Truncate(*len)),
             Call::Access(p, mode) => self.access(p, *mode),
             Call::Touch(p) => self.touch(p),
+            Call::Exec(p) => self.exec(p),
         }
     }
 
@@ -732,6 +736,43 @@ impl Traced {
             Err(_) => {}
         }
         self.os.touch(path).map(|()| Outcome::Done)
+    }
+
+    /// A failed `execve` (`exit_failed` of `src/trace/exit.rs`, G32): the resolution, and for
+    /// a regular file its metadata and, with an execute bit, its content, named as spelled;
+    /// a `#!` script failed for its interpreter: uncacheable.
+    fn exec(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let host = Self::host(&at);
+        let flags = ResolveFlags::FOLLOW;
+        let ret = self.os.exec(path).map(|()| Outcome::Done);
+        let kind = match kind_at(&self.os.fs, &host, true) {
+            Ok(kind) => kind,
+            Err(e) => {
+                self.resolve_failed(&at, flags, e);
+                return ret;
+            }
+        };
+        self.resolve(&at, flags, Ok(kind));
+        if kind != FileKind::Regular {
+            return ret;
+        }
+        let canon = self.canon(&host, true);
+        let Ok(meta) = self.os.stat(&canon, true) else { return ret };
+        self.emit(Observation::Stat { path: host.clone(), meta, id: None });
+        if meta.mode & 0o111 == 0 {
+            return ret;
+        }
+        let hash = hash_at(&self.os.fs, &canon)?;
+        self.emit(Observation::Read { path: host.clone(), hash });
+        if self.os.read(&canon).is_ok_and(|c| c.starts_with(b"#!")) {
+            let what = format!(
+                "its exec of {} failed because of the file's interpreter, which dry does not follow",
+                String::from_utf8_lossy(&host)
+            );
+            self.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
+        }
+        ret
     }
 
     /// `link`, `rename` and `renameat2`: `PendingPair` at entry, then `link`/`rename`/

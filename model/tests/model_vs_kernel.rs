@@ -163,6 +163,7 @@ fn on_model(os: &mut Os, op: &Op) -> Outcome {
         Op::Access(p, m) => done(os.access(&arg(p), *m)),
         Op::ReadWrite(p, d) => os.read_write(&arg(p), &data(d)).map(|c| format!("{c:?}")),
         Op::Touch(p) => done(os.touch(&arg(p))),
+        Op::Exec(p) => done(os.exec(&arg(p))),
         Op::Mknod(p) => done(os.mknod(&arg(p))),
         Op::RenameNoreplace(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::NoReplace)),
         Op::Exchange(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::Exchange)),
@@ -224,6 +225,7 @@ fn on_kernel(base: &Path, op: &Op) -> Outcome {
         Op::Access(p, m) => done(access(&at(p), *m)),
         Op::ReadWrite(p, d) => read_write(&at(p), &data(d)).map_err(errno),
         Op::Touch(p) => done(touch(&at(p))),
+        Op::Exec(p) => done(exec(&at(p))),
         Op::Mknod(p) => done(mknod(&at(p))),
         Op::RenameNoreplace(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_NOREPLACE)),
         Op::Exchange(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_EXCHANGE)),
@@ -249,6 +251,18 @@ fn touch(p: &Path) -> std::io::Result<()> {
     let now = TimeSpec::UTIME_NOW;
     utimensat(nix::fcntl::AT_FDCWD, p, &now, &now, UtimensatFlags::FollowSymlink)
         .map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+}
+
+/// `execve(path, [path], [])`: it fails (the scenarios' files are never programs), so this
+/// process goes on with the errno.
+fn exec(p: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    let path = CString::new(p.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let env: [&CString; 0] = [];
+    match nix::unistd::execve(&path, &[&path], &env) {
+        Err(e) => Err(std::io::Error::from_raw_os_error(e as i32)),
+        Ok(never) => match never {},
+    }
 }
 
 /// `mknod(path, S_IFREG|0644, 0)`.

@@ -607,6 +607,26 @@ fn mknod_and_touch_depend_on_their_names() {
     closed(&Scenario { s0: fs(&[]), program: p, edits });
 }
 
+/// G32 (fixed in the tracer and its mirror): a failed exec depends on the file's mode
+/// (`EACCES` without an execute bit) and content (`ENOEXEC`, or a `#!` line naming an
+/// interpreter: `ENOENT` in the model), not only on its path resolving.
+#[test]
+fn g32_a_failed_exec_depends_on_the_files_mode_and_content() {
+    let mut s0 = fs(&[("/p/a", Some("1"), None)]);
+    let mut os = model::ops::Os::new(s0.clone(), b"/").expect("os");
+    os.chmod(b"/p/a", 0o755).expect("chmod");
+    s0 = os.fs;
+    let p = program(vec![Op::Exec(lit("a")), Op::Write(lit("out"), Data::Digest)]);
+    let edits = vec![Edit::Chmod(b"/p/a".to_vec(), 0o644)];
+    closed(&Scenario { s0: s0.clone(), program: p.clone(), edits });
+    let edits = vec![Edit::Write(b"/p/a".to_vec(), b"#!/x".to_vec())];
+    closed(&Scenario { s0: s0.clone(), program: p.clone(), edits });
+    // A directory fails with EACCES as a file without an execute bit does: its kind counts.
+    let edits = vec![Edit::Remove(b"/p/a".to_vec()), Edit::Mkdir(b"/p/a".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert!(soundness(&sc, SHIPPED).is_ok(), "{sc}");
+}
+
 /// G6 (fixed in the check): a symlink of the input tree that leads into the run's own output
 /// (here `d -> x.c`, made between the runs) changes a resolution's outcome mid-run, and "`d`
 /// does not resolve" still holds before the run. The check refuses a walk that follows an

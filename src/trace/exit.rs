@@ -191,9 +191,8 @@ fn exec_failed(cx: &mut Cx<'_>, at: Option<&At>, follow: bool, canon: &[u8], e: 
     let binary = head[..n] == *b"\x7fELF";
     if script || (binary && e != libc::ENOEXEC) {
         let what = format!(
-            "its exec of {} failed ({}) because of the file's interpreter, which dry does not follow",
-            String::from_utf8_lossy(&path),
-            nix::errno::Errno::from_raw(e).desc()
+            "its exec of {} failed because of the file's interpreter, which dry does not follow",
+            String::from_utf8_lossy(&path)
         );
         cx.sink.emit(Observation::Uncacheable(Uncacheable::Unsupported { what }));
     }

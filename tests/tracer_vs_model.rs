@@ -315,6 +315,9 @@ fn predicate(tmp: &[u8], p: &Predicate) -> Option<Predicate> {
         }
         stdin @ (P::Stdin { .. } | P::StdinIs { .. }) => stdin,
         P::Links { path, count, mode } => P::Links { path: to_model(tmp, &path)?, count, mode },
+        P::Access { path, want, granted } => {
+            P::Access { path: to_model(tmp, &path)?, want, granted }
+        }
         P::SameFile { a, b, flags, same } => {
             P::SameFile { a: to_model(tmp, &a)?, b: to_model(tmp, &b)?, flags, same }
         }

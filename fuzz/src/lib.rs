@@ -93,7 +93,7 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
     let abs = path::normalize(&path::join(b"/p", &b.path(true)));
     let kinds = [FileKind::Regular, FileKind::Directory, FileKind::Symlink, FileKind::Other];
     let kind = kinds[usize::from(b.below(4))];
-    match b.below(9) {
+    match b.below(10) {
         0 | 1 => {
             let outcome = if b.below(3) == 0 { Err(Errno::ENOENT) } else { Ok(kind) };
             let at = At::new(b"/p", &b.path(true));
@@ -118,6 +118,10 @@ fn observation(b: &mut Bytes<'_>) -> Observation {
         7 => {
             let from = path::normalize(&path::join(b"/p", &b.path(false)));
             Observation::TouchTree { from, path: abs }
+        }
+        8 => {
+            let (want, granted) = (u32::from(b.below(8)), b.below(2) == 0);
+            Observation::Access { path: abs, want, granted }
         }
         _ => {
             let other = path::join(b"/p", &b.path(true));

@@ -115,6 +115,17 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
                 Err(e) => Some(Observed::Errno(e)),
             }
         }
+        PredicateView::Access { path, want, granted } => {
+            let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
+                Ok(n) => n,
+                Err(o) => return Some(o),
+            };
+            match fs.grants(&node, want) {
+                Ok(g) if g == granted => None,
+                Ok(g) => Some(Observed::Access(g)),
+                Err(e) => Some(Observed::Errno(e)),
+            }
+        }
         PredicateView::Metadata { path, kind, mode, size_bytes } => {
             let node = match node_at(fs, path, ResolveFlags::FOLLOW) {
                 Ok(n) => n,
@@ -514,7 +525,8 @@ fn output_in_place<F: Fs, N: Deref<Target = [u8]>>(
         }
         PredicateView::Metadata { .. }
         | PredicateView::SameFile { .. }
-        | PredicateView::Links { .. } => true,
+        | PredicateView::Links { .. }
+        | PredicateView::Access { .. } => true,
         PredicateView::Readlink { .. } => false,
         PredicateView::Content { .. }
         | PredicateView::Listing { .. }

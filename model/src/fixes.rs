@@ -75,6 +75,9 @@ impl Fs for Spy<'_> {
     fn link_count(&self, node: &usize) -> Result<u64, Errno> {
         self.fs.link_count(node)
     }
+    fn grants(&self, node: &usize, want: u32) -> Result<bool, Errno> {
+        self.fs.grants(node, want)
+    }
 }
 
 /// What a resolution walked: the symlinks it followed (canonical path and target), and the

@@ -46,6 +46,12 @@ pub struct Meta {
     pub size_bytes: u64,
 }
 
+/// The access root has to a file of metadata `meta`, which is all the model knows (it runs as
+/// root): reading and writing always, executing a directory or a file with an execute bit.
+pub fn root_grants(meta: &Meta, want: u32) -> bool {
+    want & 1 == 0 || meta.kind == FileKind::Directory || meta.mode & 0o111 != 0
+}
+
 /// A filesystem as seen by path resolution: directories of named nodes.
 pub trait Fs {
     /// A handle on one file (inode) of this filesystem.
@@ -80,6 +86,11 @@ pub trait Fs {
 
     /// Returns how many names `node` has (`st_nlink`).
     fn link_count(&self, node: &Self::Node) -> Result<u64, Errno>;
+
+    /// Reports whether `node` grants this process the access `want` (`R_OK`, `W_OK`, `X_OK`
+    /// bits: 4, 2, 1), as `access(2)` with the effective ids answers
+    /// ([`crate::Predicate::Access`]).
+    fn grants(&self, node: &Self::Node, want: u32) -> Result<bool, Errno>;
 
     /// Reports whether directory `node` is known, without listing it, to list exactly `names`
     /// (sorted bytewise): a filesystem that remembers what a directory listed while it had its

@@ -314,6 +314,10 @@ impl<F: Fs> Fs for IntoOutputs<'_, '_, F> {
         self.fs.link_count(node)
     }
 
+    fn grants(&self, node: &F::Node, want: u32) -> Result<bool, Errno> {
+        self.fs.grants(node, want)
+    }
+
     fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
         self.fs.vouches_for_listing(node, names)
     }

@@ -232,6 +232,14 @@ impl Lowering {
                     });
                 }
             }
+            Observation::Access { path, want, granted } => {
+                let Some(path) = self.placed(path, Slot::Follow) else { return };
+                let path = &path[..];
+                if self.wants(6 + (*want as u8 & 7), path) {
+                    let (want, granted) = (*want, *granted);
+                    self.predicates.push(Predicate::Access { path: path.to_vec(), want, granted });
+                }
+            }
             Observation::Read { path, hash } => {
                 let Some(path) = self.placed(path, Slot::Follow) else { return };
                 let path = &path[..];
@@ -532,6 +540,7 @@ impl Lowering {
                 Predicate::Readlink { .. } => self.wants(2, &subject),
                 Predicate::SameFile { a, b, .. } => self.wants_pair(a, b),
                 Predicate::Links { .. } => self.wants(5, &subject),
+                Predicate::Access { want, .. } => self.wants(6 + (*want as u8 & 7), &subject),
                 Predicate::Identities { groups } => {
                     // Without the paths this run had already changed (its own state).
                     let kept = groups.split(|p| p.is_empty()).filter_map(|g| {

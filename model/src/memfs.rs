@@ -361,6 +361,10 @@ impl Fs for MemFs {
     fn link_count(&self, node: &usize) -> Result<u64, Errno> {
         Ok(self.nlink(*node) as u64)
     }
+
+    fn grants(&self, node: &usize, want: u32) -> Result<bool, Errno> {
+        Ok(crate::fs::root_grants(&self.meta(node)?, want))
+    }
 }
 
 #[cfg(test)]

@@ -80,6 +80,16 @@ pub enum Observation {
         /// The syscall opened the file for reading (so a device here is read).
         opened_for_read: bool,
     },
+    /// An open of an existing file was refused (`EACCES`, `EPERM`): the file grants
+    /// (`granted`) or refuses the command the access `want` (`R_OK`, `W_OK`, `X_OK` bits).
+    Access {
+        /// Absolute path, as spelled.
+        path: Vec<u8>,
+        /// The access asked for.
+        want: u32,
+        /// Whether it was granted.
+        granted: bool,
+    },
     /// The metadata of a file was returned to the command (stat family).
     Stat {
         /// Absolute normalised path.

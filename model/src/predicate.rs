@@ -126,6 +126,20 @@ pub enum Predicate {
         /// The paths, groups separated by an empty name.
         groups: Vec<Vec<u8>>,
     },
+    /// The file at `path` (absolute as spelled, following) grants the command (`granted`) or
+    /// refuses it the access `want` (`R_OK`, `W_OK`, `X_OK` bits: 4, 2, 1), as `access(2)`
+    /// with the effective ids would say: mode, owner, group, ACLs, a read-only mount. Recorded
+    /// where an open failed with `EACCES` or `EPERM` on a file that exists (`chmod 000
+    /// secret.txt; cat secret.txt`): the failure is the file's permission, not its absence
+    /// (issue 21, item 7). New in format version 4.
+    Access {
+        /// Absolute path, as spelled.
+        path: Vec<u8>,
+        /// The access asked for.
+        want: u32,
+        /// Whether it was granted.
+        granted: bool,
+    },
 }
 
 /// What a command's standard input (its descriptor 0) refers to, as far as replaying it goes.

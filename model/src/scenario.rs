@@ -489,6 +489,7 @@ pub fn show_predicate(p: &crate::Predicate) -> String {
             format!("DoesNotResolve {} from {} [{}] {errno:?}", s(path), s(base), fl(flags))
         }
         P::Content { path, hash } => format!("Content {} {hash:?}", s(path)),
+        P::Access { path, want, granted } => format!("Access {} {want} {granted}", s(path)),
         P::Metadata { path, kind, mode, size_bytes } => {
             format!("Metadata {} {kind:?} {mode:o} {size_bytes}", s(path))
         }

@@ -58,6 +58,8 @@ pub enum Observed {
     /// Resolving the predicate's path now reaches the regular file that the command's
     /// standard output (1) or standard error (2) goes to ([`crate::into_output`]).
     OutputStream(u8),
+    /// The file of a [`crate::Predicate::Access`] now grants (`true`) or refuses the access.
+    Access(bool),
 }
 
 /// The outcome of checking an entry against a filesystem.

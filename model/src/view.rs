@@ -101,6 +101,15 @@ pub enum PredicateView<'a, N> {
         /// The paths, groups separated by an empty name.
         groups: &'a [N],
     },
+    /// See [`Predicate::Access`].
+    Access {
+        /// Absolute path, as spelled.
+        path: &'a [u8],
+        /// The access asked for (`R_OK`, `W_OK`, `X_OK` bits).
+        want: u32,
+        /// Whether it was granted.
+        granted: bool,
+    },
 }
 
 // By hand: the derives would ask `N: Copy`, and only `&[N]` is held.
@@ -125,7 +134,8 @@ impl<N> PredicateView<'_, N> {
             | PredicateView::Metadata { path, .. }
             | PredicateView::Readlink { path, .. }
             | PredicateView::SameFile { a: path, .. }
-            | PredicateView::Links { path, .. } => path.to_vec(),
+            | PredicateView::Links { path, .. }
+            | PredicateView::Access { path, .. } => path.to_vec(),
             PredicateView::Listing { dir, .. } => dir.to_vec(),
             PredicateView::Identities { .. } => b"<identities>".to_vec(),
             PredicateView::Stdin { .. } | PredicateView::StdinIs { .. } => b"<stdin>".to_vec(),
@@ -158,6 +168,9 @@ impl Predicate {
                 PredicateView::Links { path, count: *count, mode: *mode }
             }
             Predicate::Identities { groups } => PredicateView::Identities { groups },
+            Predicate::Access { path, want, granted } => {
+                PredicateView::Access { path, want: *want, granted: *granted }
+            }
         }
     }
 }
@@ -215,6 +228,9 @@ mod archived {
                 }
                 ArchivedPredicate::Identities { groups } => {
                     PredicateView::Identities { groups: groups.as_slice() }
+                }
+                ArchivedPredicate::Access { path, want, granted } => {
+                    PredicateView::Access { path, want: want.to_native(), granted: *granted }
                 }
             }
         }

@@ -84,6 +84,9 @@ impl<F: Fs> Fs for Spy<'_, F> {
     fn link_count(&self, node: &F::Node) -> Result<u64, Errno> {
         self.fs.link_count(node)
     }
+    fn grants(&self, node: &F::Node, want: u32) -> Result<bool, Errno> {
+        self.fs.grants(node, want)
+    }
     fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
         self.fs.vouches_for_listing(node, names)
     }

@@ -138,6 +138,9 @@ impl model::fs::Fs for Vouching<'_> {
     fn link_count(&self, node: &usize) -> Result<u64, model::Errno> {
         self.fs.link_count(node)
     }
+    fn grants(&self, node: &usize, want: u32) -> Result<bool, model::Errno> {
+        self.fs.grants(node, want)
+    }
     fn vouches_for_listing(&self, node: &usize, names: &[&[u8]]) -> bool {
         let same =
             self.fs.list(node).is_ok_and(|n| n.iter().map(Vec::as_slice).eq(names.iter().copied()));

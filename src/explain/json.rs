@@ -174,6 +174,12 @@ pub fn predicate(p: &Predicate) -> Json {
             ("count", Json::Int(i128::from(*count))),
             ("mode", Json::Int(i128::from(*mode))),
         ]),
+        Predicate::Access { path, want, granted } => Json::Obj(vec![
+            ("type", s("access")),
+            ("path", Json::bytes(path)),
+            ("want", Json::Int(i128::from(*want))),
+            ("granted", Json::Bool(*granted)),
+        ]),
         Predicate::SameFile { a, b, flags: f, same } => Json::Obj(vec![
             ("type", s("same_file")),
             ("a", Json::bytes(a)),

@@ -103,6 +103,12 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
                 .collect();
             format!("each of these is another file, names in braces one file: {}", groups.join(" "))
         }
+        Predicate::Access { path, want, granted } => format!(
+            "{} {} {} access",
+            show_path(path, root),
+            if *granted { "grants" } else { "refuses" },
+            access_word(*want)
+        ),
         Predicate::SameFile { a, b, flags, same } => format!(
             "{} and {} are {} [{}]",
             show_path(a, root),
@@ -110,6 +116,20 @@ pub fn describe_predicate(p: &Predicate, root: &[u8]) -> String {
             if *same { "the same file" } else { "different files" },
             flags_word(flags)
         ),
+    }
+}
+
+/// Names the access of an `access(2)` mode: `read`, `write`, `read and write`...
+fn access_word(want: u32) -> String {
+    let words: Vec<&str> = [(4, "read"), (2, "write"), (1, "execute")]
+        .iter()
+        .filter(|(bit, _)| want & bit != 0)
+        .map(|(_, w)| *w)
+        .collect();
+    if words.is_empty() {
+        "any".to_string()
+    } else {
+        words.join(" and ")
     }
 }
 
@@ -186,6 +206,12 @@ pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
         (Predicate::StdinIs { kind: was }, Observed::Stdin(now)) => {
             format!("now {}, was {}", now.name(), was.name())
         }
+        (Predicate::Access { want, .. }, Observed::Access(now)) => format!(
+            "now {} {} access; {} it before",
+            if *now { "grants" } else { "refuses" },
+            access_word(*want),
+            if *now { "refused" } else { "granted" }
+        ),
         (Predicate::Links { count, mode, .. }, Observed::Links(now, m)) => {
             format!("now {now} name(s), mode {m:o}; was {count} name(s), mode {mode:o}")
         }

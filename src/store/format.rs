@@ -18,12 +18,13 @@ const _: () = assert!(HEADER_LEN.is_multiple_of(PAYLOAD_ALIGN), "the payload mus
 
 /// The format version this dry writes, and the only one whose entries it checks and replays.
 /// See the version history in `notes/format.md`.
-pub(crate) const VERSION: u32 = 3;
+pub(crate) const VERSION: u32 = 4;
 
 /// The oldest format version this dry can still decode (`dry`'s decoder, the golden archives).
 /// Version 2 inserted a variant into `Uncacheable` (`StreamStdin`), so a version-1 payload is not
 /// a version-2 payload; and a version-1 entry lacks the `StdinIs` and `SameFile` predicates its
-/// run may have depended on. Version 3 added `Entry::effects_since` (gap G6). The store reads
+/// run may have depended on. Version 3 added `Entry::effects_since` (gap G6); version 4 the
+/// `Access` predicate (appended: a version-3 payload decodes as version 4). The store reads
 /// older files as damaged: a miss, and the next build replaces the file.
 pub(crate) const OLDEST_DECODABLE: u32 = 3;
 

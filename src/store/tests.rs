@@ -568,7 +568,7 @@ fn concurrent_writers_lose_no_entries() {
 // ---------------------------------------------------------------------------------- golden
 
 /// The entries of the golden archive. Never change them: the file must keep reading back as
-/// these values for as long as dry reads format version 3.
+/// these values for as long as dry decodes format version 3.
 fn golden_entries() -> (Hash, Vec<Entry>) {
     let k = key("cc", &[("LANG", "C"), ("PATH", "/usr/bin:/bin")]);
     let mut failed = small_entry(&k, 7);
@@ -604,22 +604,51 @@ fn golden_entries_v3() -> (Hash, Vec<Entry>) {
     (family, entries)
 }
 
+/// The entries of the version-4 golden archive: [`golden_entries_v3`] and one with `Access`
+/// predicates. Never change them.
+fn golden_entries_v4() -> (Hash, Vec<Entry>) {
+    let (family, mut entries) = golden_entries_v3();
+    let mut access = small_entry(&entries[0].key, 4);
+    let path = b"/proj/secret.txt".to_vec();
+    access.predicates.push(Predicate::Access { path: path.clone(), want: 4, granted: false });
+    access.predicates.push(Predicate::Access { path, want: 6, granted: true });
+    entries.push(access);
+    (family, entries)
+}
+
+/// Version 3 is decodable (version 4 only appended a predicate), so the golden file still
+/// reads back; the store reads it as a miss (its entries may lack an `Access` predicate).
 #[test]
-fn golden_archive_v3_reads_back() {
+fn golden_archive_v3_still_decodes() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v3.bin");
     let (family, want) = golden_entries_v3();
+    let golden = std::fs::read(&path).expect("tests/golden/entries-v3.bin");
+    assert_eq!(db::decode_entries(&path, &golden, &family).unwrap(), want);
+}
+
+/// Version 3 entries record an open refused by the file's permission as a failed resolution
+/// (which never holds again) and carry no `Access` predicate.
+#[test]
+fn golden_archive_v3_is_rejected_as_a_miss() {
+    golden_archive_is_rejected_as_a_miss(3);
+}
+
+#[test]
+fn golden_archive_v4_reads_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/entries-v4.bin");
+    let (family, want) = golden_entries_v4();
     let (header, payload) = db::encode_entries(&path, &want, &family).unwrap();
     let encoded = [header, payload.to_vec()].concat();
     if std::env::var_os("DRY_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &encoded).unwrap();
     }
-    let golden = std::fs::read(&path).expect("tests/golden/entries-v3.bin (DRY_BLESS=1 writes it)");
+    let golden = std::fs::read(&path).expect("tests/golden/entries-v4.bin (DRY_BLESS=1 writes it)");
     // Every later dry must read it back...
     assert_eq!(db::decode_entries(&path, &golden, &family).unwrap(), want);
     // ...and this one writes it byte for byte: a difference is a format change, which needs a
     // new version number, a new golden file and a line in notes/format.md.
-    assert!(encoded == golden, "the writer's output differs from the version 3 golden file");
+    assert!(encoded == golden, "the writer's output differs from the version 4 golden file");
 }
 
 /// Version 1 entries carry no `StdinIs` predicate: one recorded with `/dev/null` on standard

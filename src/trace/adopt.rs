@@ -99,7 +99,7 @@ pub(crate) fn open(
         Ok(file) => std::fs::File::from(file),
         Err(e) => {
             // Same path, same flags, same credentials: the kernel's answer would be this one.
-            cx.sink.resolve_failed(&p.at, p.intent.flags, e as i32);
+            exit::open_failed(cx, &p, e as i32);
             return Answer::Continue;
         }
     };

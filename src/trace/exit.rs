@@ -201,12 +201,35 @@ fn exec_failed(cx: &mut Cx<'_>, at: Option<&At>, follow: bool, canon: &[u8], e: 
 fn open(cx: &mut Cx<'_>, p: PendingOpen, ret: Result<u64, i32>) {
     let fd = match ret {
         Ok(fd) => fd as i32,
-        Err(e) => return cx.sink.resolve_failed(&p.at, p.intent.flags, e),
+        Err(e) => return open_failed(cx, &p, e),
     };
     let pid = cx.tracee.pid();
     match opened(cx, p, Holder::Tracee { pid, fd }) {
         Some(entry) => cx.task.fds.borrow_mut().insert_entry(fd, entry),
         None => cx.task.fds.borrow_mut().remove(fd),
+    }
+}
+
+/// A failed open. Refused with `EACCES` or `EPERM` (issue 21, item 7): Refused on the way (a
+/// directory that cannot be searched) the path does not resolve for this process either, and
+/// that failure is the input. Refused for the file's own permission, the file exists: its kind
+/// and the refused access are (`Predicate::Access`), so that a `chmod` that grants it reruns,
+/// and nothing else does. A refusal the permission does not explain (`O_NOATIME`, a security
+/// module) stays a failed resolution, which no check holds: the command runs again.
+pub(crate) fn open_failed(cx: &mut Cx<'_>, p: &PendingOpen, e: i32) {
+    if !matches!(e, libc::EACCES | libc::EPERM) {
+        return cx.sink.resolve_failed(&p.at, p.intent.flags, e);
+    }
+    let flags = p.intent.flags;
+    let host = cx.host(&p.at);
+    let want = (u32::from(p.intent.readable) * 4) | (u32::from(flags.write) * 2);
+    match probe::kind(&host, flags.follow) {
+        Ok(kind) if want != 0 && probe::grants(&host, want) == Some(false) => {
+            cx.sink.resolve(&p.at, flags, Ok(kind));
+            let path = spelled(&p.at);
+            cx.sink.emit(Observation::Access { path, want, granted: false });
+        }
+        _ => cx.sink.resolve_failed(&p.at, flags, e),
     }
 }
 

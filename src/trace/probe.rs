@@ -79,6 +79,20 @@ pub(crate) fn kind(p: &[u8], follow: bool) -> Result<FileKind, Errno> {
     Ok(meta(p, follow)?.kind)
 }
 
+/// Reports whether the file at `p` (followed) grants this process the access `want` (`R_OK`,
+/// `W_OK`, `X_OK` bits), as `access(2)` with the effective ids says; `None` if it cannot tell.
+pub(crate) fn grants(p: &[u8], want: u32) -> Option<bool> {
+    use nix::unistd::{faccessat, AccessFlags};
+    let flags = AccessFlags::from_bits_truncate(want as i32 & 7);
+    match faccessat(nix::fcntl::AT_FDCWD, os(p), flags, nix::fcntl::AtFlags::AT_EACCESS) {
+        Ok(()) => Some(true),
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM | nix::errno::Errno::EROFS) => {
+            Some(false)
+        }
+        Err(_) => None,
+    }
+}
+
 /// Returns `(dev, ino)` and whether it is a regular file, a pipe/socket, or a char device.
 pub(crate) fn identity(p: &[u8]) -> Option<((u64, u64), fs::FileType)> {
     let m = fs::metadata(os(p)).ok()?;

@@ -2,6 +2,7 @@
 //! without dry. Each fails on the commit that had the bug (3c0de05).
 
 use super::harness::{Project, Run};
+use std::os::unix::fs::PermissionsExt;
 
 /// Item 3: `--force` means run everything again and re-record it, nested steps included.
 #[test]
@@ -205,4 +206,40 @@ fn r21_a_signal_sent_to_dry_is_forwarded_and_nothing_is_recorded() {
     let why = p.dry(&["why", "--", "bash", "-c", script]);
     let why = String::from_utf8_lossy(&why.stdout).into_owned();
     assert!(why.contains("would run: no entry for this command"), "{why}");
+}
+
+/// Item 7: an input the user may not read. `cat secret.txt` refused by the file's mode is
+/// replayed while the mode stays (it failed for the permission, not for a missing file), and
+/// runs again once `chmod` grants it, `dry why` saying so. As user `nobody`: root reads
+/// anything.
+#[test]
+fn r21_an_unreadable_input_is_a_permission_not_an_absence() {
+    let p = Project::new();
+    p.write("secret.txt", "s\n");
+    let run = |p: &Project| build_as_nobody(p, "cat secret.txt; exit 0");
+    std::fs::set_permissions(p.path("secret.txt"), std::fs::Permissions::from_mode(0o000))
+        .expect("chmod 000");
+    let first = run(&p);
+    first.assert_ran();
+    assert!(first.stderr.contains("Permission denied"), "{first:#?}");
+    let second = run(&p);
+    second.assert_replayed();
+    assert!(
+        second.stderr.contains("Permission denied"),
+        "the replay shows cat's error: {second:#?}"
+    );
+    assert!(p.show_json().contains(r#""type":"access""#), "{}", p.show_json());
+
+    std::fs::set_permissions(p.path("secret.txt"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod 644");
+    let why = p.command("setpriv");
+    let mut why = why;
+    let dry = env!("CARGO_BIN_EXE_dry");
+    why.args(["--reuid=65534", "--regid=65534", "--clear-groups", dry, "why", "--"]);
+    why.args(["sh", "-c", "cat secret.txt; exit 0"]);
+    let why = String::from_utf8_lossy(&why.output().expect("dry why").stdout).into_owned();
+    assert!(why.contains("secret.txt: now grants read access; refused it before"), "{why}");
+    let third = run(&p);
+    third.assert_ran();
+    assert_eq!(third.stdout, "s\n", "{third:#?}");
 }

@@ -121,3 +121,72 @@ fn r21_a_full_disk_keeps_the_output_and_the_cache_usable() {
     assert!(r.stderr.contains("No space left on device"), "{r:#?}");
     assert!(r.stderr.contains("dry: replayed: nothing changed"), "{r:#?}");
 }
+
+/// Runs plain `make ARGS` (no dry) in the project, with the hermetic environment.
+fn make(p: &Project, args: &[&str]) -> Run {
+    Run::from(p.command("make").args(args).output().expect("running make"))
+}
+
+/// Asserts that make finds every target up to date, as after a real run: `make -q` exits 0
+/// and `make -n` would run nothing (it prints only its own "is up to date" lines).
+#[track_caller]
+fn assert_make_is_happy(p: &Project, when: &str) {
+    let q = make(p, &["-q"]);
+    assert_eq!(q.code, 0, "make -q {when}: {q:#?}");
+    let n = make(p, &["-n"]);
+    let would_run = n.stdout.lines().any(|l| !l.starts_with("make: "));
+    assert!(n.code == 0 && !would_run, "make -n {when}: {n:#?}");
+}
+
+/// Item 4: after a replay, make's comparisons of times come out as after the real run. Edit
+/// `util.c`, build, revert, build: the replay restored `app` before `util.o`, so `make -n`
+/// wanted to relink.
+#[test]
+fn r21_a_replay_keeps_makes_times_in_the_order_of_the_run() {
+    let p = Project::new();
+    p.write(
+        "Makefile",
+        "app: main.o util.o\n\tcc -o app main.o util.o\n\
+         main.o: main.c util.h\n\tcc -c main.c\n\
+         util.o: util.c util.h\n\tcc -c util.c\n",
+    );
+    p.write("util.h", "int twice(int);\n");
+    p.write("main.c", "#include <stdio.h>\n#include \"util.h\"\nint main(void) { printf(\"%d\\n\", twice(21)); return 0; }\n");
+    let util = "#include \"util.h\"\nint twice(int x) { return 2 * x; }\n";
+    p.write("util.c", util);
+    p.build(&["make"]).assert_ran();
+    assert_make_is_happy(&p, "after the first run");
+    p.write("util.c", "#include \"util.h\"\nint twice(int x) { return x + x; }\n");
+    p.build(&["make"]).assert_ran();
+    assert_make_is_happy(&p, "after the edit");
+    p.write("util.c", util);
+    let r = p.build(&["make"]);
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.replayed() || r.stderr.contains("nested: replayed"), "nothing replayed: {r:#?}");
+    assert_make_is_happy(&p, "after the revert was replayed");
+    let out = p.command(&p.path("app").display().to_string()).output().expect("app");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "42\n");
+}
+
+/// Item 4: a top-level replay gives an output already in place a fresh time when an input is
+/// newer than it (`touch a.c`): make would have rebuilt it.
+#[test]
+fn r21_a_top_level_replay_refreshes_an_output_older_than_an_input() {
+    let p = Project::new();
+    p.write("Makefile", "a.o: a.c\n\tcc -c a.c\n");
+    p.write("a.c", "int a(void) { return 1; }\n");
+    p.build(&["make"]).assert_ran();
+    assert_make_is_happy(&p, "after the run");
+    let before = std::fs::read(p.path("a.o")).expect("a.o");
+    let touched = p.command("touch").arg("a.c").status().expect("touch");
+    assert!(touched.success());
+    assert_eq!(make(&p, &["-q"]).code, 1, "make -q must see a.c newer than a.o");
+    p.build(&["make"]).assert_replayed();
+    assert_make_is_happy(&p, "after the replay");
+    assert_eq!(std::fs::read(p.path("a.o")).expect("a.o"), before, "a time, never content");
+    // Nothing changed since: the next replay leaves every time as it is.
+    let mtime = |f: &str| std::fs::metadata(p.path(f)).and_then(|m| m.modified()).expect(f);
+    let stamped = mtime("a.o");
+    p.build(&["make"]).assert_replayed();
+    assert_eq!(mtime("a.o"), stamped, "a no-op replay must not touch its outputs");
+}

@@ -143,17 +143,51 @@ pub fn decide_stored(
     rules: Rules,
     warn: &mut dyn FnMut(StoreError),
 ) -> Decided {
+    decide_stored_as(store, key, (root, live, stdin, rules), false, warn).0
+}
+
+/// [`decide_stored`] for a replay that follows: also returns, for an entry that holds, the
+/// newest modification time among the files it read ([`crate::restore::newest_input_ns`],
+/// taken from the predicates while they are at hand, through the snapshot that checked them),
+/// which the replay gives its outputs no older time than (`restore::clock`).
+pub fn decide_stored_for_replay(
+    store: &Store,
+    key: &CommandKey,
+    root: &[u8],
+    live: &LiveFs,
+    stdin: &dyn StdinSource,
+    rules: Rules,
+    warn: &mut dyn FnMut(StoreError),
+) -> (Decided, i64) {
+    decide_stored_as(store, key, (root, live, stdin, rules), true, warn)
+}
+
+/// [`decide_stored`], with the newest input's time if `times` (else `i64::MIN`).
+fn decide_stored_as(
+    store: &Store,
+    key: &CommandKey,
+    (root, live, stdin, rules): (&[u8], &LiveFs, &dyn StdinSource, Rules),
+    times: bool,
+    warn: &mut dyn FnMut(StoreError),
+) -> (Decided, i64) {
     let family = key.family();
     // Inside the map: the newest entry checked in place (with the output rule, against the
     // effects of every run of the family), or else the family copied out once for `decide`.
     let found = store.with_family(&family, |entries| {
-        if let Some(entry) = newest_holding(entries, key, live, stdin, rules) {
-            return Ok(Found::Holds(Box::new(entry)));
+        if let Some((entry, index)) = newest_holding(entries, key, live, stdin, rules) {
+            let newest = match times {
+                true => {
+                    let predicates = entries[index].predicates.iter().map(|p| p.view());
+                    crate::restore::newest_input_ns(predicates, &entry.effects, live)
+                }
+                false => i64::MIN,
+            };
+            return Ok(Found::Holds(Box::new(entry), newest));
         }
         store.copy_family(&family, entries).map(Found::Family)
     });
     let mut entries = match found.and_then(|r| r) {
-        Ok(Found::Holds(entry)) => return Decided::Replay(entry),
+        Ok(Found::Holds(entry, newest)) => return (Decided::Replay(entry), newest),
         Ok(Found::Family(entries)) => entries,
         Err(e) => {
             warn(e);
@@ -163,30 +197,38 @@ pub fn decide_stored(
     match decide(&entries, key, root, live, stdin, rules) {
         Decision::Replay(i) => {
             let mut entry = entries.swap_remove(i);
+            let newest = match times {
+                true => {
+                    let predicates = entry.predicates.iter().map(|p| p.view());
+                    crate::restore::newest_input_ns(predicates, &entry.effects, live)
+                }
+                false => i64::MIN,
+            };
             entry.predicates = Vec::new();
-            Decided::Replay(Box::new(entry))
+            (Decided::Replay(Box::new(entry)), newest)
         }
-        Decision::Run(reason) => Decided::Run(reason),
+        Decision::Run(reason) => (Decided::Run(reason), i64::MIN),
     }
 }
 
 /// What [`decide_stored`] found inside the map: an entry that holds strictly (copied out without
 /// predicates), or the whole family copied out for [`decide`].
 enum Found {
-    Holds(Box<Entry>),
+    /// The entry, and the newest input's time if asked for.
+    Holds(Box<Entry>, i64),
     Family(Vec<Entry>),
 }
 
 /// The newest archived entry with `key`'s id, copied out without its predicates, if it is
 /// cacheable and holds (output rule included, against the effects of every run of the family).
-/// `None` sends the caller to [`decide`].
+/// `None` sends the caller to [`decide`]; the entry comes with its number in `entries`.
 fn newest_holding(
     entries: &[ArchivedEntry],
     key: &CommandKey,
     live: &LiveFs,
     stdin: &dyn StdinSource,
     rules: Rules,
-) -> Option<Entry> {
+) -> Option<(Entry, usize)> {
     let id = key.id();
     let newest = entries.iter().rposition(|e| {
         rkyv::deserialize::<CommandKey, rancor::Error>(&e.key).is_ok_and(|k| k.id() == id)
@@ -218,6 +260,7 @@ fn newest_holding(
     .then(|| without_predicates(archived).ok())
     .flatten()
     .filter(|entry| !stdin_is_an_output(&entry.effects, stdin))
+    .map(|entry| (entry, newest))
 }
 
 /// Copies an archived entry out of the database, all but its predicates.

@@ -246,6 +246,18 @@ impl<'a> LiveFs<'a> {
         self.lists.get()
     }
 
+    /// Returns the kind and modification time (ns since the epoch) of the file `path` leads to
+    /// (its last component followed if `follow`), as this snapshot sees it: a path the check
+    /// already walked costs no `lstat`. `None` if it leads nowhere.
+    pub fn kind_and_mtime_ns(&self, path: &[u8], follow: bool) -> Option<(FileKind, i64)> {
+        use model::resolve::{resolve, ResolveFlags, Resolved};
+        let flags = if follow { ResolveFlags::FOLLOW } else { ResolveFlags::NOFOLLOW };
+        match resolve(self, b"/", path, flags) {
+            Ok(Resolved::Node(n)) => n.stat.ok().map(|s| (s.meta.kind, s.fingerprint.mtime_ns)),
+            _ => None,
+        }
+    }
+
     /// Returns how many listings read ahead no `list` has taken yet, for tests.
     #[cfg(test)]
     pub(crate) fn listings_unused(&self) -> usize {

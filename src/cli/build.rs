@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use crate::check::{Fingerprints, LiveFs};
-use crate::decide::{decide_stored, Decided};
+use crate::decide::{decide_stored_for_replay, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
 use crate::store::{LogRecord, Outcome, Store};
@@ -75,16 +75,19 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
     // One snapshot for the decision and the replay that may follow it.
     let live = LiveFs::new(&mut fps);
-    let decision = if args.force {
-        Decided::Run("--force".to_string())
+    let (decision, newest_input_ns) = if args.force {
+        (Decided::Run("--force".to_string()), i64::MIN)
     } else {
         let stdin = crate::check::LiveStdin::new();
         let rules = rules(args.strict);
-        decide_stored(&store, &key, &root, &live, &stdin, rules, &mut super::show::warn_corrupt)
+        let warn = &mut super::show::warn_corrupt;
+        decide_stored_for_replay(&store, &key, &root, &live, &stdin, rules, warn)
     };
     let _ = store.set_last(&key.family());
     let replayed = match &decision {
-        Decided::Replay(entry) => Some(replay(&store, entry, &ctx.project.root, &live)),
+        Decided::Replay(entry) => {
+            Some(replay(&store, entry, &ctx.project.root, &live, newest_input_ns))
+        }
         Decided::Run(_) => None,
     };
     drop(live);
@@ -181,14 +184,26 @@ fn save_fingerprints(store: &Store, fps: &Fingerprints) {
 }
 
 /// Restores a recorded run: outputs first, then stdout and stderr; returns its exit status.
-fn replay(store: &Store, entry: &Entry, root: &Path, live: &LiveFs) -> anyhow::Result<i32> {
+/// `newest_input_ns` is the newest time among the files the entry read (`restore::clock`).
+fn replay(
+    store: &Store,
+    entry: &Entry,
+    root: &Path,
+    live: &LiveFs,
+    newest_input_ns: i64,
+) -> anyhow::Result<i32> {
     // Read the streams first: a corrupt object must be found before any file is touched.
     let stdout = store.read_object(&entry.stdout.hash)?;
     let stderr = store.read_object(&entry.stderr.hash)?;
-    // Outputs already in place are left exactly as they are, like make's own no-op leaves
-    // them (a nested replay touches them instead: its parent may compare mtimes).
+    // Outputs already in place are not rewritten, and keep their times while those are
+    // consistent with the inputs and the run's order, as make's own no-op leaves them; the
+    // others get fresh times in the run's order (make's clock, notes/transparency.md).
     let pending = crate::restore::pending(&entry.effects, live);
+    let (since, keep) = (&entry.effects_since, crate::restore::Keep::Consistent);
+    let stamps =
+        crate::restore::stamps(&entry.effects, since, &pending.apply, live, newest_input_ns, keep);
     crate::restore::apply(&pending.apply, root, &StoreObjects(store))?;
+    crate::restore::stamp(&stamps, root)?;
     // A closed stdout or stderr (EPIPE) is not dry's failure: the command would have met it too.
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);
     let _ = write_all_fd(std::io::stderr().as_fd(), &stderr);

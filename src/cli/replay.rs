@@ -66,9 +66,17 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<ExitStatus> {
     // No cache load here (it grows with the project and this runs for every skipped step):
     // hashing the few outputs in place costs less than the copy it saves.
     let mut fps = crate::check::Fingerprints::new();
-    let pending = crate::restore::pending(&entry.effects, &crate::check::LiveFs::new(&mut fps));
+    let live = crate::check::LiveFs::new(&mut fps);
+    let pending = crate::restore::pending(&entry.effects, &live);
+    // make ran the recipe: every output gets a fresh time, in the run's order and no older
+    // than an input (make's clock, notes/transparency.md).
+    let predicates = entry.predicates.iter().map(|p| p.view());
+    let newest = crate::restore::newest_input_ns(predicates, &entry.effects, &live);
+    let (since, keep) = (&entry.effects_since, crate::restore::Keep::Nothing);
+    let stamps = crate::restore::stamps(&entry.effects, since, &pending.apply, &live, newest, keep);
+    drop(live);
     crate::restore::apply(&pending.apply, &args.root, &objects)?;
-    crate::restore::touch(&pending.touch, &args.root)?;
+    crate::restore::stamp(&stamps, &args.root)?;
     let _ = write_all_fd(std::io::stdout().as_fd(), &stdout);
     let _ = write_all_fd(std::io::stderr().as_fd(), &stderr);
     Ok(entry.exit)

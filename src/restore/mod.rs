@@ -7,6 +7,7 @@
 //! which the store implements (verifying every object against its hash while copying).
 #![forbid(unsafe_code)]
 
+mod clock;
 mod confine;
 mod effects;
 mod error;
@@ -16,8 +17,9 @@ mod pending;
 #[cfg(test)]
 mod tests;
 
+pub use clock::{newest_input_ns, stamp, stamps, Keep, Stamps};
 pub use effects::{apply, Applied};
 pub use error::RestoreError;
 pub use objects::Objects;
 pub use output::{write_all_fd, Replayed};
-pub use pending::{pending, touch, Pending};
+pub use pending::{pending, Pending};

@@ -1,30 +1,27 @@
 //! Which effects a replay still has to write. An output already exactly as the entry leaves it
 //! (a regular file with the recorded content and mode, a symlink with the recorded target) is
 //! not rewritten: that would cost a copy, a rename and a new inode per output on every no-op
-//! replay (35 files for a small make project). A top-level replay leaves it as it is (as make's
-//! own no-op does, and so its fingerprint stays valid for the next check); a nested replay
-//! *touches* it ([`touch`]: times set to now, the symlink itself, never followed), because
-//! there a restored output must look freshly written: make compares a target's mtime with its
-//! prerequisites' after a recipe that was replayed.
+//! replay (35 files for a small make project). What times it is left with is `super::clock`'s
+//! business: a top-level replay leaves it as it is when its time is consistent with the
+//! inputs and the other outputs (as make's own no-op does, and so its fingerprint stays valid
+//! for the next check); a nested replay gives it a fresh time, because there a restored output
+//! must look freshly written: make compares a target's mtime with its prerequisites' after a
+//! recipe that was replayed.
 //! Directories, hard links and removals are always applied (cheap; their modes or identity are
 //! not compared here).
 
-use super::confine::{path_buf, Root};
-use super::RestoreError;
+use super::confine::path_buf;
 use crate::check::LiveFs;
 use model::check::effect_in_place;
 use model::Effect;
-use nix::sys::stat::{utimensat, UtimensatFlags};
-use nix::sys::time::TimeSpec;
-use std::path::Path;
 
 /// An entry's effects split by what a replay has to do with them.
 #[derive(Debug, Default)]
 pub struct Pending {
     /// Effects to apply, in their order.
     pub apply: Vec<Effect>,
-    /// Paths of outputs already in place, to touch.
-    pub touch: Vec<Vec<u8>>,
+    /// Paths of outputs already in place.
+    pub in_place: Vec<Vec<u8>>,
 }
 
 /// Splits `effects` into those to apply and the outputs already in place, as snapshot `live`
@@ -40,7 +37,7 @@ pub fn pending(effects: &[Effect], live: &LiveFs) -> Pending {
             _ => false,
         };
         if skippable && effect_in_place(e, live) {
-            out.touch.push(e.path().to_vec());
+            out.in_place.push(e.path().to_vec());
         } else {
             out.apply.push(e.clone());
         }
@@ -60,24 +57,4 @@ fn has_its_names(path: &[u8], effects: &[Effect]) -> bool {
         .filter(|e| matches!(e, Effect::HardLink { to, .. } if to.as_slice() == path))
         .count() as u64;
     std::fs::symlink_metadata(path_buf(path)).is_ok_and(|m| m.nlink() == links + 1)
-}
-
-/// Sets the access and modification times of each of `paths` (below `root`, no symlink among
-/// its parents, the last component not followed) to now.
-pub fn touch(paths: &[Vec<u8>], root: &Path) -> Result<(), RestoreError> {
-    let root = Root::new(root)?;
-    for path in paths {
-        root.check_lexical(path, false)?;
-        root.check_parents(path, &[])?;
-        let now = TimeSpec::UTIME_NOW;
-        let flags = UtimensatFlags::NoFollowSymlink;
-        utimensat(nix::fcntl::AT_FDCWD, path_buf(path).as_path(), &now, &now, flags).map_err(
-            |e| RestoreError::Io {
-                op: "utimensat",
-                path: path_buf(path),
-                source: std::io::Error::from(e),
-            },
-        )?;
-    }
-    Ok(())
 }

@@ -378,3 +378,60 @@ fn a_closed_pipe_stops_the_output_quietly() {
     drop(reader);
     assert_eq!(write_all_fd(writer.as_fd(), b"lost").expect("write"), Replayed::PipeClosed);
 }
+
+/// make's clock: the modification time of `path`, in ns.
+fn mtime_ns(path: &Path) -> i64 {
+    let m = fs::symlink_metadata(path).expect("lstat");
+    m.mtime() * 1_000_000_000 + m.mtime_nsec()
+}
+
+#[test]
+fn stamps_follow_the_order_the_run_changed_its_outputs_in_not_the_path_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let file = |name: &str| {
+        let path = root.join(name).as_os_str().as_bytes().to_vec();
+        fs::write(root.join(name), name).expect("write");
+        Effect::File { path, hash: Hash::of(name.as_bytes()), mode: 0o644 }
+    };
+    // Path order: app, b, util.o; the run's order: util.o, then app and b together.
+    let effects = vec![file("app"), file("b"), file("util.o")];
+    let since = [7, 7, 3];
+    let mut fps = crate::check::Fingerprints::new();
+    let live = crate::check::LiveFs::new(&mut fps);
+    let stamps = stamps(&effects, &since, &[], &live, i64::MIN, Keep::Nothing);
+    drop(live);
+    stamp(&stamps, &root).expect("stamp");
+    let t = |n: &str| mtime_ns(&root.join(n));
+    assert!(t("util.o") < t("app"), "{} {}", t("util.o"), t("app"));
+    assert_eq!(t("app"), t("b"), "one group, one time");
+    assert_eq!(fs::read(root.join("app")).expect("app"), b"app", "times only");
+}
+
+#[test]
+fn a_top_level_replay_keeps_consistent_outputs_and_stamps_from_the_first_inconsistent_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let file = |name: &str| {
+        let path = root.join(name).as_os_str().as_bytes().to_vec();
+        fs::write(root.join(name), name).expect("write");
+        Effect::File { path, hash: Hash::of(name.as_bytes()), mode: 0o644 }
+    };
+    let effects = vec![file("a"), file("b"), file("c")];
+    let since = [1, 2, 3];
+    let t = |n: &str| mtime_ns(&root.join(n));
+    let mut fps = crate::check::Fingerprints::new();
+    let live = crate::check::LiveFs::new(&mut fps);
+    // All older than the input: everything is stamped.
+    let newest_input = t("c") + 1;
+    let all = stamps(&effects, &since, &[], &live, newest_input, Keep::Consistent);
+    assert_eq!(all.groups.len(), 3);
+    // Consistent: nothing is stamped (a no-op replay keeps every fingerprint valid).
+    let none = stamps(&effects, &since, &[], &live, i64::MIN, Keep::Consistent);
+    assert!(none.groups.is_empty(), "{none:?}");
+    // `b` is written again: `a` keeps its time, `b` and `c` (changed after it) are stamped.
+    let some = stamps(&effects, &since, &effects[1..2], &live, i64::MIN, Keep::Consistent);
+    let paths: Vec<&[u8]> = some.groups.iter().flatten().map(Vec::as_slice).collect();
+    assert_eq!(paths, [effects[1].path(), effects[2].path()]);
+    assert!(some.floor_ns >= t("a"));
+}

@@ -57,8 +57,23 @@ pub(crate) fn is_an_output(effects: &[Effect], id: (u64, u64)) -> bool {
     })
 }
 
+/// Whether `entry`, uncacheable, may be replayed all the same under `--ttl` (SPEC §1): every
+/// reason it was not cached is an input no tracer can check (randomness, the network), and it
+/// was recorded less than `ttl_ns` nanoseconds ago.
+pub fn within_ttl(entry: &Entry, ttl_ns: Option<u64>) -> bool {
+    use model::entry::Uncacheable;
+    let Some(ttl) = ttl_ns else { return false };
+    let unseen = |u: &Uncacheable| matches!(u, Uncacheable::Random { .. } | Uncacheable::Network);
+    let age = crate::record::unix_ns().saturating_sub(entry.recorded_unix_ns);
+    !entry.uncacheable.is_empty() && entry.uncacheable.iter().all(unseen) && age < ttl
+}
+
+/// How the reason to run starts when the newest entry of the command was not cached.
+pub const LAST_RUN_NOT_CACHED: &str = "the last run was not cached";
+
 /// Decides for `key` among its family's `entries` (oldest first): the newest cacheable entry
-/// with the same key whose predicates all hold wins. `stdin` is the standard input the command
+/// (or, with `ttl_ns`, one uncacheable only for unseen inputs and younger than that: see
+/// [`within_ttl`]) with the same key whose predicates all hold wins. `stdin` is the standard input the command
 /// would get. Every entry is checked against the one snapshot `live`: one decision, one view
 /// of the filesystem.
 pub fn decide(
@@ -67,7 +82,7 @@ pub fn decide(
     root: &[u8],
     live: &LiveFs,
     stdin: &dyn StdinSource,
-    rules: Rules,
+    (rules, ttl_ns): (Rules, Option<u64>),
 ) -> Decision {
     let id = key.id();
     let mut first_failure: Option<String> = None;
@@ -76,11 +91,11 @@ pub fn decide(
         if entry.key.id() != id {
             continue;
         }
-        if !entry.cacheable() {
+        if !entry.cacheable() && !within_ttl(entry, ttl_ns) {
             if uncached.is_none() {
                 let why: Vec<String> =
                     entry.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
-                uncached = Some(format!("the last run was not cached: {}", why.join("; ")));
+                uncached = Some(format!("{LAST_RUN_NOT_CACHED}: {}", why.join("; ")));
             }
             continue;
         }
@@ -140,7 +155,7 @@ pub fn decide_stored(
     root: &[u8],
     live: &LiveFs,
     stdin: &dyn StdinSource,
-    rules: Rules,
+    rules: (Rules, Option<u64>),
     warn: &mut dyn FnMut(StoreError),
 ) -> Decided {
     decide_stored_as(store, key, (root, live, stdin, rules), false, warn).0
@@ -156,7 +171,7 @@ pub fn decide_stored_for_replay(
     root: &[u8],
     live: &LiveFs,
     stdin: &dyn StdinSource,
-    rules: Rules,
+    rules: (Rules, Option<u64>),
     warn: &mut dyn FnMut(StoreError),
 ) -> (Decided, i64) {
     decide_stored_as(store, key, (root, live, stdin, rules), true, warn)
@@ -166,7 +181,7 @@ pub fn decide_stored_for_replay(
 fn decide_stored_as(
     store: &Store,
     key: &CommandKey,
-    (root, live, stdin, rules): (&[u8], &LiveFs, &dyn StdinSource, Rules),
+    (root, live, stdin, (rules, ttl_ns)): (&[u8], &LiveFs, &dyn StdinSource, (Rules, Option<u64>)),
     times: bool,
     warn: &mut dyn FnMut(StoreError),
 ) -> (Decided, i64) {
@@ -194,7 +209,7 @@ fn decide_stored_as(
             Vec::new()
         }
     };
-    match decide(&entries, key, root, live, stdin, rules) {
+    match decide(&entries, key, root, live, stdin, (rules, ttl_ns)) {
         Decision::Replay(i) => {
             let mut entry = entries.swap_remove(i);
             let newest = match times {

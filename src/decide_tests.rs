@@ -96,7 +96,9 @@ fn both_under(
     let stdin = LiveStdin::new();
     let live = LiveFs::new(&mut fps);
     let stored =
-        match decide_stored(&p.store, key, &p.root, &live, &stdin, rules, &mut |_| warnings += 1) {
+        match decide_stored(&p.store, key, &p.root, &live, &stdin, (rules, None), &mut |_| {
+            warnings += 1
+        }) {
             Decided::Replay(e) => {
                 assert!(e.predicates.is_empty(), "the winner is copied out without predicates");
                 Ok(e.recorded_unix_ns)
@@ -105,7 +107,8 @@ fn both_under(
         };
     let entries = p.store.load_family(&key.family()).unwrap_or_default();
     let mut fps = Fingerprints::new();
-    let owned = match decide(&entries, key, &p.root, &LiveFs::new(&mut fps), &stdin, rules) {
+    let owned = match decide(&entries, key, &p.root, &LiveFs::new(&mut fps), &stdin, (rules, None))
+    {
         Decision::Replay(i) => Ok(entries[i].recorded_unix_ns),
         Decision::Run(r) => Err(r),
     };
@@ -126,7 +129,7 @@ fn the_newest_holding_entry_is_replayed_with_its_outcome() {
         &p.root,
         &LiveFs::new(&mut fps),
         &LiveStdin::new(),
-        Rules::default(),
+        (Rules::default(), None),
         &mut |_| (),
     );
     let Decided::Replay(e) = d else { panic!("{d:?}") };

@@ -48,6 +48,11 @@ pub struct BuildArgs {
     /// equals a rerun even for commands that read, append to or probe their previous output.
     #[arg(long)]
     strict: bool,
+    /// Also replay a run that was not cached only because it read randomness or used the
+    /// network (inputs no tracer sees), while it is younger than DURATION (e.g. `10m`, `2h`,
+    /// `1d`) and everything else it depended on holds.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    ttl: Option<std::time::Duration>,
     /// The command to run and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     cmd: Vec<OsString>,
@@ -79,7 +84,7 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         (Decided::Run("--force".to_string()), i64::MIN)
     } else {
         let stdin = crate::check::LiveStdin::new();
-        let rules = rules(args.strict);
+        let rules = (rules(args.strict), args.ttl.map(ttl_ns));
         let warn = &mut super::show::warn_corrupt;
         decide_stored_for_replay(&store, &key, &root, &live, &stdin, rules, warn)
     };
@@ -132,6 +137,11 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
                 entry.uncacheable.iter().map(|u| crate::explain::uncacheable(u, &root)).collect();
             eprintln!("dry: ran: {reason} (not cached: {})", why.join("; "));
         }
+    } else if !reason.starts_with(crate::decide::LAST_RUN_NOT_CACHED) {
+        // Once, the first time: a run that will never replay says why, and how it could.
+        if let Some(line) = crate::explain::not_cached_line(&entry.uncacheable, &root) {
+            eprintln!("dry: {line}");
+        }
     }
     save_fingerprints(&store, &fps);
     let outcome = if entry.cacheable() { Outcome::Ran } else { Outcome::Uncached };
@@ -149,6 +159,11 @@ fn exit_like(status: ExitStatus) -> i32 {
             128 + s
         }
     }
+}
+
+/// `--ttl` in nanoseconds.
+fn ttl_ns(ttl: std::time::Duration) -> u64 {
+    u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The check rules `--strict` asks for.
@@ -265,6 +280,7 @@ fn run_and_record(
             dry_exe: dry_exe.as_os_str().as_bytes().to_vec(),
             ignored_env: args.env_ignore.iter().map(|n| n.as_bytes().to_vec()).collect(),
             rules: rules(args.strict),
+            ttl_ns: args.ttl.map(ttl_ns),
             force: args.force,
             stdin_id: crate::check::LiveStdin::new().identity(),
         })

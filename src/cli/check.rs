@@ -42,8 +42,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let stdin = crate::check::LiveStdin::new();
     let live = crate::check::LiveFs::new(&mut fps);
     let rules = super::build::rules(args.strict);
-    let decided =
-        decide_stored(&store, &key, root, &live, &stdin, rules, &mut super::show::warn_corrupt);
+    let decided = decide_stored(
+        &store,
+        &key,
+        root,
+        &live,
+        &stdin,
+        (rules, None),
+        &mut super::show::warn_corrupt,
+    );
     // The process ends here: freeing a snapshot of 100 000 nodes one by one would cost 5-6 ms
     // of a 250 ms check (measured), for memory the exit returns at once. Its open directories
     // are closed by the exit as well.

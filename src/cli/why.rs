@@ -71,7 +71,7 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let live = crate::check::LiveFs::new(&mut fps);
     let rules = super::build::rules(args.strict);
-    match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new(), rules) {
+    match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new(), (rules, None)) {
         Decision::Replay(i) => {
             out!("{}: up to date: entry {} holds", shown.join(" "), short(&entries[i]))
         }
@@ -184,7 +184,7 @@ fn why_path(
         root,
         &crate::check::LiveFs::new(fps),
         &crate::check::LiveStdin::new(),
-        Rules::default(),
+        (Rules::default(), None),
     ) {
         Decision::Replay(_) => out!("  up to date"),
         Decision::Run(reason) => out!("  out of date: {reason}"),

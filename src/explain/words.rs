@@ -274,7 +274,41 @@ pub fn key_difference(was: &CommandKey, now: &CommandKey) -> Option<String> {
     (was != now).then(|| "command key changed".to_string())
 }
 
-/// Says why a run cannot be replayed.
+/// The one line `dry build` prints (without `-v`) the first time a run is not cached: the first
+/// reason, how many more there are, and what would make such a run replayable, e.g. `not
+/// cached: read randomness from /dev/urandom; `--ttl DURATION` replays such a run while younger
+/// than DURATION`. `None` for a run not cached only because it failed (the user sees that).
+pub fn not_cached_line(reasons: &[Uncacheable], root: &[u8]) -> Option<String> {
+    let first = reasons.iter().find(|u| !matches!(u, Uncacheable::Failed))?;
+    let mut line = format!("not cached: {}", uncacheable(first, root));
+    let more = reasons.len() - 1;
+    if more > 0 {
+        line.push_str(&format!(" (and {more} more reason(s): `dry show` lists them)"));
+    }
+    let hint = match first {
+        Uncacheable::Random { .. } | Uncacheable::Network => {
+            Some("`--ttl DURATION` replays such a run while younger than DURATION".to_string())
+        }
+        Uncacheable::OutsideRoot { .. } => Some(format!(
+            "dry restores only what is inside the project root {}: a `.dry/` in a directory \
+             above the path would make that the root, or point the tool's cache into the \
+             project (CARGO_HOME, PIP_CACHE_DIR, XDG_CACHE_HOME)",
+            escape(root)
+        )),
+        Uncacheable::InteractiveStdin | Uncacheable::StreamStdin { .. } => {
+            Some("give it a file or </dev/null on standard input".to_string())
+        }
+        Uncacheable::InputRaced { .. } => Some("the next build records it".to_string()),
+        Uncacheable::Unsupported { .. } | Uncacheable::Failed => None,
+    };
+    if let Some(hint) = hint {
+        line.push_str("; ");
+        line.push_str(&hint);
+    }
+    Some(line)
+}
+
+/// Says why a run was not cached, e.g. `read randomness from /dev/urandom`.
 pub fn uncacheable(u: &Uncacheable, root: &[u8]) -> String {
     match u {
         Uncacheable::Random { path } => format!("read randomness from {}", escape(path)),

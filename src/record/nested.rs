@@ -33,6 +33,8 @@ pub struct Nested {
     pub rules: Rules,
     /// `--force`: no nested command is skipped; every one runs and is recorded again.
     pub force: bool,
+    /// `--ttl`: how long (ns) a run uncacheable only for unseen inputs may be replayed.
+    pub ttl_ns: Option<u64>,
     /// `(st_dev, st_ino)` of dry's own standard input, which the top-level command inherits
     /// (`LiveStdin::identity`).
     pub stdin_id: Option<(u64, u64)>,
@@ -122,7 +124,8 @@ pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDeci
     let decision = if n.force {
         Decision::Run("--force".to_string())
     } else {
-        decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin, n.rules)
+        let rules = (n.rules, n.ttl_ns);
+        decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin, rules)
     };
     let reason = match decision {
         Decision::Replay(i) if input_busy(&entries[i], req.open_for_writing) => {

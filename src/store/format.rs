@@ -160,8 +160,8 @@ mod tests {
         assert_eq!(decode(ENTRIES_MAGIC, &file), Ok(&payload[..]));
         assert!(decode(FINGERPRINTS_MAGIC, &file).is_err_and(|w| w.contains("magic")));
         let mut v = file.clone();
-        v[VERSION_AT] = 4;
-        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 4")));
+        v[VERSION_AT] = 5;
+        assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 5")));
         let mut v = file.clone();
         v[VERSION_AT] = 1;
         assert!(decode(ENTRIES_MAGIC, &v).is_err_and(|w| w.contains("version 1")));

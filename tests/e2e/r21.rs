@@ -385,3 +385,75 @@ fn r21_configure_and_make_of_an_autoconf_project() {
     assert_make_is_happy(&p, "after the rebuild was replayed");
     assert_eq!(hello(), "strdup\nsalut from hello 1.0\n");
 }
+
+// ------------------------------------------------------------------------------ item 8
+
+/// Runs `dry build ARGS -- CMD` without `-v`.
+fn build_quiet(p: &Project, args: &[&str], cmd: &[&str]) -> Run {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    all.push("--");
+    all.extend_from_slice(cmd);
+    Run::from(p.dry_cmd(&all).output().expect("dry build"))
+}
+
+/// Item 8: a run that is never cached says so once, on stderr, with what would make it
+/// cacheable; `--ttl` replays a run that was not cached only for randomness while it is young.
+#[test]
+fn r21_a_run_not_cached_says_why_once_and_ttl_replays_it() {
+    let p = Project::new();
+    let cmd = ["sh", "-c", "head -c 8 /dev/urandom | od -An -tx1"];
+    let said = |r: &Run| r.stderr.lines().filter(|l| l.starts_with("dry: not cached:")).count();
+    let first = build_quiet(&p, &[], &cmd);
+    assert_eq!(first.code, 0, "{first:#?}");
+    assert_eq!(said(&first), 1, "{first:#?}");
+    assert!(first.stderr.contains("read randomness from /dev/urandom"), "{first:#?}");
+    assert!(first.stderr.contains("--ttl DURATION"), "{first:#?}");
+    let second = build_quiet(&p, &[], &cmd);
+    assert_eq!(said(&second), 0, "said once, not on every build: {second:#?}");
+    assert_ne!(second.stdout, first.stdout, "a new run: new random bytes");
+
+    let young = build_quiet(&p, &["-v", "--ttl", "1h"], &cmd);
+    young.assert_replayed();
+    assert_eq!(young.stdout, second.stdout, "the last run, replayed");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let old = build_quiet(&p, &["-v", "--ttl", "10ms"], &cmd);
+    old.assert_ran();
+    assert_ne!(old.stdout, second.stdout);
+    // Only randomness and the network are forgiven: a run that changed a file outside the
+    // project root is never replayed.
+    let outside = tempfile::tempdir().expect("tempdir");
+    let target = outside.path().join("x");
+    let script = format!("echo hi > {}", target.display());
+    let cmd = ["sh", "-c", script.as_str()];
+    build_quiet(&p, &[], &cmd);
+    build_quiet(&p, &["-v", "--ttl", "1h"], &cmd).assert_ran();
+}
+
+/// Item 8: the toolchains of this machine that can be replayed soundly are: python with its
+/// `__pycache__` (written inside the project), cc, make.
+#[test]
+fn r21_python_cc_and_make_runs_are_cached() {
+    let p = Project::new();
+    p.write("helper.py", "x = 41\n");
+    p.write("main.py", "import helper\nprint(helper.x + 1)\n");
+    let first = p.build(&["python3", "main.py"]);
+    first.assert_ran();
+    assert!(!first.stderr.contains("not cached"), "{first:#?}");
+    let again = p.build(&["python3", "main.py"]);
+    again.assert_replayed();
+    assert_eq!(again.stdout, "42\n");
+    p.write("helper.py", "x = 1\n");
+    let changed = p.build(&["python3", "main.py"]);
+    changed.assert_ran();
+    assert_eq!(changed.stdout, "2\n");
+
+    p.write("a.c", "int main(void) { return 0; }\n");
+    p.write("Makefile", "a: a.c\n\tcc -o a a.c\n");
+    let made = p.build(&["make"]);
+    made.assert_ran();
+    assert!(!made.stderr.contains("not cached"), "{made:#?}");
+    std::fs::remove_file(p.path("a")).expect("rm a");
+    p.build(&["make"]).assert_replayed();
+    assert!(std::fs::metadata(p.path("a")).is_ok_and(|m| m.len() > 0));
+}

@@ -107,6 +107,9 @@ fn padded_program(p: &Program) -> Program {
             Op::ReadWrite(p, d) => Op::ReadWrite(expr(p), d.clone()),
             Op::Touch(p) => Op::Touch(expr(p)),
             Op::Exec(p) => Op::Exec(expr(p)),
+            Op::OpenDir(p) => Op::OpenDir(expr(p)),
+            Op::ReadAt(i, rel) => Op::ReadAt(*i, rel.clone()),
+            Op::StatAt(i, rel) => Op::StatAt(*i, rel.clone()),
             Op::Mknod(p) => Op::Mknod(expr(p)),
             Op::RenameNoreplace(a, b) => Op::RenameNoreplace(expr(a), expr(b)),
             Op::Exchange(a, b) => Op::Exchange(expr(a), expr(b)),
@@ -214,7 +217,12 @@ fn calls_file(calls: &[Call], tmp: &Path) -> String {
             | Call::Chdir(a)
             | Call::Touch(a)
             | Call::Exec(a)
+            | Call::OpenDir(a)
             | Call::Mknod(a) => vec![p(a)],
+            // Relative to a directory fd: the path as it is (the fd carries the place).
+            Call::ReadAt(i, rel) | Call::StatAt(i, rel) => {
+                vec![hex(i.to_string().as_bytes()), hex(rel)]
+            }
             Call::Write(a, d)
             | Call::Append(a, d)
             | Call::Overwrite(a, d)
@@ -792,6 +800,65 @@ fn exchanges_are_uncacheable() {
             Stmt::Do(Op::Exchange(lit("a"), lit("b"))),
             Stmt::Do(Op::Exchange(lit("d"), lit("a"))),
             Stmt::Do(Op::Read(lit("a"))),
+        ],
+    );
+}
+
+/// `openat` and `fstatat` with a directory fd (G33): `opendir` is a read open of a directory;
+/// a path relative to the fd is named from the path the directory was opened as, and is
+/// uncacheable once the program changed something on the way of that path after the open.
+#[test]
+fn paths_relative_to_directory_fds() {
+    let s0 = tree(
+        &[("/p/a", "1"), ("/p/d/f", "2"), ("/p/e/f", "3")],
+        &["/p/d/s"],
+        &[("/p/l", "d"), ("/p/m", "nx")],
+    );
+    let at = |i: u8, rel: &str| Stmt::Do(Op::ReadAt(i, rel.as_bytes().to_vec()));
+    let stat_at = |i: u8, rel: &str| Stmt::Do(Op::StatAt(i, rel.as_bytes().to_vec()));
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::OpenDir(lit("d"))),
+            Stmt::Do(Op::OpenDir(lit("l"))),
+            Stmt::Do(Op::OpenDir(lit("a"))),
+            Stmt::Do(Op::OpenDir(lit("m"))),
+            Stmt::Do(Op::OpenDir(lit("missing"))),
+            at(0, "f"),
+            at(1, "f"),
+            at(0, "s"),
+            at(0, "../a"),
+            at(1, "missing"),
+            at(2, "f"),
+            stat_at(0, "f"),
+            stat_at(1, "s/"),
+            stat_at(1, "g"),
+        ],
+    );
+    // The directory renamed, the symlink retargeted, by the program after the opens.
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::OpenDir(lit("d"))),
+            Stmt::Do(Op::OpenDir(lit("l"))),
+            Stmt::Do(Op::Unlink(lit("l"))),
+            Stmt::Do(Op::Symlink(Data::Lit(b"e".to_vec()), lit("l"))),
+            at(1, "f"),
+            stat_at(1, "f"),
+            Stmt::Do(Op::Rename(lit("d"), lit("g"))),
+            at(0, "f"),
+        ],
+    );
+    // A directory the program made, opened, then filled: the run's own, and cacheable.
+    assert_same(
+        &s0,
+        vec![
+            Stmt::Do(Op::Mkdir(lit("n"))),
+            Stmt::Do(Op::OpenDir(lit("n"))),
+            Stmt::Do(Op::Write(lit("n/f"), data("4"))),
+            at(0, "f"),
+            stat_at(0, "f"),
+            at(0, "g"),
         ],
     );
 }

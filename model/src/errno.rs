@@ -15,6 +15,8 @@ impl Errno {
     pub const ENOENT: Errno = Errno(2);
     /// Exec format error.
     pub const ENOEXEC: Errno = Errno(8);
+    /// Bad file descriptor (`openat` with an fd that is not open).
+    pub const EBADF: Errno = Errno(9);
     /// Permission denied.
     pub const EACCES: Errno = Errno(13);
     /// Device or resource busy (`rmdir` of a mount point; of the cwd in the model).
@@ -40,6 +42,7 @@ impl Errno {
             Errno::EPERM => "EPERM",
             Errno::ENOENT => "ENOENT",
             Errno::ENOEXEC => "ENOEXEC",
+            Errno::EBADF => "EBADF",
             Errno::EACCES => "EACCES",
             Errno::EEXIST => "EEXIST",
             Errno::ENOTDIR => "ENOTDIR",

@@ -134,7 +134,11 @@ fn walks(call: &Call) -> Vec<(&[u8], ResolveFlags, bool)> {
             vec![(p, creat, false)]
         }
         Call::Lstat(p) | Call::Readlink(p) => vec![(p, ResolveFlags::NOFOLLOW, false)],
-        Call::List(p) | Call::Chdir(p) => vec![(p, ResolveFlags::DIRECTORY, false)],
+        Call::List(p) | Call::Chdir(p) | Call::OpenDir(p) => {
+            vec![(p, ResolveFlags::DIRECTORY, false)]
+        }
+        // Relative to a directory fd: no proposed observation (every fix is shipped).
+        Call::ReadAt(..) | Call::StatAt(..) => Vec::new(),
         Call::Mkdir(p)
         | Call::Symlink(_, p)
         | Call::Mknod(p)

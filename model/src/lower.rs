@@ -91,6 +91,9 @@ pub struct Changed {
     /// Only the mode of this existing directory changed so far ([`Observation::TouchMode`]):
     /// neither the directory nor anything below it is the run's own.
     pub mode_only: bool,
+    /// How many changes ([`Observation::Touch`]es of ordinary paths) the run had made up to
+    /// and including its last change of the path (0: none but its mode).
+    pub last: u64,
 }
 
 /// One path a child command skipped in place changes when it is replayed
@@ -118,6 +121,8 @@ pub struct Lowering {
     /// The buffer keys are built in before a lookup.
     scratch: Vec<u8>,
     changed: BTreeMap<Vec<u8>, Changed>,
+    /// How many changes ([`Observation::Touch`]es of ordinary paths) were observed so far.
+    touches: u64,
     /// The paths whose metadata was kept as an input, with the identity the command was shown.
     stat_ids: Vec<(Vec<u8>, (u64, u64))>,
     uncacheable: Vec<Uncacheable>,
@@ -191,6 +196,22 @@ impl Lowering {
         !self.changed.is_empty()
             && path::walk_meets_at(base, path, |p| {
                 self.changed.get(p).is_some_and(|c| !c.mode_only)
+            })
+    }
+
+    /// How many changes ([`Observation::Touch`]es of ordinary paths) were observed so far: the
+    /// mark a directory fd is opened with (gap G33 of notes/model.md).
+    pub fn changes(&self) -> u64 {
+        self.touches
+    }
+
+    /// Whether the walk of absolute `spelled`, as spelled ([`path::walk_meets`]), meets a path
+    /// the run changed after it had made `mark` changes ([`Lowering::changes`]): a directory
+    /// opened as `spelled` then may no longer be what `spelled` leads to (G33).
+    pub fn walks_through_own_since(&self, spelled: &[u8], mark: u64) -> bool {
+        self.touches > mark
+            && path::walk_meets(spelled, |p| {
+                self.changed.get(p).is_some_and(|c| !c.mode_only && c.last > mark)
             })
     }
 
@@ -278,14 +299,16 @@ impl Lowering {
                 if classify(path) != PathClass::Ordinary {
                     return;
                 }
+                self.touches += 1;
                 if let Some(c) = self.changed.get_mut(path) {
                     // A directory whose mode the run changed is now changed as a whole.
                     c.mode_only = false;
+                    c.last = self.touches;
                     return;
                 }
-                let since = self.since();
+                let (since, last) = (self.since(), self.touches);
                 let (before, mode_only) = (*before, false);
-                let c = Changed { path: path.clone(), before, tree: false, since, mode_only };
+                let c = Changed { path: path.clone(), before, tree: false, since, mode_only, last };
                 self.changed.insert(path.clone(), c);
             }
             Observation::TouchMode { path } => {
@@ -293,7 +316,8 @@ impl Lowering {
                     return;
                 }
                 let (since, before) = (self.since(), Some(FileKind::Directory));
-                let c = Changed { path: path.clone(), before, tree: false, since, mode_only: true };
+                let (tree, mode_only, last) = (false, true, 0);
+                let c = Changed { path: path.clone(), before, tree, since, mode_only, last };
                 self.changed.insert(path.clone(), c);
             }
             Observation::TouchTree { from, path } => {
@@ -589,7 +613,8 @@ impl Lowering {
     /// Records that the caller found more changed paths (the subtree of a renamed directory).
     pub fn add_changed(&mut self, path: Vec<u8>, before: Option<FileKind>) {
         // When in the run it changed is not known: from the start, for gap G6.
-        let c = Changed { path: path.clone(), before, tree: false, since: 0, mode_only: false };
+        let (tree, since, mode_only, last) = (false, 0, false, 0);
+        let c = Changed { path: path.clone(), before, tree, since, mode_only, last };
         self.changed.entry(path).or_insert(c);
     }
 

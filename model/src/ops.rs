@@ -182,12 +182,15 @@ pub fn hash_at(fs: &MemFs, abs: &[u8]) -> Result<Hash, Errno> {
     }
 }
 
-/// One process: a filesystem and a current directory.
+/// One process: a filesystem, a current directory and the directories it holds open.
 #[derive(Clone, Debug)]
 pub struct Os {
     /// The filesystem.
     pub fs: MemFs,
     cwd: usize,
+    /// The directories opened with [`Os::open_dir`], in order: the directory nodes, not their
+    /// paths (an fd keeps its directory through a rename, and a removed one stays open).
+    dirfds: Vec<usize>,
 }
 
 /// How an open for writing treats the content already there.
@@ -224,7 +227,7 @@ impl Os {
     /// Starts a process in directory `cwd` (absolute); `None` if it is not a directory.
     pub fn new(fs: MemFs, cwd: &[u8]) -> Option<Os> {
         match resolve(&fs, b"/", cwd, ResolveFlags::DIRECTORY) {
-            Ok(Resolved::Node(cwd)) => Some(Os { fs, cwd }),
+            Ok(Resolved::Node(cwd)) => Some(Os { fs, cwd, dirfds: Vec::new() }),
             _ => None,
         }
     }
@@ -591,6 +594,50 @@ impl Os {
             return Err(Errno::ENOENT);
         }
         Err(Errno::ENOEXEC)
+    }
+
+    /// `open(path, O_RDONLY|O_DIRECTORY)`: the directory is kept as the next dir fd (numbered
+    /// from 0 in the order of the opens that succeeded); returns its node.
+    pub fn open_dir(&mut self, path: &[u8]) -> Result<usize, Errno> {
+        match self.resolve(path, ResolveFlags::DIRECTORY)? {
+            Resolved::Node(n) => {
+                self.dirfds.push(n);
+                Ok(n)
+            }
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// The directory node of dir fd `index`, if [`Os::open_dir`] opened that many.
+    pub fn dirfd(&self, index: u8) -> Option<usize> {
+        self.dirfds.get(usize::from(index)).copied()
+    }
+
+    /// Resolves `rel` from dir fd `index` (`EBADF` if there is none) with `flags`.
+    fn resolve_at(&self, index: u8, rel: &[u8], flags: ResolveFlags) -> Result<usize, Errno> {
+        let start = self.dirfd(index).ok_or(Errno::EBADF)?;
+        match crate::resolve::resolve_from(&self.fs, start, rel, flags)? {
+            Resolved::Node(n) => Ok(n),
+            Resolved::Absent => Err(Errno::ENOENT),
+        }
+    }
+
+    /// `openat(fd, rel, O_RDONLY)` with dir fd `index`: returns the node opened.
+    pub fn open_read_at(&self, index: u8, rel: &[u8]) -> Result<usize, Errno> {
+        self.resolve_at(index, rel, ResolveFlags::FOLLOW)
+    }
+
+    /// `openat(fd, rel, O_RDONLY)` + `read` to the end: a directory opens, then `EISDIR`.
+    pub fn read_at(&self, index: u8, rel: &[u8]) -> Result<Vec<u8>, Errno> {
+        match self.fs.inode(self.open_read_at(index, rel)?) {
+            Some(Inode::File { content, .. }) => Ok(content.clone()),
+            _ => Err(Errno::EISDIR),
+        }
+    }
+
+    /// `fstatat(fd, rel, &st, 0)` with dir fd `index` (follows a last symlink).
+    pub fn stat_at(&self, index: u8, rel: &[u8]) -> Result<Meta, Errno> {
+        self.fs.meta(&self.resolve_at(index, rel, ResolveFlags::FOLLOW)?)
     }
 
     /// `chdir(path)`.

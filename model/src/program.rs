@@ -9,6 +9,7 @@
 //! exactly what the program saw. Two runs that see the same transcript are indistinguishable to
 //! the program.
 
+use crate::resolve::ResolveFlags;
 use crate::trace::{Call, Outcome, Traced};
 use crate::Errno;
 use crate::Hash;
@@ -90,6 +91,14 @@ pub enum Op {
     /// `execve(path)`, which fails (the model's files are never programs): the errno says
     /// what the file is (`EACCES`: not a regular file, or no execute bit; `ENOEXEC`).
     Exec(PathExpr),
+    /// `open(path, O_RDONLY|O_DIRECTORY)`: on success the directory is kept open as the
+    /// program's next dir fd (numbered from 0 in the order they were opened).
+    OpenDir(PathExpr),
+    /// `openat(fd, rel, O_RDONLY)` with the program's dir fd number `.0`, then read the whole
+    /// content (as [`Op::Read`]); `EBADF` if there is no such fd.
+    ReadAt(u8, Vec<u8>),
+    /// `fstatat(fd, rel, &st, 0)` with the program's dir fd number `.0` (as [`Op::Stat`]).
+    StatAt(u8, Vec<u8>),
 }
 
 /// One statement.
@@ -178,17 +187,42 @@ impl Exec<'_> {
             Op::ReadWrite(p, d) => Call::ReadWrite(self.path(p), self.data(d)),
             Op::Touch(p) => Call::Touch(self.path(p)),
             Op::Exec(p) => Call::Exec(self.path(p)),
+            Op::OpenDir(p) => Call::OpenDir(self.path(p)),
+            Op::ReadAt(i, rel) => Call::ReadAt(*i, rel.clone()),
+            Op::StatAt(i, rel) => Call::StatAt(*i, rel.clone()),
             Op::Mknod(p) => Call::Mknod(self.path(p)),
             Op::RenameNoreplace(a, b) => Call::RenameNoreplace(self.path(a), self.path(b)),
             Op::Exchange(a, b) => Call::Exchange(self.path(a), self.path(b)),
         };
         self.calls += 1;
+        // Through a dir fd the tracer looks at the fd's path as spelled, which may lead
+        // elsewhere than the fd: what the program saw is taken from the kernel itself.
+        let through_fd = match &call {
+            Call::ReadAt(i, rel) | Call::StatAt(i, rel) => {
+                let os = &self.traced.os;
+                let node = os.dirfd(*i).and_then(|d| {
+                    match crate::resolve::resolve_from(&os.fs, d, rel, ResolveFlags::FOLLOW) {
+                        Ok(crate::resolve::Resolved::Node(n)) => Some(n),
+                        _ => None,
+                    }
+                });
+                Some(node.and_then(|n| {
+                    let meta = crate::fs::Fs::meta(&os.fs, &n).ok()?;
+                    Some((meta.mode, crate::fs::Fs::identity(&os.fs, &n).ok()?, meta.kind))
+                }))
+            }
+            _ => None,
+        };
         let before = self.traced.obs.len();
         let out = self.traced.call(&call);
-        let id = self.traced.obs[before..].iter().find_map(|o| match o {
-            crate::observe::Observation::Stat { id: Some(id), .. } => Some(*id),
-            _ => None,
-        });
+        let id = match (&call, &through_fd) {
+            (Call::StatAt(..), Some(shown)) => shown.map(|(_, id, _)| id),
+            (Call::ReadAt(..), _) => None,
+            _ => self.traced.obs[before..].iter().find_map(|o| match o {
+                crate::observe::Observation::Stat { id: Some(id), .. } => Some(*id),
+                _ => None,
+            }),
+        };
         // A program reading a file may `fstat` it and copy its mode (`sed -i`); so may one that
         // opened an existing file read-write (whose mode the tracer records, G22).
         let read_mode = self.traced.obs[before..].iter().find_map(|o| match o {
@@ -199,6 +233,11 @@ impl Exec<'_> {
             }
             _ => None,
         });
+        let read_mode = match (&call, through_fd) {
+            (Call::ReadAt(..), Some(Some((mode, _, crate::fs::FileKind::Regular)))) => Some(mode),
+            (Call::ReadAt(..), _) => None,
+            _ => read_mode,
+        };
         let read_mode = read_mode.map(|m| format!(" (mode {m:o})")).unwrap_or_default();
         let alias = match id {
             Some(id) => match self.shown.iter().position(|s| *s == id) {
@@ -303,6 +342,9 @@ impl std::fmt::Display for Op {
             Op::ReadWrite(p, d) => write!(f, "readwrite {p} {d}"),
             Op::Touch(p) => write!(f, "touch {p}"),
             Op::Exec(p) => write!(f, "exec {p}"),
+            Op::OpenDir(p) => write!(f, "opendir {p}"),
+            Op::ReadAt(i, rel) => write!(f, "readat {i} {}", show(rel)),
+            Op::StatAt(i, rel) => write!(f, "statat {i} {}", show(rel)),
             Op::Mknod(p) => write!(f, "mknod {p}"),
             Op::RenameNoreplace(a, b) => write!(f, "rename --noreplace {a} {b}"),
             Op::Exchange(a, b) => write!(f, "rename --exchange {a} {b}"),
@@ -375,7 +417,11 @@ impl std::fmt::Display for Call {
             | Call::Chdir(p)
             | Call::Touch(p)
             | Call::Exec(p)
+            | Call::OpenDir(p)
             | Call::Mknod(p) => write!(f, "{} {}", self.name(), show(p)),
+            Call::ReadAt(i, rel) | Call::StatAt(i, rel) => {
+                write!(f, "{} {i} {}", self.name(), show(rel))
+            }
             Call::Write(a, b)
             | Call::Append(a, b)
             | Call::Overwrite(a, b)

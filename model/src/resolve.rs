@@ -101,6 +101,21 @@ pub fn resolve<F: Fs>(
     walk_from_start(fs, base, path, flags)
 }
 
+/// Resolves `path` from the directory `start` (ignored when `path` is absolute), as
+/// `openat(fd, path)` does from the directory an fd holds: the walk starts at the node, not at
+/// any path naming it, so it still starts there once the directory was renamed or removed (a
+/// removed directory is empty: a name in it is `ENOENT`, `.` is itself, `..` its last parent).
+pub fn resolve_from<F: Fs>(
+    fs: &F,
+    start: F::Node,
+    path: &[u8],
+    flags: ResolveFlags,
+) -> Result<Resolved<F::Node>, Errno> {
+    within_limits(b"", path)?;
+    let start = if path[0] == b'/' { fs.root() } else { start };
+    walk(fs, start, path, flags, &mut 0)
+}
+
 /// Resolves `path` from `base` in one walk, without splitting off its directory part: what
 /// [`resolve`] must always agree with (the tests check that it does).
 pub fn resolve_whole<F: Fs>(

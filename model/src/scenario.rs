@@ -94,6 +94,28 @@ impl<'a> Bytes<'a> {
         p
     }
 
+    /// A relative path (what a program passes to `openat` with a directory fd): one to three
+    /// components, sometimes `.`/`..`, sometimes a trailing slash.
+    pub fn rel_path(&mut self) -> Vec<u8> {
+        let n = 1 + self.below(3);
+        let mut p = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                p.push(b'/');
+            }
+            p.extend(self.component(true));
+        }
+        if self.below(10) == 9 {
+            p.push(b'/');
+        }
+        p
+    }
+
+    /// The number of a dir fd: mostly the first, which exists once an `opendir` succeeded.
+    fn dirfd(&mut self) -> u8 {
+        self.pick_num(&[0, 0, 0, 0, 0, 1, 1, 2])
+    }
+
     /// An absolute path below the root without `.` or `..`, for trees and edits.
     fn tree_path(&mut self) -> Vec<u8> {
         let mut p = ROOT.to_vec();
@@ -197,14 +219,17 @@ fn decode_op(b: &mut Bytes<'_>, l: bool) -> Op {
         15 => Op::Chmod(decode_expr(b, l), b.pick_num(MODES)),
         16 => Op::Truncate(decode_expr(b, l), b.pick_num(LENGTHS)),
         17 => Op::Access(decode_expr(b, l), b.pick_num(ACCESS)),
-        // The calls added last: a tenth of the calls together, each 1/3 as likely as another.
-        _ => match b.below(6) {
+        // The calls added last: a tenth of the calls together, each 2/9 as likely as another.
+        _ => match b.below(9) {
             0 => Op::ReadWrite(decode_expr(b, l), Data::Lit(b.pick(CONTENTS))),
             1 => Op::Touch(decode_expr(b, l)),
             2 => Op::Mknod(decode_expr(b, l)),
             3 => Op::RenameNoreplace(decode_expr(b, l), decode_expr(b, l)),
             4 => Op::Exec(decode_expr(b, l)),
-            _ => Op::Exchange(decode_expr(b, l), decode_expr(b, l)),
+            5 => Op::Exchange(decode_expr(b, l), decode_expr(b, l)),
+            6 => Op::OpenDir(decode_expr(b, l)),
+            7 => Op::ReadAt(b.dirfd(), b.rel_path()),
+            _ => Op::StatAt(b.dirfd(), b.rel_path()),
         },
     }
 }
@@ -213,7 +238,7 @@ fn decode_block(b: &mut Bytes<'_>, depth: u8, in_loop: bool, n: u8) -> Vec<Stmt>
     let mut out = Vec::new();
     for _ in 0..n {
         let r = if depth >= 2 { 0 } else { b.below(16) };
-        out.push(match r {
+        let stmt = match r {
             11..=13 => {
                 let op = decode_op(b, in_loop);
                 let k = b.below(3);
@@ -222,6 +247,15 @@ fn decode_block(b: &mut Bytes<'_>, depth: u8, in_loop: bool, n: u8) -> Vec<Stmt>
                 let otherwise = decode_block(b, depth + 1, in_loop, k);
                 Stmt::If { op, then, otherwise }
             }
+            // A directory opened, a few statements, then a path looked up relative to it (what
+            // changed in between is the point).
+            10 if b.below(2) == 0 => {
+                out.push(Stmt::Do(Op::OpenDir(decode_expr(b, in_loop))));
+                let k = 1 + b.below(2);
+                out.extend(decode_block(b, depth + 1, in_loop, k));
+                let (fd, rel) = (b.dirfd(), b.rel_path());
+                Stmt::Do(if b.below(3) == 0 { Op::StatAt(fd, rel) } else { Op::ReadAt(fd, rel) })
+            }
             14 | 15 => {
                 let dir = decode_expr(b, in_loop);
                 let suffix = b.pick(SUFFIXES);
@@ -229,7 +263,8 @@ fn decode_block(b: &mut Bytes<'_>, depth: u8, in_loop: bool, n: u8) -> Vec<Stmt>
                 Stmt::ForEach { dir, suffix, body: decode_block(b, depth + 1, true, k) }
             }
             _ => Stmt::Do(decode_op(b, in_loop)),
-        });
+        };
+        out.push(stmt);
     }
     out
 }

@@ -68,6 +68,14 @@ pub enum Call {
     Exchange(Vec<u8>, Vec<u8>),
     /// `execve(path, [path], [])`, which fails ([`Os::exec`]).
     Exec(Vec<u8>),
+    /// `open(path, O_RDONLY|O_DIRECTORY)`, kept open as the next dir fd ([`Os::open_dir`]).
+    OpenDir(Vec<u8>),
+    /// `openat(fd, rel, O_RDONLY)` with dir fd number `index` (in the order of the
+    /// [`Call::OpenDir`]s that succeeded), then read to the end; `EBADF` without a syscall if
+    /// there is no such fd.
+    ReadAt(u8, Vec<u8>),
+    /// `fstatat(fd, rel, &st, 0)` with dir fd number `index`, as [`Call::ReadAt`].
+    StatAt(u8, Vec<u8>),
 }
 
 impl Call {
@@ -98,6 +106,9 @@ impl Call {
             Call::RenameNoreplace(..) => "rename_noreplace",
             Call::Exchange(..) => "exchange",
             Call::Exec(_) => "exec",
+            Call::OpenDir(_) => "opendir",
+            Call::ReadAt(..) => "readat",
+            Call::StatAt(..) => "statat",
         }
     }
 }
@@ -152,6 +163,21 @@ fn is_path_errno(e: Errno) -> bool {
     matches!(e.0, 2 | 20 | 40 | 13 | 17 | 21 | 36 | 1 | 30 | 26)
 }
 
+/// What the tracer's fd table keeps of a directory fd (`FdEntry` of `src/trace/procs.rs`).
+#[derive(Clone, Debug)]
+struct DirFd {
+    /// The path it was opened as, joined to its base: the base of paths relative to it.
+    spelled: Vec<u8>,
+    /// How many changes the run had made when it was opened (`FdEntry::mark`).
+    mark: u64,
+}
+
+/// Mirrors `lookup_errno` of `src/trace/early.rs`: a lookup failure, which the tracer records
+/// at entry from its own look.
+fn lookup_errno(e: Errno) -> bool {
+    matches!(e, Errno::ENOENT | Errno::ENOTDIR | Errno::ELOOP | Errno::ENAMETOOLONG)
+}
+
 /// A traced process: an [`Os`] and what the tracer reported so far.
 #[derive(Clone, Debug)]
 pub struct Traced {
@@ -166,9 +192,14 @@ pub struct Traced {
     /// Every call performed, in order (what a real program would execute).
     pub calls: Vec<Call>,
     current: &'static str,
-    /// The paths changed so far ([`Observation::Touch`] of an ordinary path): the real
-    /// tracer asks the lowering of the whole tree (`Observer::walks_through_changes`).
-    changed: std::collections::BTreeSet<Vec<u8>>,
+    /// The paths changed so far ([`Observation::Touch`] of an ordinary path), each with the
+    /// number of changes made up to its last one: the real tracer asks the lowering of the
+    /// whole tree (`Observer::walks_through_changes`, `Observer::walks_through_changes_since`).
+    changed: std::collections::BTreeMap<Vec<u8>, u64>,
+    /// How many changes ([`Observation::Touch`] of an ordinary path) were made so far.
+    changes: u64,
+    /// The directory fds opened so far ([`Call::OpenDir`]), in the order of [`Os::open_dir`].
+    dirfds: Vec<DirFd>,
 }
 
 impl Traced {
@@ -181,7 +212,9 @@ impl Traced {
             proposed: false,
             calls: Vec::new(),
             current: "",
-            changed: std::collections::BTreeSet::new(),
+            changed: std::collections::BTreeMap::new(),
+            changes: 0,
+            dirfds: Vec::new(),
         }
     }
 
@@ -189,7 +222,8 @@ impl Traced {
     pub fn emit(&mut self, o: Observation) {
         if let Observation::Touch { path, .. } = &o {
             if crate::lower::classify(path) == crate::lower::PathClass::Ordinary {
-                self.changed.insert(path.clone());
+                self.changes += 1;
+                self.changed.insert(path.clone(), self.changes);
             }
         }
         self.obs.push(o);
@@ -220,7 +254,8 @@ impl Traced {
         // As `Sink::resolve_open`: a spelling whose walk meets a change of the run is pinned
         // and named canonically first (gaps G8, G10).
         let host = Self::host(at);
-        if !self.changed.is_empty() && crate::path::walk_meets(&host, |p| self.changed.contains(p))
+        if !self.changed.is_empty()
+            && crate::path::walk_meets(&host, |p| self.changed.contains_key(p))
         {
             let pins = self.change_pins(at, flags);
             self.emit_pins(pins);
@@ -344,7 +379,100 @@ impl Traced {
             Call::Access(p, mode) => self.access(p, *mode),
             Call::Touch(p) => self.touch(p),
             Call::Exec(p) => self.exec(p),
+            Call::OpenDir(p) => self.open_dir(p),
+            Call::ReadAt(i, rel) => self.read_at(*i, rel),
+            Call::StatAt(i, rel) => self.stat_at(*i, rel),
         }
+    }
+
+    /// `open(O_RDONLY|O_DIRECTORY)`: a read open of a directory (`exit::opened`), as the open
+    /// of [`Traced::list`]; the fd table keeps the path as spelled and the number of changes
+    /// made so far.
+    fn open_dir(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
+        let at = self.at(path);
+        let flags = ResolveFlags::DIRECTORY;
+        match self.os.open_dir(path) {
+            Ok(_) => {
+                self.resolve_open(&at, flags, Ok(FileKind::Directory), true);
+                self.dirfds.push(DirFd { spelled: Self::host(&at), mark: self.changes });
+                Ok(Outcome::Done)
+            }
+            Err(e) => {
+                self.resolve_failed(&at, flags, e);
+                Err(e)
+            }
+        }
+    }
+
+    /// The path `rel` relative to dir fd `index`, as the tracer names it (`Cx::at`): based on
+    /// the path the fd was opened as. G33: when the run has changed a path that the walk of that
+    /// spelling meets since the fd was opened, the spelling may no longer lead to the fd's
+    /// directory, and the run is uncacheable. `None`: no such fd (the program makes no call).
+    fn at_fd(&mut self, index: u8, rel: &[u8]) -> Option<At> {
+        let fd = self.dirfds.get(usize::from(index))?.clone();
+        let at = At::new(&fd.spelled, rel);
+        let stale = |p: &[u8]| self.changed.get(p).is_some_and(|&last| last > fd.mark);
+        if rel.first() != Some(&b'/') && crate::path::walk_meets(&fd.spelled, stale) {
+            self.emit(Observation::Uncacheable(stale_fd(&fd.spelled, rel)));
+        }
+        Some(at)
+    }
+
+    /// `openat(fd, rel, O_RDONLY)` + read (`entry::open`, `early::look`, `exit::opened`): the
+    /// tracer looks the path up through the fd's spelled path at entry (a lookup failure there
+    /// is all it records), then records the file the kernel opened, named as spelled.
+    fn read_at(&mut self, index: u8, rel: &[u8]) -> Result<Outcome, Errno> {
+        let Some(at) = self.at_fd(index, rel) else { return Err(Errno::EBADF) };
+        let host = Self::host(&at);
+        let flags = ResolveFlags::FOLLOW;
+        if let Err(e) = kind_at(&self.os.fs, &host, true) {
+            if lookup_errno(e) {
+                self.resolve(&at, flags, Err(e));
+                return self.os.read_at(index, rel).map(Outcome::Bytes);
+            }
+        }
+        let node = match self.os.open_read_at(index, rel) {
+            Ok(n) => n,
+            Err(e) => {
+                self.resolve_failed(&at, flags, e);
+                return Err(e);
+            }
+        };
+        let meta = crate::fs::Fs::meta(&self.os.fs, &node)?;
+        self.resolve_open(&at, flags, Ok(meta.kind), true);
+        if meta.kind == FileKind::Regular {
+            // Hashed and `fstat`ed through the file opened (`/proc/PID/fd/N`).
+            let hash = crate::fs::Fs::content_hash(&self.os.fs, &node)?;
+            self.emit(Observation::Read { path: host.clone(), hash });
+            self.emit(Observation::Stat { path: host, meta, id: None });
+        }
+        self.os.read_at(index, rel).map(Outcome::Bytes)
+    }
+
+    /// `fstatat(fd, rel, &st, 0)` (`early::stat`): answered at entry from the tracer's own
+    /// `stat` of the path through the fd's spelled path; the program sees the kernel's.
+    fn stat_at(&mut self, index: u8, rel: &[u8]) -> Result<Outcome, Errno> {
+        let Some(at) = self.at_fd(index, rel) else { return Err(Errno::EBADF) };
+        let host = Self::host(&at);
+        let flags = ResolveFlags::FOLLOW;
+        match crate::resolve::resolve(&self.os.fs, b"/", &host, flags) {
+            Ok(crate::resolve::Resolved::Node(n)) => {
+                let fs = &self.os.fs;
+                let meta = crate::fs::Fs::meta(fs, &n)?;
+                let id = crate::fs::Fs::identity(fs, &n).ok();
+                self.resolve(&at, flags, Ok(meta.kind));
+                self.emit(Observation::Stat { path: host, meta, id });
+            }
+            Ok(crate::resolve::Resolved::Absent) => {}
+            Err(e) => {
+                if lookup_errno(e) {
+                    self.resolve(&at, flags, Err(e));
+                }
+            }
+        }
+        let meta = self.os.stat_at(index, rel)?;
+        let size_bytes = if meta.kind == FileKind::Regular { meta.size_bytes } else { 0 };
+        Ok(Outcome::Meta(Meta { size_bytes, ..meta }))
     }
 
     fn read(&mut self, path: &[u8]) -> Result<Outcome, Errno> {
@@ -911,6 +1039,17 @@ impl Traced {
         }
         Err(e)
     }
+}
+
+/// G33: why a path relative to a directory fd is not recorded (`stale_fd` of
+/// `src/trace/entry.rs`, which words it the same).
+pub fn stale_fd(spelled: &[u8], rel: &[u8]) -> Uncacheable {
+    let what = format!(
+        "resolved {} relative to the directory opened as {}, a path the run changed after the open",
+        String::from_utf8_lossy(rel),
+        String::from_utf8_lossy(spelled)
+    );
+    Uncacheable::Unsupported { what }
 }
 
 /// The names in the directory at canonical `abs` (`probe::list`).

@@ -13,7 +13,8 @@ use model::ops::{Os, RenameMode, WriteMode};
 use model::program::{Data, Op, PathExpr};
 use model::scenario::Scenario;
 use model::Errno;
-use nix::fcntl::RenameFlags;
+use nix::fcntl::{OFlag, RenameFlags};
+use nix::sys::stat::Mode;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -167,6 +168,9 @@ fn on_model(os: &mut Os, op: &Op) -> Outcome {
         Op::Mknod(p) => done(os.mknod(&arg(p))),
         Op::RenameNoreplace(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::NoReplace)),
         Op::Exchange(a, b) => done(os.renameat2(&arg(a), &arg(b), RenameMode::Exchange)),
+        Op::OpenDir(p) => os.open_dir(&arg(p)).map(|_| "ok".into()),
+        Op::ReadAt(i, rel) => os.read_at(*i, rel).map(|c| format!("{c:?}")),
+        Op::StatAt(i, rel) => os.stat_at(*i, rel).map(|m| meta_string(m.kind, m.size_bytes)),
     }
 }
 
@@ -174,7 +178,10 @@ fn errno(e: std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(-1))
 }
 
-fn on_kernel(base: &Path, op: &Op) -> Outcome {
+/// The directory fds [`Op::OpenDir`] opened on the kernel, in order (closed when dropped).
+type DirFds = Vec<std::os::fd::OwnedFd>;
+
+fn on_kernel(base: &Path, fds: &mut DirFds, op: &Op) -> Outcome {
     let at = |e: &PathExpr| host(base, &[b"/".as_slice(), &arg(e)].concat());
     let done = |r: std::io::Result<()>| r.map(|()| "ok".to_string()).map_err(errno);
     let write = |p: &PathExpr, d: &Data, mode: WriteMode| {
@@ -229,7 +236,41 @@ fn on_kernel(base: &Path, op: &Op) -> Outcome {
         Op::Mknod(p) => done(mknod(&at(p))),
         Op::RenameNoreplace(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_NOREPLACE)),
         Op::Exchange(a, b) => done(renameat2(&at(a), &at(b), RenameFlags::RENAME_EXCHANGE)),
+        Op::OpenDir(p) => {
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let fd = nix::fcntl::open(&at(p), flags, Mode::empty()).map_err(nix_errno)?;
+            fds.push(fd);
+            Ok("ok".into())
+        }
+        // An index with no fd: `EBADF`, which the program knows without a syscall (as the
+        // model's and the fixture's do).
+        Op::ReadAt(i, rel) => {
+            let dir = fds.get(usize::from(*i)).ok_or(Errno::EBADF)?;
+            let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+            let fd =
+                nix::fcntl::openat(dir, rel.as_slice(), flags, Mode::empty()).map_err(nix_errno)?;
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut content)
+                .map_err(errno)?;
+            Ok(format!("{content:?}"))
+        }
+        Op::StatAt(i, rel) => {
+            let dir = fds.get(usize::from(*i)).ok_or(Errno::EBADF)?;
+            let st = nix::sys::stat::fstatat(dir, rel.as_slice(), nix::fcntl::AtFlags::empty())
+                .map_err(nix_errno)?;
+            let kind = match st.st_mode & nix::libc::S_IFMT {
+                nix::libc::S_IFREG => FileKind::Regular,
+                nix::libc::S_IFDIR => FileKind::Directory,
+                nix::libc::S_IFLNK => FileKind::Symlink,
+                _ => FileKind::Other,
+            };
+            Ok(meta_string(kind, st.st_size as u64))
+        }
     }
+}
+
+fn nix_errno(e: nix::errno::Errno) -> Errno {
+    Errno(e as i32)
 }
 
 /// `open(O_RDWR|O_CREAT)` + read to the end + `pwrite(data, 0)`: what the read saw.
@@ -322,8 +363,9 @@ fn same_as_linux(bytes: &[u8]) -> Result<usize, String> {
     let base = host(tmp.path(), format!("{PAD}/p").as_bytes());
     let mut os = Os::new(fs, format!("{PAD}/p").as_bytes()).ok_or("no cwd")?;
     let ops = ops(&sc);
+    let mut fds = DirFds::new();
     for (i, op) in ops.iter().enumerate() {
-        let (m, k) = (on_model(&mut os, op), on_kernel(&base, op));
+        let (m, k) = (on_model(&mut os, op), on_kernel(&base, &mut fds, op));
         if m != k {
             return Err(format!("call {i} `{op}`: model {m:?}, Linux {k:?}\n{sc}"));
         }

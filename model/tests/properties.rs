@@ -837,3 +837,100 @@ fn the_notes_example_holds() {
     assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
     assert_eq!(precision(&sc, SHIPPED), Ok(Case::Vacuous), "{sc}");
 }
+
+/// A program that opens `dir`, makes the calls `between`, then reads `f` through the fd (and
+/// writes what it saw to `out`).
+fn through_dirfd(dir: &str, between: Vec<Op>) -> Program {
+    let mut ops = vec![Op::OpenDir(lit(dir))];
+    ops.extend(between);
+    ops.extend([Op::ReadAt(0, b"f".to_vec()), Op::Write(lit("out"), Data::Digest)]);
+    program(ops)
+}
+
+/// A directory renamed by the program after it was opened: `openat` still reads from it (now
+/// `e`). Renaming an input directory is uncacheable; one the run made is its own.
+#[test]
+fn g33_a_directory_renamed_after_it_was_opened() {
+    let s0 = fs(&[("/p/d/f", Some("A"), None)]);
+    let p = through_dirfd("d", vec![Op::Rename(lit("d"), lit("e"))]);
+    let edits = vec![Edit::Write(b"/p/d/f".to_vec(), b"B".to_vec())];
+    let sc = Scenario { s0, program: p, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Uncacheable), "{sc}");
+    // The run's own directory, renamed and replaced by another of its own.
+    let p = program(vec![
+        Op::Mkdir(lit("d")),
+        Op::Write(lit("d/f"), Data::Lit(b"1".to_vec())),
+        Op::OpenDir(lit("d")),
+        Op::Rename(lit("d"), lit("e")),
+        Op::Mkdir(lit("d")),
+        Op::Write(lit("d/f"), Data::Lit(b"2".to_vec())),
+        Op::ReadAt(0, b"f".to_vec()),
+        Op::Write(lit("out"), Data::Digest),
+    ]);
+    let edits = vec![Edit::Write(b"/p/x".to_vec(), b"B".to_vec())];
+    let sc = Scenario { s0: fs(&[]), program: p, edits };
+    assert!(soundness(&sc, SHIPPED).is_ok(), "{sc}");
+}
+
+/// G33 (fixed in the tracer and its mirror): `opendir l` with `l -> d`, then the program points
+/// `l` at `e`: `openat(fd, "f")` reads `d/f`, but the tracer named it from the fd's spelled
+/// path `l`, which now leads to `e` (`Content e/f` once canonically named, or `e/f` does not
+/// resolve). Once `d/f` changed between the runs every predicate held and the replay wrote
+/// what the old `d/f` gave. A path relative to a dir fd whose spelling met a change of the run
+/// since the open is now uncacheable.
+#[test]
+fn g33_a_symlink_retargeted_after_the_directory_was_opened() {
+    let retarget = vec![Op::Unlink(lit("l")), Op::Symlink(Data::Lit(b"e".to_vec()), lit("l"))];
+    let edits = vec![Edit::Write(b"/p/d/f".to_vec(), b"C".to_vec())];
+    // `e/f` has the content `d/f` had: its `Content` predicate holds.
+    let s0 =
+        fs(&[("/p/d/f", Some("A"), None), ("/p/e/f", Some("A"), None), ("/p/l", None, Some("d"))]);
+    let sc = Scenario { s0, program: through_dirfd("l", retarget.clone()), edits: edits.clone() };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Uncacheable), "{sc}");
+    assert_eq!(soundness(&sc, PROPOSED), Ok(Case::Uncacheable), "{sc}");
+    // `e/f` absent: the tracer's own look fails and is all it records.
+    let s0 = fs(&[("/p/d/f", Some("A"), None), ("/p/e", None, None), ("/p/l", None, Some("d"))]);
+    let sc = Scenario { s0, program: through_dirfd("l", retarget), edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Uncacheable), "{sc}");
+}
+
+/// Edits between the runs that retarget the symlink a directory was opened through, or replace
+/// the directory: the path as spelled is checked again, so the command reruns.
+#[test]
+fn g33_edits_that_retarget_or_replace_the_opened_directory() {
+    let s0 =
+        fs(&[("/p/d/f", Some("A"), None), ("/p/e/f", Some("B"), None), ("/p/l", None, Some("d"))]);
+    let p = through_dirfd("l", vec![]);
+    let edits = vec![Edit::Symlink(b"/p/l".to_vec(), b"e".to_vec())];
+    closed(&Scenario { s0: s0.clone(), program: p.clone(), edits });
+    let edits = vec![
+        Edit::Remove(b"/p/d".to_vec()),
+        Edit::Mkdir(b"/p/d".to_vec()),
+        Edit::Write(b"/p/d/f".to_vec(), b"C".to_vec()),
+    ];
+    closed(&Scenario { s0: s0.clone(), program: p, edits: edits.clone() });
+    let p = through_dirfd("d", vec![Op::Stat(lit("d/f"))]);
+    closed(&Scenario { s0: s0.clone(), program: p, edits });
+    // Opened through `l`, read after the program retargeted it, `l` edited between the runs.
+    let retarget = vec![Op::Unlink(lit("l")), Op::Symlink(Data::Lit(b"e".to_vec()), lit("l"))];
+    let edits = vec![Edit::Symlink(b"/p/l".to_vec(), b"e".to_vec())];
+    let sc = Scenario { s0, program: through_dirfd("l", retarget), edits };
+    assert!(soundness(&sc, SHIPPED).is_ok(), "{sc}");
+}
+
+/// A directory the run made, opened, then filled: `openat` of what the run wrote there is the
+/// run's own (the walk of the spelled path met only changes made before the open).
+#[test]
+fn g33_a_directory_the_run_made_and_filled_through_its_fd_stays_cacheable() {
+    let p = program(vec![
+        Op::Mkdir(lit("d")),
+        Op::OpenDir(lit("d")),
+        Op::Write(lit("d/f"), Data::Lit(b"1".to_vec())),
+        Op::ReadAt(0, b"f".to_vec()),
+        Op::StatAt(0, b"g".to_vec()),
+        Op::Write(lit("out"), Data::Digest),
+    ]);
+    let edits = vec![Edit::Write(b"/p/x".to_vec(), b"B".to_vec())];
+    let sc = Scenario { s0: fs(&[]), program: p, edits };
+    assert_eq!(soundness(&sc, SHIPPED), Ok(Case::Proved), "{sc}");
+}

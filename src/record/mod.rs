@@ -124,6 +124,14 @@ impl Observer for Recorder<'_> {
         self.instances.get(&0).is_some_and(|i| i.lowering.walks_through_own_at(&at.base, &at.path))
     }
 
+    fn changes(&self) -> u64 {
+        self.instances.get(&0).map_or(0, |i| i.lowering.changes())
+    }
+
+    fn walks_through_changes_since(&self, spelled: &[u8], mark: u64) -> bool {
+        self.instances.get(&0).is_some_and(|i| i.lowering.walks_through_own_since(spelled, mark))
+    }
+
     fn hash_open_file(
         &mut self,
         path: &Path,

@@ -64,10 +64,17 @@ pub(crate) fn open(
 ) -> Answer {
     let spelled_host = cx.host(&p.at);
     // The entry has just looked (`early::look`), unless the path names one of the tracee's own
-    // fds: that look reached the tracer's.
-    let (host, looked) = match own_fd_link(cx.tracee.pid(), &spelled_host) {
-        Some(own) => (own, None),
-        None => (spelled_host, p.found),
+    // fds: that look reached the tracer's. A path relative to a directory fd is opened from
+    // that directory, through the tracee's `/proc/PID/fd/N` (the kernel walks from the
+    // directory itself, wherever the path it was opened as leads now: G33 in notes/model.md).
+    let pid = cx.tracee.pid();
+    let (host, looked) = match (p.dirfd, own_fd_link(pid, &spelled_host)) {
+        (Some(fd), _) => {
+            let dir = probe::proc_path(pid, &format!("fd/{fd}"));
+            (model::path::join(&dir, &p.at.path), None)
+        }
+        (None, Some(own)) => (own, None),
+        (None, None) => (spelled_host, p.found),
     };
     let kind = match looked.map_or_else(|| probe::kind(&host, p.intent.flags.follow), Ok) {
         Ok(kind) => kind,

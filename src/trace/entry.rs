@@ -116,6 +116,10 @@ pub(crate) struct PendingOpen {
     /// For an open that creates nothing: the kind the entry's look found it to be (`None` if
     /// the look could not tell), which a notified open acts on at once ([`super::adopt`]).
     pub(crate) found: Option<FileKind>,
+    /// The directory fd a relative, non-empty path is resolved from (`None`: the cwd, or an
+    /// absolute path): a notified open is performed from that directory itself, not from the
+    /// path it was opened as, which may lead elsewhere by now (G33).
+    pub(crate) dirfd: Option<i32>,
 }
 
 /// A path-pair syscall (`link`, `rename`) waiting for its result.
@@ -262,11 +266,32 @@ impl Cx<'_> {
         probe::fd_path(self.tracee.pid(), fd)
     }
 
+    /// G33 of notes/model.md: a path relative to `fd` is named from the path the directory
+    /// was opened as (`FdEntry::spelled`), which leads to that directory only while the tree
+    /// changed nothing on its walk; if it did since the open, the kernel resolves `rel` from a
+    /// directory the name no longer reaches (renamed, replaced, a symlink on the way
+    /// retargeted), and the run is uncacheable.
+    fn stale_fd(&mut self, fd: i32, rel: &[u8]) {
+        let entry = self.task.fds.borrow().get(fd).map(|e| (e.spelled.clone(), e.mark));
+        if let Some((spelled, mark)) = entry {
+            if self.sink.changed_since(&spelled, mark) {
+                let why = model::trace::stale_fd(&spelled, rel);
+                self.sink.emit(Observation::Uncacheable(why));
+            }
+        }
+    }
+
     /// Reads the path at `addr` and pairs it with its base; reports an unknown syscall if
     /// either cannot be had.
     fn at(&mut self, dir: Dirfd, addr: Addr) -> Option<At> {
         let at = mem::read_cstr(self.tracee, addr).and_then(|p| {
-            let base = if p.first() == Some(&b'/') { b"/".to_vec() } else { self.base(dir)? };
+            if p.first() == Some(&b'/') {
+                return Some(At::new(b"/", &p));
+            }
+            let base = self.base(dir)?;
+            if let Dirfd::Fd(fd) = dir {
+                self.stale_fd(fd, &p);
+            }
             Some(At::new(&base, &p))
         });
         if at.is_none() {
@@ -482,7 +507,22 @@ fn open(cx: &mut Cx<'_>, dir: Dirfd, path: Addr, flags: OpenFlags) -> Option<Pen
         && !intent.tmpfile
         && probe::kind(&cx.host(&at), false) == Ok(FileKind::Symlink);
     let pins = if intent.write { change_pins(&at, intent.flags) } else { Vec::new() };
-    let p = PendingOpen { at, intent, before, prior, prior_meta, links, through_link, pins, found };
+    let dirfd = match dir {
+        Dirfd::Fd(fd) if at.base != b"/" && !at.path.is_empty() => Some(fd),
+        _ => None,
+    };
+    let p = PendingOpen {
+        at,
+        intent,
+        before,
+        prior,
+        prior_meta,
+        links,
+        through_link,
+        pins,
+        found,
+        dirfd,
+    };
     Some(Pending::Open(p))
 }
 
@@ -568,11 +608,14 @@ fn list(cx: &mut Cx<'_>, fd: i32) {
     let known = cx.task.fds.borrow().get(fd).is_some();
     if !known {
         let Some(path) = probe::fd_path(cx.tracee.pid(), fd) else { return };
-        cx.task.fds.borrow_mut().insert(fd, path, false);
+        let mark = cx.sink.changes();
+        cx.task.fds.borrow_mut().insert(fd, path, false, mark);
     }
     if !cx.task.fds.borrow_mut().first_listing(fd) {
         return;
     }
+    // G33: the listing is named as the directory was spelled when it was opened.
+    cx.stale_fd(fd, b".");
     let (Some(canon), Some(dir)) = (cx.fd_path(fd), cx.fd_spelled(fd)) else { return };
     let before = probe::dir_fingerprint(&canon);
     match probe::list(&canon) {

@@ -387,6 +387,7 @@ pub(crate) fn opened(cx: &mut Cx<'_>, p: PendingOpen, holder: Holder<'_>) -> Opt
         cloexec: intent.cloexec,
         listed: false,
         writable: intent.writable,
+        mark: cx.sink.changes(),
     };
     Some(entry)
 }
@@ -713,7 +714,8 @@ fn dup(cx: &mut Cx<'_>, old: i32, new: i32, cloexec: bool) {
     let entry = known.or_else(|| {
         let path = probe::fd_path(cx.tracee.pid(), new)?;
         let (spelled, cloexec, listed, writable) = (path.clone(), false, false, false);
-        Some(FdEntry { path, spelled, cloexec, listed, writable })
+        let mark = cx.sink.changes();
+        Some(FdEntry { path, spelled, cloexec, listed, writable, mark })
     });
     let mut fds = cx.task.fds.borrow_mut();
     match entry {

@@ -206,6 +206,19 @@ pub trait Observer {
         let _ = at;
         false
     }
+    /// How many changes the traced tree has made so far (a mark, for
+    /// [`Observer::walks_through_changes_since`]). By default none.
+    fn changes(&self) -> u64 {
+        0
+    }
+    /// Whether the walk of absolute `spelled` (as spelled) meets a path the traced tree changed
+    /// after it had made `mark` changes ([`Observer::changes`]): a directory opened as `spelled`
+    /// may then no longer be what `spelled` leads to, and a path relative to its fd cannot be
+    /// named from it (gap G33 of notes/model.md). By default nothing was changed.
+    fn walks_through_changes_since(&self, spelled: &[u8], mark: u64) -> bool {
+        let _ = (spelled, mark);
+        false
+    }
     /// Returns the content hash of the regular file at `path` (with a fingerprint cache).
     fn hash_file(&mut self, path: &Path) -> std::io::Result<Hash>;
     /// Returns the content hash of the regular file at `path`, which the tracer holds open as

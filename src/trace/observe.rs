@@ -107,6 +107,17 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// How many changes the traced tree has made so far ([`super::Observer::changes`]).
+    pub(crate) fn changes(&self) -> u64 {
+        self.observer.changes()
+    }
+
+    /// Whether the tree changed a path on the walk of `spelled` after it had made `mark`
+    /// changes ([`super::Observer::walks_through_changes_since`]); never for a quiet sink.
+    pub(crate) fn changed_since(&self, spelled: &[u8], mark: u64) -> bool {
+        !self.quiet && self.observer.walks_through_changes_since(spelled, mark)
+    }
+
     /// The chain of instances the tracee belongs to.
     pub(crate) fn chain(&self) -> &[CmdId] {
         &self.chain

@@ -38,6 +38,10 @@ pub(crate) struct FdEntry {
     pub(crate) listed: bool,
     /// Opened for writing (`O_WRONLY` or `O_RDWR`).
     pub(crate) writable: bool,
+    /// How many changes the traced tree had made when it was opened (`Observer::changes`): a
+    /// path relative to this fd is named from `spelled` only while nothing on the walk of
+    /// `spelled` changed since (G33 in notes/model.md).
+    pub(crate) mark: u64,
 }
 
 /// A file's identity: `(st_dev, st_ino)`.
@@ -60,10 +64,12 @@ impl FdTable {
         self.fds.get(&fd)
     }
 
-    /// Records that `fd` now refers to `path` (spelled as its canonical path), read-only.
-    pub(crate) fn insert(&mut self, fd: i32, path: Vec<u8>, cloexec: bool) {
+    /// Records that `fd` now refers to `path` (spelled as its canonical path, looked up when
+    /// the tree had made `mark` changes), read-only.
+    pub(crate) fn insert(&mut self, fd: i32, path: Vec<u8>, cloexec: bool, mark: u64) {
         let spelled = path.clone();
-        self.insert_entry(fd, FdEntry { path, spelled, cloexec, listed: false, writable: false });
+        let entry = FdEntry { path, spelled, cloexec, listed: false, writable: false, mark };
+        self.insert_entry(fd, entry);
     }
 
     /// Records that `fd` now refers to what `entry` describes.
@@ -318,7 +324,7 @@ mod tests {
         assert!(procs.add_child(root, a, (libc::CLONE_FS | libc::CLONE_FILES) as u64).is_none());
         assert!(procs.add_child(root, b, 0).is_none());
         *procs.get_mut(a).expect("a").cwd.borrow_mut() = b"/x".to_vec();
-        procs.get_mut(a).expect("a").fds.borrow_mut().insert(3, b"/f".to_vec(), true);
+        procs.get_mut(a).expect("a").fds.borrow_mut().insert(3, b"/f".to_vec(), true, 0);
         let root_task = procs.get_mut(root).expect("root");
         assert_eq!(*root_task.cwd.borrow(), b"/x");
         assert!(root_task.fds.borrow().get(3).is_some());
@@ -334,8 +340,8 @@ mod tests {
         procs.add_child(root, t, (libc::CLONE_FS | libc::CLONE_FILES) as u64);
         {
             let task = procs.get_mut(t).expect("thread");
-            task.fds.borrow_mut().insert(3, b"/a".to_vec(), true);
-            task.fds.borrow_mut().insert(4, b"/b".to_vec(), false);
+            task.fds.borrow_mut().insert(3, b"/a".to_vec(), true, 0);
+            task.fds.borrow_mut().insert(4, b"/b".to_vec(), false, 0);
             *task.cwd.borrow_mut() = b"/t".to_vec();
         }
         procs.exec(root, t);
@@ -358,6 +364,7 @@ mod tests {
             cloexec: false,
             listed: false,
             writable,
+            mark: 0,
         };
         let fds = |p: &mut Procs, pid| Rc::clone(&p.get_mut(pid).expect("task").fds);
         fds(&mut procs, a).borrow_mut().insert_entry(3, entry(b"/out", true));
@@ -376,7 +383,7 @@ mod tests {
         assert_eq!((t.std_id(1), t.std_id(2)), (Some(Some((1, 2))), Some(None)));
         t.remove(2);
         assert_eq!((t.std_id(1), t.std_id(2)), (Some(Some((1, 2))), None));
-        t.insert(1, b"/f".to_vec(), true);
+        t.insert(1, b"/f".to_vec(), true, 0);
         assert_eq!(t.std_id(1), None);
         t.set_std_id(1, Some((3, 4)));
         assert_eq!(t.after_exec().std_id(1), None);

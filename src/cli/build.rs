@@ -235,6 +235,11 @@ fn run_and_record(
     // Pipes, or pseudo-terminals where dry's own stdout or stderr is a terminal; one for both
     // where they are one stream (`2>&1`), captured in order as stdout (notes/transparency.md).
     let outputs = crate::trace::terminal::outputs(ctx.streams).context("creating pipes")?;
+    if let Some(w) = &outputs.warning {
+        eprintln!("dry: warning: {w}");
+    }
+    // The entry is of what the command saw.
+    let key = key.with_streams(outputs.streams);
     let out_r = outputs.stdout_from;
     let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
     let tee_err = (outputs.stderr_from)

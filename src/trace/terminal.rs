@@ -79,24 +79,45 @@ pub struct Outputs {
     pub stdout_from: OwnedFd,
     /// Where standard error arrives; `None` for one stream.
     pub stderr_from: Option<OwnedFd>,
+    /// What the command sees: the streams asked for, but no terminal where no pseudo-terminal
+    /// could be made (then `warning` says why).
+    pub streams: OutputStreams,
+    /// Why a pseudo-terminal could not be made, if one could not.
+    pub warning: Option<String>,
 }
 
 /// Makes the command's fds 1 and 2 for dry's own being `streams` (all close-on-exec in dry).
+/// Where no pseudo-terminal can be made (no `/dev/ptmx` in a container), the command gets a
+/// pipe and [`Outputs::streams`] says so: the entry's key is what the command saw.
 pub fn outputs(streams: OutputStreams) -> std::io::Result<Outputs> {
-    let (stdout_from, stdout) = channel(streams.stdout_terminal, std::io::stdout().as_fd())?;
-    if streams.one_stream {
-        let stderr = stdout.try_clone()?;
-        return Ok(Outputs { stdout, stderr, stdout_from, stderr_from: None });
-    }
-    let (stderr_from, stderr) = channel(streams.stderr_terminal, std::io::stderr().as_fd())?;
-    Ok(Outputs { stdout, stderr, stdout_from, stderr_from: Some(stderr_from) })
+    let (out, err) = (std::io::stdout(), std::io::stderr());
+    let mut seen = streams;
+    let mut warning = None;
+    let mut channel = |terminal: &mut bool, like| -> std::io::Result<(OwnedFd, OwnedFd)> {
+        if *terminal {
+            match pty(like) {
+                Ok(ends) => return Ok(ends),
+                Err(e) => {
+                    warning = Some(format!("no pseudo-terminal ({e}): the command sees a pipe"));
+                    *terminal = false;
+                }
+            }
+        }
+        Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
+    };
+    let (stdout_from, stdout) = channel(&mut seen.stdout_terminal, out.as_fd())?;
+    let (stderr, stderr_from) = if streams.one_stream {
+        seen.stderr_terminal = seen.stdout_terminal;
+        (stdout.try_clone()?, None)
+    } else {
+        let (from, to) = channel(&mut seen.stderr_terminal, err.as_fd())?;
+        (to, Some(from))
+    };
+    Ok(Outputs { stdout, stderr, stdout_from, stderr_from, streams: seen, warning })
 }
 
-/// A pseudo-terminal like `like` if `terminal`, else a pipe: (read end, write end).
-fn channel(terminal: bool, like: BorrowedFd<'_>) -> std::io::Result<(OwnedFd, OwnedFd)> {
-    if !terminal {
-        return Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?);
-    }
+/// A pseudo-terminal with the settings and window size of terminal `like`: (master, slave).
+fn pty(like: BorrowedFd<'_>) -> nix::Result<(OwnedFd, OwnedFd)> {
     let mut termios = tcgetattr(like).ok();
     if let Some(t) = &mut termios {
         t.output_flags.remove(OutputFlags::OPOST);

@@ -448,6 +448,14 @@ fn r21_at_a_terminal_the_command_sees_a_terminal_and_a_replay_shows_the_same() {
     let second = on_a_terminal(&p, TTY_SCRIPT);
     assert!(second.contains("dry: replayed"), "{second}");
     assert_eq!(command_lines(&second), lines, "{second}");
+    // Nested: grep, at the terminal dry made, is replayed in place with its colours.
+    let script = format!("{TTY_SCRIPT}; cat other.txt");
+    p.write("other.txt", "first\n");
+    assert!(on_a_terminal(&p, &script).contains("dry: ran"));
+    p.write("other.txt", "changed\n");
+    let third = on_a_terminal(&p, &script);
+    assert!(third.contains("dry: nested: replayed `grep --color=auto match in.txt`"), "{third}");
+    assert_eq!(command_lines(&third)[..3], lines[..3], "{third}");
 }
 
 /// Item 5 (b): the same command with its stdout a file is not replayed from the entry made at
@@ -500,6 +508,22 @@ fn r21_a_replay_of_2_to_1_keeps_the_order_of_stdout_and_stderr() {
     let why = String::from_utf8_lossy(&r.stdout).into_owned();
     assert!(why.contains("when recorded, stdout and stderr are one stream (2>&1)"), "{why}");
     assert_eq!(both(&p, "second.txt"), "a\nb\nc\nd\ne\n", "the replay keeps the order");
+    // Nested: a step with one stream replayed in place (`dry __replay`) keeps the order too.
+    p.write("ab.sh", script);
+    p.write("x", "1\n");
+    let nested = "sh ab.sh; cat x";
+    let run = |p: &Project| {
+        let f = std::fs::File::create(p.path("nested.txt")).expect("create");
+        let err = f.try_clone().expect("dup");
+        let mut c = p.dry_cmd(&["build", "-v", "--", "sh", "-c", nested]);
+        assert!(c.stdout(f).stderr(err).status().expect("dry build").success());
+        p.read("nested.txt")
+    };
+    assert!(run(&p).starts_with("a\nb\nc\nd\ne\n1\n"));
+    p.write("x", "2\n");
+    let again = run(&p);
+    assert!(again.starts_with("a\nb\nc\nd\ne\n2\n"), "{again}");
+    assert!(again.contains("dry: nested: replayed `sh ab.sh`"), "{again}");
     // With two streams the command runs (the entry has no stderr of its own to replay).
     let two = p.build(&["sh", "-c", script]);
     two.assert_ran();

@@ -42,8 +42,71 @@ pub fn is_volatile_env(name: &[u8], ignored: &[Vec<u8>]) -> bool {
     })
 }
 
+/// The name of the environment entry of a key that says what the command's standard output and
+/// error were ([`OutputStreams`]). No environment can hold it: a real variable's name is a C
+/// string, and this one starts with a NUL byte. Keeping it in the environment list, rather than in
+/// a field of its own, leaves the archived [`CommandKey`] as it was (no store format change).
+pub const STREAMS_ENV: &[u8] = b"\0streams";
+
+/// What a command's standard output and error were, as far as its result depends on it: a
+/// terminal on either (colours, line buffering), and both being one open file description
+/// (`2>&1`: the two streams are one, whose interleaving a replay must keep). Part of the key
+/// (notes/transparency.md, "Terminals"): an entry recorded with a terminal is never replayed
+/// to a pipe, nor one recorded with one stream to two.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub struct OutputStreams {
+    /// Standard output (fd 1) is a terminal.
+    pub stdout_terminal: bool,
+    /// Standard error (fd 2) is a terminal.
+    pub stderr_terminal: bool,
+    /// Fds 1 and 2 are one open file description: the output is one stream, recorded as
+    /// standard output (standard error stays empty).
+    pub one_stream: bool,
+}
+
+impl OutputStreams {
+    /// Returns the value of the key's [`STREAMS_ENV`] entry, or `None` for two streams that are
+    /// no terminal (no entry: the keys of every earlier format stay valid for them).
+    pub fn encode(self) -> Option<Vec<u8>> {
+        let words = [
+            (self.stdout_terminal, "1:terminal"),
+            (self.stderr_terminal, "2:terminal"),
+            (self.one_stream, "2>&1"),
+        ];
+        let words: Vec<&str> = words.iter().filter(|(on, _)| *on).map(|(_, w)| *w).collect();
+        (!words.is_empty()).then(|| words.join(" ").into_bytes())
+    }
+
+    /// Reads what [`OutputStreams::encode`] wrote (unknown words are ignored).
+    pub fn decode(value: Option<&[u8]>) -> OutputStreams {
+        let mut s = OutputStreams::default();
+        for word in value.unwrap_or_default().split(|&b| b == b' ') {
+            match word {
+                b"1:terminal" => s.stdout_terminal = true,
+                b"2:terminal" => s.stderr_terminal = true,
+                b"2>&1" => s.one_stream = true,
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Describes them in words, e.g. "stdout and stderr are one terminal".
+    pub fn describe(self) -> &'static str {
+        match (self.one_stream, self.stdout_terminal, self.stderr_terminal) {
+            (true, true, _) => "stdout and stderr are one terminal",
+            (true, false, _) => "stdout and stderr are one stream (2>&1)",
+            (false, true, true) => "stdout and stderr are terminals",
+            (false, true, false) => "stdout is a terminal, stderr is not",
+            (false, false, true) => "stderr is a terminal, stdout is not",
+            (false, false, false) => "stdout and stderr are two streams, no terminal",
+        }
+    }
+}
+
 /// What identifies a command: the resolved executable and its content, argv, the working
-/// directory relative to the project root, and the environment minus volatile variables.
+/// directory relative to the project root, the environment minus volatile variables, and what
+/// its standard output and error are ([`OutputStreams`], an entry of the environment).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "rkyv", derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize))]
 #[cfg_attr(feature = "rkyv", rkyv(derive(Debug), attr(allow(missing_docs))))]
@@ -78,6 +141,24 @@ impl CommandKey {
         env.sort();
         env.dedup_by(|a, b| a.0 == b.0);
         CommandKey { exe, exe_hash, argv, cwd, env }
+    }
+
+    /// Returns the key with what the command's standard output and error are
+    /// ([`STREAMS_ENV`]).
+    pub fn with_streams(mut self, streams: OutputStreams) -> CommandKey {
+        self.env.retain(|(k, _)| k != STREAMS_ENV);
+        if let Some(value) = streams.encode() {
+            // Where its name sorts: the environment stays sorted.
+            let at = self.env.partition_point(|(k, _)| k.as_slice() < STREAMS_ENV);
+            self.env.insert(at, (STREAMS_ENV.to_vec(), value));
+        }
+        self
+    }
+
+    /// Returns what the command's standard output and error were.
+    pub fn streams(&self) -> OutputStreams {
+        let value = self.env.iter().find(|(k, _)| k == STREAMS_ENV).map(|(_, v)| v.as_slice());
+        OutputStreams::decode(value)
     }
 
     /// Returns the hash of the command's *family*: executable path, argv and cwd. Entries of one
@@ -138,5 +219,27 @@ mod tests {
         );
         assert_ne!(key(&[("A", "1")]).id(), key(&[("A", "2")]).id());
         assert_eq!(key(&[("A", "1")]).family(), key(&[("A", "2")]).family());
+    }
+
+    #[test]
+    fn output_streams_change_the_key_but_not_the_family() {
+        let plain = key(&[("A", "1")]);
+        assert_eq!(plain.clone().with_streams(OutputStreams::default()), plain);
+        let all = OutputStreams { stdout_terminal: true, stderr_terminal: true, one_stream: true };
+        let tty = OutputStreams { stdout_terminal: true, ..OutputStreams::default() };
+        let merged = OutputStreams { one_stream: true, ..OutputStreams::default() };
+        let mut ids = vec![plain.id()];
+        for s in [all, tty, merged] {
+            let k = plain.clone().with_streams(s);
+            assert_eq!((k.streams(), k.family()), (s, plain.family()));
+            assert_eq!(k.clone().with_streams(s), k);
+            assert!(k.env.windows(2).all(|w| w[0] <= w[1]), "still sorted");
+            ids.push(k.id());
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 4);
+        // A variable of the real environment can never be taken for it.
+        assert_eq!(key(&[("streams", "2>&1")]).streams(), OutputStreams::default());
     }
 }

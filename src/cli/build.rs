@@ -12,7 +12,6 @@ use anyhow::Context as _;
 use model::check::Rules;
 use model::entry::{ExitStatus, Uncacheable};
 use model::{CommandKey, Entry};
-use nix::fcntl::OFlag;
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
@@ -248,18 +247,26 @@ fn run_and_record(
     exe: &crate::key::Exe,
     args: &BuildArgs,
 ) -> anyhow::Result<(anyhow::Result<Entry>, ExitStatus)> {
-    let (out_r, out_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
-    let (err_r, err_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating a pipe")?;
+    // Pipes, or pseudo-terminals where dry's own stdout or stderr is a terminal; one for both
+    // where they are one stream (`2>&1`), captured in order as stdout (notes/transparency.md).
+    let outputs = crate::trace::terminal::outputs(ctx.streams).context("creating pipes")?;
+    if let Some(w) = &outputs.warning {
+        eprintln!("dry: warning: {w}");
+    }
+    // The entry is of what the command saw.
+    let key = key.with_streams(outputs.streams);
+    let out_r = outputs.stdout_from;
     let tee_out = crate::trace::spawn_without_sigchld(move || tee(out_r, Stream::Out));
-    let tee_err = crate::trace::spawn_without_sigchld(move || tee(err_r, Stream::Err));
+    let tee_err = (outputs.stderr_from)
+        .map(|err_r| crate::trace::spawn_without_sigchld(move || tee(err_r, Stream::Err)));
     let spawn = crate::trace::Spawn {
         // Exec'd as execvp(3) would: a script's `$0` is this path (the kernel passes it on).
         exe: exe.spelled.clone(),
         argv: args.cmd.clone(),
         env: ctx.env.clone(),
         cwd: ctx.cwd.clone(),
-        stdout: out_w,
-        stderr: err_w,
+        stdout: outputs.stdout,
+        stderr: outputs.stderr,
         stops: if ctx.var("DRY_NO_SECCOMP").is_some() {
             Stops::Every
         } else if ctx.var("DRY_NO_NOTIFY").is_some() {
@@ -296,7 +303,7 @@ fn run_and_record(
     let status = crate::trace::run(spawn, &mut recorder);
     let run_ns = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
     let stdout = tee_out.join().unwrap_or_default();
-    let stderr = tee_err.join().unwrap_or_default();
+    let stderr = tee_err.map(|t| t.join().unwrap_or_default()).unwrap_or_default();
     let status = status?;
     if let Some(sig) = interrupt::received() {
         // Whatever the command did after the signal (a trap, make deleting its target) is not
@@ -351,6 +358,7 @@ enum Stream {
 }
 
 /// Copies everything from `from` to dry's own stdout or stderr as it arrives, and returns it.
+/// A pseudo-terminal's master ends with `EIO` once the command's side is closed: an end too.
 fn tee(from: OwnedFd, to: Stream) -> Vec<u8> {
     let mut file = std::fs::File::from(from);
     let mut all = Vec::new();

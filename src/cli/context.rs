@@ -18,6 +18,9 @@ pub struct Context {
     pub project: Project,
     /// The environment.
     pub env: Vec<(OsString, OsString)>,
+    /// What dry's own standard output and error are (a terminal, one stream): what the
+    /// command will see, and so part of its key.
+    pub streams: model::key::OutputStreams,
 }
 
 impl Context {
@@ -27,7 +30,8 @@ impl Context {
         let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
         let dry_dir = env.iter().find(|(k, _)| k == "DRY_DIR").map(|(_, v)| v.clone());
         let project = Project::locate(&cwd, dry_dir);
-        Ok(Context { cwd, project, env })
+        let streams = crate::trace::terminal::own_streams();
+        Ok(Context { cwd, project, env, streams })
     }
 
     /// Opens the store, creating `.dry/` if needed.
@@ -71,6 +75,6 @@ impl Context {
         let env = self.env.iter().cloned();
         // The key names the executable by its absolute path; argv stays as given.
         let key = crate::key::command_key(&exe.path, exe_hash, cmd, cwd, env, ignored);
-        Ok((key, exe))
+        Ok((key.with_streams(self.streams), exe))
     }
 }

@@ -254,6 +254,10 @@ pub fn key_difference(was: &CommandKey, now: &CommandKey) -> Option<String> {
     if was.exe_hash != now.exe_hash {
         return Some(format!("{}: content changed (the executable)", escape(&now.exe)));
     }
+    if was.streams() != now.streams() {
+        let (was, now) = (was.streams().describe(), now.streams().describe());
+        return Some(format!("now {now}; when recorded, {was}"));
+    }
     let mut names: Vec<&Vec<u8>> = was.env.iter().chain(now.env.iter()).map(|(k, _)| k).collect();
     names.sort();
     names.dedup();

@@ -85,7 +85,9 @@ fn key_of(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> Option<CommandKey> {
         Some(i) => (kv[..i].to_vec(), kv[i + 1..].to_vec()),
         None => (kv.clone(), Vec::new()),
     });
-    Some(CommandKey::new(req.exe.to_vec(), exe_hash, req.argv.to_vec(), cwd, env, &ignored))
+    let key = CommandKey::new(req.exe.to_vec(), exe_hash, req.argv.to_vec(), cwd, env, &ignored);
+    // A step whose stdout is the pseudo-terminal dry gave the command is at a terminal.
+    Some(key.with_streams(req.streams))
 }
 
 /// Whether a `Content` input of `entry` is open for writing by a running process of the tree:

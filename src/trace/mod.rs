@@ -63,7 +63,7 @@
 //! | exec success of any other process with a readable request (a replaying one included: the replay fell back to the original command) | [`Observer::command_started`] with a new id, pushed on its chain; the identities of its fds 1 and 2 are kept; then the exec's observations, with the new chain |
 //! | failed exec of a process about to replay | `Uncacheable(Unsupported)` with its chain; it is no longer about to replay |
 //! | exit of a process (its leader, or its last thread) | [`Observer::command_ended`] for each instance it started, innermost first, with its status |
-//! | `write` `writev` to fd 1 or 2 (result n > 0) | [`Observer::output`] of the first n bytes, for each instance of the writer's chain (not 0) whose fd 1 or 2 (at its exec) is the same file (dev, inode) as the writer's fd: reported as that stream, the writer's own fd number first. Replaying processes count |
+//! | `write` `writev` to fd 1 or 2 (result n > 0) | [`Observer::output`] of the first n bytes, for each instance of the writer's chain (not 0) whose fd 1 or 2 (at its exec) is the same file (dev, inode) as the writer's fd: reported as that stream, the writer's own fd number first; as stream 1 for an instance whose fds 1 and 2 were one open file description. Replaying processes count |
 //! | `sendfile` `splice` `copy_file_range` `pwrite64` `pwritev(2)` into fd 1 or 2 (result > 0) | `Uncacheable(Unsupported { "wrote standard output with copy_file_range" })`, observed with a chain of only the instances whose stream it is (never 0) |
 //!
 //! The seccomp filter stops the write family only in nested mode, and only for fds 1 and 2. The
@@ -89,6 +89,7 @@ mod seccomp;
 mod spawn;
 mod stop;
 mod syscall;
+pub mod terminal;
 mod tracer;
 mod wake;
 
@@ -174,6 +175,8 @@ pub struct ExecRequest<'a> {
     pub chain: &'a [CmdId],
     /// Canonical paths currently open for writing by any live process of the tree.
     pub open_for_writing: &'a [Vec<u8>],
+    /// What the process's fds 1 and 2 are (a terminal, one stream): part of the key.
+    pub streams: terminal::OutputStreams,
 }
 
 /// What to do with an exec.

@@ -43,6 +43,7 @@ pub(crate) struct ExecInfo {
     cwd: Vec<u8>,
     chain: Rc<[CmdId]>,
     open_for_writing: Vec<Vec<u8>>,
+    streams: super::terminal::OutputStreams,
 }
 
 impl ExecInfo {
@@ -56,6 +57,7 @@ impl ExecInfo {
             cwd: &self.cwd,
             chain: &self.chain,
             open_for_writing: &self.open_for_writing,
+            streams: self.streams,
         }
     }
 }
@@ -123,6 +125,7 @@ pub(crate) fn exec_entry(
         cwd: task.cwd.borrow().clone(),
         chain: Rc::clone(&task.chain),
         open_for_writing: Vec::new(),
+        streams: super::terminal::tracee_streams(pid),
     };
     let mut rewritten = false;
     if !replaying {
@@ -183,7 +186,7 @@ impl Instances {
         observer.command_started(id, &info.request(pid));
         task.chain = task.chain.iter().copied().chain([id]).collect();
         task.group.borrow_mut().started.push(id);
-        self.streams.started(id, pid);
+        self.streams.started(id, pid, info.streams.one_stream);
         true
     }
 

@@ -4,7 +4,9 @@
 //! When an instance starts, the identities (`st_dev`, `st_ino`) of its fds 1 and 2 are kept in
 //! [`Streams`]. A write by any process counts as output of each instance of the writer's chain
 //! whose fd 1 (or 2) is the very file the writer's fd refers to, whatever the writer's fd number
-//! (`2>&1` makes stderr writes stdout). The writer's identity is cached in its fd table until fd
+//! (`2>&1` makes stderr writes stdout). An instance whose fds 1 and 2 were one open file
+//! description at its exec has one stream: every write to either is its stdout, in order, so
+//! that a replay keeps the interleaving (its key says so, notes/transparency.md). The writer's identity is cached in its fd table until fd
 //! 1 or 2 changes, so a write costs no `stat`. A write that concerns no instance leaves no work
 //! for its exit. `write` and `writev` are captured at their exit (the bytes the kernel took);
 //! `sendfile`, `splice`, `copy_file_range` and the `pwrite` family cannot be, and make the
@@ -21,8 +23,7 @@ use super::{CmdId, Observer};
 use model::entry::Uncacheable;
 use model::observe::Observation;
 use nix::unistd::Pid;
-use std::collections::HashMap;
-use std::os::unix::fs::FileTypeExt as _;
+use std::collections::{HashMap, HashSet};
 
 /// The most iovecs a `writev` takes (`UIO_MAXIOV`).
 const IOV_MAX: u64 = 1024;
@@ -31,22 +32,26 @@ const IOV_MAX: u64 = 1024;
 #[derive(Debug, Default)]
 pub(crate) struct Streams {
     by_id: HashMap<CmdId, [Option<FileId>; 2]>,
+    /// Instances whose fds 1 and 2 were one open file description at their exec (`2>&1`):
+    /// their output is one stream, captured in order as standard output.
+    one_stream: HashSet<CmdId>,
     /// Instances whose fd 0 was a pipe, socket or terminal at their exec: reading it makes
     /// them uncacheable, since those bytes cannot be checked later.
     interactive_stdin: HashMap<CmdId, FileId>,
 }
 
 impl Streams {
-    /// Instance `id` started in process `pid` (stopped at its exec).
-    pub(crate) fn started(&mut self, id: CmdId, pid: Pid) {
+    /// Instance `id` started in process `pid` (stopped at its exec), its fds 1 and 2 one
+    /// stream or two.
+    pub(crate) fn started(&mut self, id: CmdId, pid: Pid, one_stream: bool) {
         let of = |fd: &str| probe::identity(&probe::proc_path(pid, fd)).map(|(file, _)| file);
         self.by_id.insert(id, [of("fd/1"), of("fd/2")]);
+        if one_stream {
+            self.one_stream.insert(id);
+        }
         let fd0 = probe::proc_path(pid, "fd/0");
         if let Some((file, kind)) = probe::identity(&fd0) {
-            let tty = kind.is_char_device()
-                && probe::readlink(&fd0)
-                    .is_some_and(|t| t.starts_with(b"/dev/pts/") || t.starts_with(b"/dev/tty"));
-            if probe::is_stream(&kind) || tty {
+            if probe::is_stream(&kind) || probe::is_terminal(&fd0) {
                 self.interactive_stdin.insert(id, file);
             }
         }
@@ -66,16 +71,18 @@ impl Streams {
     /// Instance `id` ended.
     pub(crate) fn ended(&mut self, id: CmdId) {
         self.by_id.remove(&id);
+        self.one_stream.remove(&id);
         self.interactive_stdin.remove(&id);
     }
 
     /// The stream (1 or 2) of instance `id` that `file` is, preferring the writer's own `fd`
-    /// when both are.
+    /// when both are; always 1 for an instance whose output is one stream.
     fn stream(&self, id: CmdId, file: FileId, fd: i32) -> Option<i32> {
         let streams = self.by_id.get(&id)?;
         let is = |s: i32| streams[usize::from(s == 2)] == Some(file);
         let other = if fd == 1 { 2 } else { 1 };
-        [fd, other].into_iter().find(|&s| is(s))
+        let stream = [fd, other].into_iter().find(|&s| is(s))?;
+        Some(if self.one_stream.contains(&id) { 1 } else { stream })
     }
 
     /// Each instance of `chain` (but 0) whose stream `file` is, with that stream.

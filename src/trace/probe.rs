@@ -118,6 +118,17 @@ pub(crate) fn is_stream(t: &fs::FileType) -> bool {
     t.is_fifo() || t.is_socket()
 }
 
+/// Reports whether the `/proc/PID/fd/N` link `fd` refers to a terminal: a character device
+/// named as one (`/dev/pts/N`, `/dev/tty*`, `/dev/console`). The link is not opened: opening a
+/// terminal can make it a controlling terminal, and a FIFO would block.
+pub(crate) fn is_terminal(fd: &[u8]) -> bool {
+    let Some((_, kind)) = identity(fd) else { return false };
+    kind.is_char_device()
+        && readlink(fd).is_some_and(|t| {
+            t.starts_with(b"/dev/pts/") || t.starts_with(b"/dev/tty") || t == b"/dev/console"
+        })
+}
+
 /// Reads the target of a symlink (or of a `/proc` magic link).
 pub(crate) fn readlink(p: &[u8]) -> Option<Vec<u8>> {
     fs::read_link(os(p)).ok().map(|t| t.into_os_string().into_encoded_bytes())

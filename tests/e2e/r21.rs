@@ -457,3 +457,147 @@ fn r21_python_cc_and_make_runs_are_cached() {
     p.build(&["make"]).assert_replayed();
     assert!(std::fs::metadata(p.path("a")).is_ok_and(|m| m.len() > 0));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: the terminal. Where dry's stdout or stderr is a terminal the command sees one (a
+// pseudo-terminal of dry's, with the terminal's size), and whether it did is part of the key; a
+// replay of `2>&1` keeps the order of the two streams (notes/transparency.md, "Terminals").
+
+/// Runs `CMD` on a new 33x77 terminal (a pty), prints what the terminal showed, then `status N`.
+const PTY_RUN: &str = r#"
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 77, 0, 0))
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+print("status", os.waitstatus_to_exitcode(st))
+"#;
+
+/// What the terminal showed when `dry build -v -- sh -c SCRIPT` ran on one (TERM set, for grep).
+fn on_a_terminal(p: &Project, script: &str) -> String {
+    p.write("pty_run.py", PTY_RUN);
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let out = p
+        .command("python3")
+        .args(["pty_run.py", dry, "build", "-v", "--", "sh", "-c", script])
+        .env("TERM", "xterm")
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The lines of a terminal's text that are not dry's own.
+fn command_lines(shown: &str) -> Vec<&str> {
+    shown.lines().filter(|l| !l.starts_with("dry: ")).collect()
+}
+
+const TTY_SCRIPT: &str =
+    "[ -t 1 ] && echo tty || echo pipe; stty size <&1; grep --color=auto match in.txt";
+
+/// Item 5 (a): at a terminal, the command sees a terminal of the same size, grep colours its
+/// match, and a replay shows exactly what the run showed.
+#[test]
+fn r21_at_a_terminal_the_command_sees_a_terminal_and_a_replay_shows_the_same() {
+    let p = Project::new();
+    p.write("in.txt", "a match here\n");
+    let first = on_a_terminal(&p, TTY_SCRIPT);
+    assert!(first.contains("dry: ran"), "{first}");
+    assert!(first.contains("status 0"), "{first}");
+    let lines = command_lines(&first);
+    assert_eq!(lines[..2], ["tty", "33 77"], "{first}");
+    assert!(lines[2].contains("\x1b[") && lines[2].contains("match"), "no colour: {first}");
+    let second = on_a_terminal(&p, TTY_SCRIPT);
+    assert!(second.contains("dry: replayed"), "{second}");
+    assert_eq!(command_lines(&second), lines, "{second}");
+    // Nested: grep, at the terminal dry made, is replayed in place with its colours.
+    let script = format!("{TTY_SCRIPT}; cat other.txt");
+    p.write("other.txt", "first\n");
+    assert!(on_a_terminal(&p, &script).contains("dry: ran"));
+    p.write("other.txt", "changed\n");
+    let third = on_a_terminal(&p, &script);
+    assert!(third.contains("dry: nested: replayed `grep --color=auto match in.txt`"), "{third}");
+    assert_eq!(command_lines(&third)[..3], lines[..3], "{third}");
+}
+
+/// Item 5 (b): the same command with its stdout a file is not replayed from the entry made at
+/// a terminal: it runs, sees no terminal and writes no colour; and each entry then replays in
+/// its own setting.
+#[test]
+fn r21_an_entry_made_at_a_terminal_is_not_replayed_to_a_file() {
+    let p = Project::new();
+    p.write("in.txt", "a match here\n");
+    assert!(on_a_terminal(&p, TTY_SCRIPT).contains("dry: ran"));
+    // Its stdout a file, its stderr the terminal (where dry's messages show).
+    let dry = env!("CARGO_BIN_EXE_dry");
+    let script = format!("exec {dry} build -v -- sh -c '{TTY_SCRIPT}' > out.txt");
+    let out = p
+        .command("python3")
+        .args(["pty_run.py", "sh", "-c", &script])
+        .env("TERM", "xterm")
+        .output()
+        .expect("python3");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        shown.contains(
+            "dry: ran: now stderr is a terminal, stdout is not; when recorded, \
+                        stdout and stderr are one terminal"
+        ),
+        "{shown}"
+    );
+    let out = p.read("out.txt");
+    assert!(out.starts_with("pipe\n") && out.contains("a match here\n"), "{out}");
+    assert!(!out.contains('\x1b'), "colour in a file: {out}");
+    assert!(on_a_terminal(&p, TTY_SCRIPT).contains("dry: replayed"));
+}
+
+/// Item 5 (c): `dry build -- CMD > f 2>&1`: stdout and stderr are one open file description,
+/// and the replay writes them in the order the command did.
+#[test]
+fn r21_a_replay_of_2_to_1_keeps_the_order_of_stdout_and_stderr() {
+    let p = Project::new();
+    let script = "echo a; echo b >&2; echo c; echo d >&2; echo e";
+    let both = |p: &Project, name: &str| {
+        let f = std::fs::File::create(p.path(name)).expect("create");
+        let err = f.try_clone().expect("dup: one open file description");
+        let mut c = p.dry_cmd(&["build", "--", "sh", "-c", script]);
+        let status = c.stdout(f).stderr(err).status().expect("dry build");
+        assert!(status.success());
+        p.read(name)
+    };
+    assert_eq!(both(&p, "first.txt"), "a\nb\nc\nd\ne\n");
+    let r = p.dry(&["why", "--", "sh", "-c", script]);
+    let why = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(why.contains("when recorded, stdout and stderr are one stream (2>&1)"), "{why}");
+    assert_eq!(both(&p, "second.txt"), "a\nb\nc\nd\ne\n", "the replay keeps the order");
+    // Nested: a step with one stream replayed in place (`dry __replay`) keeps the order too.
+    p.write("ab.sh", script);
+    p.write("x", "1\n");
+    let nested = "sh ab.sh; cat x";
+    let run = |p: &Project| {
+        let f = std::fs::File::create(p.path("nested.txt")).expect("create");
+        let err = f.try_clone().expect("dup");
+        let mut c = p.dry_cmd(&["build", "-v", "--", "sh", "-c", nested]);
+        assert!(c.stdout(f).stderr(err).status().expect("dry build").success());
+        p.read("nested.txt")
+    };
+    assert!(run(&p).starts_with("a\nb\nc\nd\ne\n1\n"));
+    p.write("x", "2\n");
+    let again = run(&p);
+    assert!(again.starts_with("a\nb\nc\nd\ne\n2\n"), "{again}");
+    assert!(again.contains("dry: nested: replayed `sh ab.sh`"), "{again}");
+    // With two streams the command runs (the entry has no stderr of its own to replay).
+    let two = p.build(&["sh", "-c", script]);
+    two.assert_ran();
+    assert_eq!((two.stdout.as_str(), two.stderr.as_str().lines().next()), ("a\nc\ne\n", Some("b")));
+}

@@ -106,14 +106,18 @@ fn parallel_builds_in_one_project_are_all_recorded() {
 #[test]
 fn concurrent_builds_really_overlap() {
     let p = Project::new();
-    let mut kids: Vec<std::process::Child> = (0..4)
+    let kids: Vec<std::process::Child> = (0..4)
         .map(|i| {
             let s = format!("{STAMP}sleep 0.3; echo {i} > par{i}.txt");
-            p.dry_cmd(&["build", "--", "bash", "-c", &s]).spawn().expect("spawn")
+            // Pipes, as `p.bash` gives below: stdout and stderr inherited from the test runner
+            // may be a terminal or one stream, another key (notes/transparency.md).
+            let mut c = p.dry_cmd(&["build", "--", "bash", "-c", &s]);
+            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            c.spawn().expect("spawn")
         })
         .collect();
-    for k in &mut kids {
-        assert!(k.wait().expect("wait").success());
+    for k in kids {
+        assert!(k.wait_with_output().expect("wait").status.success());
     }
     for i in 0..4 {
         let s = format!("{STAMP}sleep 0.3; echo {i} > par{i}.txt");

@@ -163,9 +163,10 @@ fn output_goes_to_the_instances_whose_streams_the_writer_writes() {
         assert_eq!(r.output(bash, 1), format!("hi\nF\n{missing}"), "{}", r.ctx());
         assert_eq!(r.output(bash, 2), "err\n", "{}", r.ctx());
         assert_eq!((r.output(cat_f, 1), r.output(cat_f, 2)), ("F\n".into(), String::new()));
-        // `2>&1`: both of its streams are the pipe; its fd 2 writes are its stderr.
-        assert_eq!(r.output(cat_missing, 2), missing, "{}", r.ctx());
-        assert_eq!(r.output(cat_missing, 1), "", "{}", r.ctx());
+        // `2>&1`: its fds 1 and 2 are one description of the pipe, one stream: its fd 2
+        // writes are its stdout, in order (notes/transparency.md, "Terminals").
+        assert_eq!(r.output(cat_missing, 1), missing, "{}", r.ctx());
+        assert_eq!(r.output(cat_missing, 2), "", "{}", r.ctx());
         assert!(!r.events.iter().any(|e| matches!(e, Event::Output(0, ..))), "{}", r.ctx());
         assert_eq!(r.stdout, format!("hi\nF\n{missing}").as_bytes());
     }

@@ -6,5 +6,5 @@ pub mod json;
 pub mod words;
 
 pub use words::{
-    describe_effect, describe_predicate, failure, key_difference, show_path, uncacheable,
+    describe_effect, describe_predicate, failure, key_difference, left_out, show_path, uncacheable,
 };

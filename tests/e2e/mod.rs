@@ -6,6 +6,7 @@ mod cli;
 mod differential;
 mod differential_cases;
 mod differential_gen;
+mod dryignore;
 mod exec;
 mod identity;
 mod into_output;

@@ -207,11 +207,12 @@ fn why_path(
     now.exe_hash = fps
         .hash_path(std::path::Path::new(OsStr::from_bytes(&producer.key.exe)))
         .unwrap_or(model::Hash([0; 32]));
+    let dryignore = ctx.dryignore(false);
     match decide(
         &family,
         &now,
         root,
-        &crate::check::LiveFs::new(fps),
+        &crate::check::LiveFs::new(fps).leaving_out(dryignore.as_ref()),
         &crate::check::LiveStdin::new(),
         Rules::default(),
     ) {

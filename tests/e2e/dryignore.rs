@@ -69,6 +69,9 @@ fn dryignore_make_ignores_swap_files_and_scratch_directories() {
     p.build(&cmd).assert_replayed();
     p.write(".main.c.swp", "swap");
     p.build(&cmd).assert_replayed();
+    let out = p.dry(&["why", "out"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("produced by `make`") && said.contains("up to date"), "{said}");
     std::fs::create_dir(p.path("tmp")).expect("mkdir tmp");
     p.build(&cmd).assert_replayed();
     assert_eq!(p.read("out"), "int main(void) { return 0; }\n");

@@ -158,18 +158,28 @@ pub fn check_view<F: Fs, N: Deref<Target = [u8]>>(
                     // Sets, not scans: a listing can hold 100 000 names.
                     let was: HashSet<&[u8]> = recorded.iter().copied().collect();
                     let current: HashSet<&[u8]> = now.iter().map(Vec::as_slice).collect();
-                    Some(Observed::Names {
-                        added: now
-                            .iter()
-                            .filter(|n| !was.contains(n.as_slice()))
-                            .cloned()
-                            .collect(),
-                        removed: names
-                            .iter()
-                            .filter(|n| !current.contains(&***n))
-                            .map(|n| n.to_vec())
-                            .collect(),
-                    })
+                    // Names the filesystem leaves out of listings do not count, added or
+                    // removed (`Fs::leaves_out`: asked only of the names that differ).
+                    let left_out = std::cell::Cell::new(0usize);
+                    let counts = |name: &[u8]| {
+                        let out = fs.leaves_out(&node, name);
+                        left_out.set(left_out.get() + usize::from(out));
+                        !out
+                    };
+                    let added: Vec<Vec<u8>> = now
+                        .iter()
+                        .filter(|n| !was.contains(n.as_slice()) && counts(n))
+                        .cloned()
+                        .collect();
+                    let removed: Vec<Vec<u8>> = names
+                        .iter()
+                        .filter(|n| !current.contains(&***n) && counts(n))
+                        .map(|n| n.to_vec())
+                        .collect();
+                    if added.is_empty() && removed.is_empty() && left_out.get() > 0 {
+                        return None;
+                    }
+                    Some(Observed::Names { added, removed })
                 }
                 Err(e) => Some(Observed::Errno(e)),
             }
@@ -702,6 +712,64 @@ mod tests {
         fs.remove(b"/p/b.c");
         fs.write(b"/p/a.o", b"edited");
         assert!(!check_entry(&e, &fs, &NoStdin).holds(), "an output not in place");
+    }
+
+    /// A filesystem that leaves names ending in `.swp` out of listings, as a `.dryignore`
+    /// holding `*.swp` makes the live one do.
+    struct LeavingOutSwp<'a>(&'a MemFs);
+
+    impl Fs for LeavingOutSwp<'_> {
+        type Node = usize;
+        fn root(&self) -> usize {
+            self.0.root()
+        }
+        fn lookup(&self, dir: &usize, name: &[u8]) -> Result<Option<usize>, crate::Errno> {
+            self.0.lookup(dir, name)
+        }
+        fn parent(&self, dir: &usize) -> usize {
+            self.0.parent(dir)
+        }
+        fn meta(&self, node: &usize) -> Result<crate::fs::Meta, crate::Errno> {
+            self.0.meta(node)
+        }
+        fn read_link(&self, node: &usize) -> Result<Vec<u8>, crate::Errno> {
+            self.0.read_link(node)
+        }
+        fn content_hash(&self, node: &usize) -> Result<Hash, crate::Errno> {
+            self.0.content_hash(node)
+        }
+        fn list(&self, node: &usize) -> Result<Vec<Vec<u8>>, crate::Errno> {
+            self.0.list(node)
+        }
+        fn identity(&self, node: &usize) -> Result<(u64, u64), crate::Errno> {
+            self.0.identity(node)
+        }
+        fn link_count(&self, node: &usize) -> Result<u64, crate::Errno> {
+            self.0.link_count(node)
+        }
+        fn grants(&self, node: &usize, want: u32) -> Result<bool, crate::Errno> {
+            self.0.grants(node, want)
+        }
+        fn leaves_out(&self, _: &usize, name: &[u8]) -> bool {
+            name.ends_with(b".swp")
+        }
+    }
+
+    #[test]
+    fn a_listing_differing_only_by_names_left_out_holds() {
+        let names = vec![b"a.c".to_vec(), b"old.swp".to_vec()];
+        let listing = Predicate::Listing { dir: b"/p".to_vec(), names };
+        let mut fs = MemFs::new();
+        fs.write(b"/p/a.c", b"src");
+        fs.write(b"/p/new.swp", b"swap");
+        assert!(!check(std::slice::from_ref(&listing), &fs, &NoStdin).holds(), "by default");
+        let leaving = LeavingOutSwp(&fs);
+        assert!(check_one(&listing, &leaving, &NoStdin).is_none(), "old.swp gone, new.swp new");
+        fs.write(b"/p/b.c", b"new source");
+        let leaving = LeavingOutSwp(&fs);
+        let observed = check_one(&listing, &leaving, &NoStdin);
+        let only_b = Observed::Names { added: vec![b"b.c".to_vec()], removed: vec![] };
+        assert_eq!(observed, Some(only_b), "only the names that count are reported");
     }
 
     #[test]

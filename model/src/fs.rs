@@ -102,6 +102,15 @@ pub trait Fs {
         false
     }
 
+    /// Reports whether listings of directory `node` leave out `name`: a name the user asked
+    /// dry not to compare (the live filesystem's `.dryignore`, notes/transparency.md), whether
+    /// or not it is in the directory now. A check of a [`crate::Predicate::Listing`] counts
+    /// only the names added or removed that are not left out. By default none is.
+    fn leaves_out(&self, node: &Self::Node, name: &[u8]) -> bool {
+        let _ = (node, name);
+        false
+    }
+
     /// Returns the directory that absolute `base` resolves to, where a relative path's
     /// resolution starts: by default [`crate::resolve::start_dir`], walked anew each time. A
     /// filesystem whose answers cannot change while it is in use (a snapshot) may remember it.

@@ -322,6 +322,10 @@ impl<F: Fs> Fs for IntoOutputs<'_, '_, F> {
         self.fs.vouches_for_listing(node, names)
     }
 
+    fn leaves_out(&self, node: &F::Node, name: &[u8]) -> bool {
+        self.fs.leaves_out(node, name)
+    }
+
     fn start_dir(&self, base: &[u8]) -> Result<F::Node, Errno> {
         // A base is the canonical working directory of a process: it follows no symlink.
         self.fs.start_dir(base)

@@ -90,6 +90,10 @@ impl<F: Fs> Fs for Spy<'_, F> {
     fn vouches_for_listing(&self, node: &F::Node, names: &[&[u8]]) -> bool {
         self.fs.vouches_for_listing(node, names)
     }
+
+    fn leaves_out(&self, node: &F::Node, name: &[u8]) -> bool {
+        self.fs.leaves_out(node, name)
+    }
 }
 
 /// Resolves `at` with `flags` on `fs` and returns the pins of its walk, in walk order without

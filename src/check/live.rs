@@ -22,6 +22,7 @@
 //! and the command runs: safe, only slower.
 
 use super::dir_times::keeps_directory_times;
+use super::dryignore::DryIgnore;
 use super::fed::{Fed, Plan};
 use super::fingerprint::Fingerprints;
 use super::listing::{listing_hash, read_names, Listed};
@@ -203,6 +204,8 @@ pub struct LiveFs<'a> {
     /// How many listings this snapshot read itself (not read ahead).
     lists: Cell<usize>,
     fingerprints: RefCell<&'a mut Fingerprints>,
+    /// The names listings leave out (`.dryignore`), if any.
+    dryignore: Option<&'a DryIgnore>,
 }
 
 impl<'a> LiveFs<'a> {
@@ -228,7 +231,19 @@ impl<'a> LiveFs<'a> {
             lstats: Cell::new(1),
             lists: Cell::new(0),
             fingerprints: RefCell::new(fingerprints),
+            dryignore: None,
         }
+    }
+
+    /// Returns this snapshot leaving the names `rules` ignore out of listings of the
+    /// project's directories (`Fs::leaves_out`); `None` leaves out nothing, as before.
+    pub fn leaving_out(self, rules: Option<&'a DryIgnore>) -> LiveFs<'a> {
+        LiveFs { dryignore: rules, ..self }
+    }
+
+    /// Returns the rules this snapshot leaves names out of listings by, if any.
+    pub fn dryignore(&self) -> Option<&'a DryIgnore> {
+        self.dryignore
     }
 
     /// Returns how many directories this snapshot holds open for relative lookups.
@@ -705,7 +720,19 @@ impl Fs for LiveFs<'_> {
     }
 
     fn vouches_for_listing(&self, node: &LiveNode, names: &[&[u8]]) -> bool {
+        // The remembered hash is of every name (`.dryignore` or not): the same hash is the
+        // same list, which holds under any rules.
         self.known_listing(node).is_some_and(|hash| hash == listing_hash(names.iter().copied()))
+    }
+
+    fn leaves_out(&self, dir: &LiveNode, name: &[u8]) -> bool {
+        let Some(rules) = self.dryignore.filter(|r| r.covers(&dir.path)) else { return false };
+        // Whether it is a directory now (`tmp/` ignores only those), found as any lookup is.
+        let is_dir = match self.lookup(dir, name) {
+            Ok(Some(node)) => Some(node.stat.is_ok_and(|s| s.meta.kind == FileKind::Directory)),
+            Ok(None) | Err(_) => None,
+        };
+        rules.leaves_out(&dir.path, name, is_dir)
     }
 }
 

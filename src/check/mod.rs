@@ -22,6 +22,7 @@
 #[cfg(test)]
 mod differential;
 mod dir_times;
+mod dryignore;
 mod entry;
 mod fed;
 mod fingerprint;
@@ -34,6 +35,7 @@ mod stdin;
 mod tests;
 
 pub(crate) use dir_times::keeps_directory_times;
+pub use dryignore::{left_out_of_listings, DryIgnore, DryIgnoreError, LeftOut, DRYIGNORE};
 pub use entry::check_entry;
 #[cfg(test)]
 pub(crate) use fingerprint::hash_whole;

@@ -990,3 +990,67 @@ fn deferring<'a>(
 ) -> Verdict {
     model::check::check_views_in_family_deferring(v, defer, Own::NONE, &[&[]], live, &NoStdin)
 }
+
+/// Checks `p` in a fresh snapshot over `fps` leaving out what `rules` ignore: its verdict,
+/// how many directories it listed, and the names `dry why` would say were left out.
+fn check_leaving_out(
+    p: &[Predicate],
+    fps: &mut Fingerprints,
+    rules: &DryIgnore,
+) -> (Verdict, usize, Vec<LeftOut>) {
+    let live = LiveFs::new(fps).leaving_out(Some(rules));
+    let verdict = model::check::check(p, &live, &NoStdin);
+    let lists = live.list_count();
+    (verdict, lists, left_out_of_listings(p, &live))
+}
+
+#[test]
+fn a_listing_differing_only_by_ignored_names_holds_and_says_which() {
+    let (t, _) = listed_ab();
+    let root = t.root.canonicalize().expect("canonical");
+    let rules = DryIgnore::parse(&root, &root.join(DRYIGNORE), b"*.swp\ntmp/\n").expect("rules");
+    let dir = root.join("d").as_os_str().as_bytes().to_vec();
+    let p = [Predicate::Listing { dir: dir.clone(), names: vec![b"a".to_vec(), b"b".to_vec()] }];
+    let mut fps = trusting();
+    assert_eq!(lists_of_check(&p, &mut fps), (Verdict::Holds, 1));
+    assert_eq!(check_leaving_out(&p, &mut fps, &rules), (Verdict::Holds, 0, vec![]), "vouched");
+    next_tick();
+    t.write("d/.a.swp", b"");
+    fs::create_dir(t.path("d/tmp")).expect("mkdir tmp");
+    let both = LeftOut { dir: dir.clone(), names: vec![b".a.swp".to_vec(), b"tmp".to_vec()] };
+    assert_eq!(check_leaving_out(&p, &mut fps, &rules), (Verdict::Holds, 1, vec![both.clone()]));
+    assert_eq!(
+        check_leaving_out(&p, &mut fps, &rules).1,
+        1,
+        "the remembered listing is of every name: listed again while it differs"
+    );
+    let added =
+        Observed::Names { added: vec![b".a.swp".to_vec(), b"tmp".to_vec()], removed: vec![] };
+    assert_eq!(lists_of_check(&p, &mut fps), (fails(0, added), 1), "without rules, all count");
+    // A file named like an ignored directory counts; so does a removal of a name that is not
+    // ignored whatever it was.
+    fs::remove_dir(t.path("d/tmp")).expect("rmdir tmp");
+    t.write("d/tmp", b"");
+    let file = Observed::Names { added: vec![b"tmp".to_vec()], removed: vec![] };
+    assert_eq!(check_leaving_out(&p, &mut fps, &rules).0, fails(0, file));
+    fs::remove_file(t.path("d/tmp")).expect("rm tmp");
+    let removed = [Predicate::Listing {
+        dir: dir.clone(),
+        names: vec![b".a.swp".to_vec(), b"a".to_vec(), b"b".to_vec(), b"tmp".to_vec()],
+    }];
+    let gone = Observed::Names { added: vec![], removed: vec![b"tmp".to_vec()] };
+    assert_eq!(check_leaving_out(&removed, &mut fps, &rules).0, fails(0, gone));
+}
+
+#[test]
+fn a_directory_outside_the_root_leaves_nothing_out() {
+    let (t, p) = listed_ab();
+    let elsewhere = Tree::new();
+    let root = elsewhere.root.canonicalize().expect("canonical");
+    let rules = DryIgnore::parse(&root, &root.join(DRYIGNORE), b"*\n").expect("rules");
+    next_tick();
+    t.write("d/c", b"");
+    let mut fps = trusting();
+    let added = Observed::Names { added: vec![b"c".to_vec()], removed: vec![] };
+    assert_eq!(check_leaving_out(&p, &mut fps, &rules), (fails(0, added), 1, vec![]));
+}

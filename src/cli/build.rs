@@ -1,7 +1,7 @@
 //! `dry build`: run a command under the tracer and record it, or replay a recorded run.
 
 use super::context::Context;
-use crate::check::{Fingerprints, LiveFs};
+use crate::check::{DryIgnore, Fingerprints, LiveFs};
 use crate::decide::{decide_stored_for_replay, Decided};
 use crate::record::{entry_of, unix_ns, Nested, Recorder, Step, StepOutcome};
 use crate::restore::{write_all_fd, Replayed};
@@ -17,6 +17,7 @@ use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Run CMD, or skip it and replay its recorded outputs, stdout, stderr and exit status if
@@ -77,8 +78,9 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
     let mut fps = Fingerprints::over(store.load_fingerprints());
     let (key, exe) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes().to_vec();
+    let dryignore = ctx.dryignore(args.strict).map(Arc::new);
     // One snapshot for the decision and the replay that may follow it.
-    let live = LiveFs::new(&mut fps);
+    let live = LiveFs::new(&mut fps).leaving_out(dryignore.as_deref());
     let (decision, newest_input_ns) = if args.force {
         (Decided::Run("--force".to_string()), i64::MIN)
     } else {
@@ -113,7 +115,8 @@ pub fn run(args: BuildArgs) -> anyhow::Result<i32> {
         Decided::Run(r) => r,
         Decided::Replay(_) => "replay failed".to_string(),
     };
-    let (entry, status) = match run_and_record(&ctx, &store, &mut fps, key, &exe, &args)? {
+    let (entry, status) = match run_and_record(&ctx, &store, &mut fps, key, &exe, &args, dryignore)?
+    {
         (Ok(entry), status) => (entry, status),
         (Err(e), status) => {
             // The command ran: its result stands whatever happened to the cache.
@@ -246,6 +249,7 @@ fn run_and_record(
     key: CommandKey,
     exe: &crate::key::Exe,
     args: &BuildArgs,
+    dryignore: Option<Arc<DryIgnore>>,
 ) -> anyhow::Result<(anyhow::Result<Entry>, ExitStatus)> {
     // Pipes, or pseudo-terminals where dry's own stdout or stderr is a terminal; one for both
     // where they are one stream (`2>&1`), captured in order as stdout (notes/transparency.md).
@@ -290,6 +294,7 @@ fn run_and_record(
             ttl_ns: args.ttl.map(ttl_ns),
             force: args.force,
             stdin_id: crate::check::LiveStdin::new().identity(),
+            dryignore,
         })
     };
     let started = Instant::now();

@@ -40,7 +40,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let (key, _) = ctx.key(&args.cmd, &args.env_ignore, &mut fps)?;
     let root = ctx.project.root.as_os_str().as_bytes();
     let stdin = crate::check::LiveStdin::new();
-    let live = crate::check::LiveFs::new(&mut fps);
+    let dryignore = ctx.dryignore(args.strict);
+    let live = crate::check::LiveFs::new(&mut fps).leaving_out(dryignore.as_ref());
     let rules = super::build::rules(args.strict);
     let decided = decide_stored(
         &store,

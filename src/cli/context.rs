@@ -1,7 +1,7 @@
 //! What every subcommand needs from the process: the working directory, the project, the
 //! environment, and the command key of a requested command.
 
-use crate::check::Fingerprints;
+use crate::check::{DryIgnore, Fingerprints};
 use crate::key::Exe;
 use crate::project::Project;
 use crate::store::Store;
@@ -42,6 +42,19 @@ impl Context {
     /// Opens the store if there is one; creates nothing.
     pub fn existing_store(&self) -> anyhow::Result<Option<Store>> {
         Store::open_existing(&self.project.dry_dir).context("opening the store")
+    }
+
+    /// Reads the project's `.dryignore`, the names listings leave out (notes/transparency.md):
+    /// `None` under `--strict` (every name counts), without one (one failed open), or when it
+    /// cannot be used, which a warning says: then every name counts too.
+    pub fn dryignore(&self, strict: bool) -> Option<DryIgnore> {
+        if strict {
+            return None;
+        }
+        DryIgnore::read(&self.project.root).unwrap_or_else(|e| {
+            eprintln!("dry: warning: {e}; no name is left out of listings");
+            None
+        })
     }
 
     /// Returns the value of environment variable `name`.

@@ -3,7 +3,7 @@
 
 use super::context::Context;
 use super::exit::UsageError;
-use crate::check::Fingerprints;
+use crate::check::{Fingerprints, LeftOut};
 use crate::decide::{decide, verdict, Decision};
 use crate::explain;
 use crate::store::Store;
@@ -69,7 +69,8 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     let entries = super::show::load_family_or_warn(&store, &key.family());
     let root = ctx.project.root.as_os_str().as_bytes();
     let shown: Vec<String> = cmd.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let live = crate::check::LiveFs::new(&mut fps);
+    let dryignore = ctx.dryignore(args.strict);
+    let live = crate::check::LiveFs::new(&mut fps).leaving_out(dryignore.as_ref());
     let rules = super::build::rules(args.strict);
     match decide(&entries, &key, root, &live, &crate::check::LiveStdin::new(), (rules, None)) {
         Decision::Replay(i) => {
@@ -79,8 +80,12 @@ pub fn run(args: WhyArgs) -> anyhow::Result<i32> {
     }
     drop(live);
     for e in entries.iter().rev() {
-        let status = entry_status(e, &entries, &key, root, &mut fps, rules);
+        let live = crate::check::LiveFs::new(&mut fps).leaving_out(dryignore.as_ref());
+        let (status, left_out) = entry_status(e, &entries, &key, root, &live, rules);
         out!("  entry {}: {status}", short(e));
+        for left in left_out {
+            out!("    {}", explain::left_out(&left.dir, &left.names, root));
+        }
     }
     if args.cmd.is_empty() {
         let steps = store.last_steps();
@@ -98,13 +103,38 @@ fn short(e: &Entry) -> String {
     e.key.id().to_hex()[..12].to_string()
 }
 
-/// One entry's status against the requested key and the live filesystem.
+/// One entry's status against the requested key and the live filesystem, and, if it holds,
+/// the listings that hold only by leaving out names `.dryignore` ignores.
 fn entry_status(
     e: &Entry,
     family: &[Entry],
     key: &CommandKey,
     root: &[u8],
-    fps: &mut Fingerprints,
+    live: &crate::check::LiveFs<'_>,
+    rules: Rules,
+) -> (String, Vec<LeftOut>) {
+    let status = entry_verdict(e, family, key, root, live, rules);
+    if !status.starts_with("holds") {
+        return (status, Vec::new());
+    }
+    // Name the assumption whenever it is what made a predicate hold (one line per directory).
+    let left_out = crate::check::left_out_of_listings(&e.predicates, live);
+    let status = if left_out.is_empty() {
+        status
+    } else {
+        let all = "holds (every predicate as recorded";
+        status.replacen(all, &format!("{all}, but for names .dryignore leaves out of listings"), 1)
+    };
+    (status, left_out)
+}
+
+/// One entry's verdict against the requested key and the live filesystem, in words.
+fn entry_verdict(
+    e: &Entry,
+    family: &[Entry],
+    key: &CommandKey,
+    root: &[u8],
+    live: &crate::check::LiveFs<'_>,
     rules: Rules,
 ) -> String {
     if let Some(d) = explain::key_difference(&e.key, key) {
@@ -115,7 +145,6 @@ fn entry_status(
             e.uncacheable.iter().map(|u| explain::uncacheable(u, root)).collect();
         return format!("not cached: {}", why.join("; "));
     }
-    let live = crate::check::LiveFs::new(fps);
     let stdin = crate::check::LiveStdin::new();
     let failure = |v: Verdict| match v {
         Verdict::Holds => None,
@@ -124,14 +153,14 @@ fn entry_status(
             None => "fails".to_string(),
         }),
     };
-    if let Some(f) = failure(verdict(e, family, &live, &stdin, rules)) {
+    if let Some(f) = failure(verdict(e, family, live, &stdin, rules)) {
         return f;
     }
     if rules == Rules::Strict {
         return "holds (strictly: every predicate as recorded)".to_string();
     }
     // Name the assumption whenever it is what made a predicate hold.
-    match failure(verdict(e, family, &live, &stdin, Rules::Strict)) {
+    match failure(verdict(e, family, live, &stdin, Rules::Strict)) {
         None => "holds (every predicate as recorded)".to_string(),
         Some(f) => format!(
             "holds by the output rule ({f}, but that is the command's own output, as it left \
@@ -178,11 +207,12 @@ fn why_path(
     now.exe_hash = fps
         .hash_path(std::path::Path::new(OsStr::from_bytes(&producer.key.exe)))
         .unwrap_or(model::Hash([0; 32]));
+    let dryignore = ctx.dryignore(false);
     match decide(
         &family,
         &now,
         root,
-        &crate::check::LiveFs::new(fps),
+        &crate::check::LiveFs::new(fps).leaving_out(dryignore.as_ref()),
         &crate::check::LiveStdin::new(),
         (Rules::default(), None),
     ) {

@@ -6,6 +6,6 @@ pub mod json;
 pub mod words;
 
 pub use words::{
-    describe_effect, describe_predicate, failure, key_difference, not_cached_line, show_path,
-    uncacheable,
+    describe_effect, describe_predicate, failure, key_difference, left_out, not_cached_line,
+    show_path, uncacheable,
 };

@@ -147,6 +147,13 @@ pub fn describe_effect(e: &Effect, root: &[u8]) -> String {
     }
 }
 
+/// Says of the listing of `dir` that it holds only because `.dryignore` leaves `names` out of
+/// it (each added or removed since), e.g. `directory .: holds ignoring notes.txt (.dryignore)`.
+pub fn left_out(dir: &[u8], names: &[Vec<u8>], root: &[u8]) -> String {
+    let names: Vec<String> = names.iter().map(|n| escape(n)).collect();
+    format!("directory {}: holds ignoring {} (.dryignore)", show_path(dir, root), names.join(", "))
+}
+
 /// Says why predicate `p` fails given what was observed, e.g. `in.txt: content changed`.
 pub fn failure(p: &Predicate, observed: &Observed, root: &[u8]) -> String {
     let subject = match p {

@@ -1,7 +1,7 @@
 //! Nested commands: their keys, the skip-in-place decision at exec, and their entries.
 
 use super::{Instance, Recorder};
-use crate::check::LiveFs;
+use crate::check::{DryIgnore, LiveFs};
 use crate::decide::{decide, Decision};
 use crate::store::{Store, StoreError};
 use crate::trace::{CmdId, ExecDecision, ExecRequest};
@@ -15,6 +15,7 @@ use model::{CommandKey, Entry};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Arc;
 
 /// What nested recording needs to know about the build.
 #[derive(Clone, Debug)]
@@ -38,6 +39,9 @@ pub struct Nested {
     /// `(st_dev, st_ino)` of dry's own standard input, which the top-level command inherits
     /// (`LiveStdin::identity`).
     pub stdin_id: Option<(u64, u64)>,
+    /// The names listings leave out (`.dryignore`; `None` under `--strict`), for the check of
+    /// a nested command as for the top-level one.
+    pub dryignore: Option<Arc<DryIgnore>>,
 }
 
 /// Why a nested command with standard input `stdin` may never be replayed, if it may not: its
@@ -126,8 +130,8 @@ pub fn exec_requested(rec: &mut Recorder<'_>, req: &ExecRequest<'_>) -> ExecDeci
     let decision = if n.force {
         Decision::Run("--force".to_string())
     } else {
-        let rules = (n.rules, n.ttl_ns);
-        decide(&entries, &key, &n.root, &LiveFs::new(rec.fingerprints), &stdin, rules)
+        let live = LiveFs::new(rec.fingerprints).leaving_out(n.dryignore.as_deref());
+        decide(&entries, &key, &n.root, &live, &stdin, (n.rules, n.ttl_ns))
     };
     let reason = match decision {
         Decision::Replay(i) if input_busy(&entries[i], req.open_for_writing) => {

@@ -7,6 +7,7 @@ mod differential;
 mod differential_cases;
 mod differential_gen;
 mod dirfd;
+mod dryignore;
 mod exec;
 mod identity;
 mod into_output;

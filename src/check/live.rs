@@ -640,18 +640,9 @@ impl Fs for LiveFs<'_> {
     }
 
     fn grants(&self, node: &LiveNode, want: u32) -> Result<bool, Errno> {
-        // Asked only where an open was refused (`Predicate::Access`): the kernel's own answer
-        // for this process's effective ids, ACLs and mount flags included.
-        use nix::unistd::{faccessat, AccessFlags};
-        let flags = AccessFlags::from_bits_truncate(want as i32 & 7);
-        let at = nix::fcntl::AtFlags::AT_EACCESS;
-        match faccessat(nix::fcntl::AT_FDCWD, OsStr::from_bytes(&node.path), flags, at) {
-            Ok(()) => Ok(true),
-            Err(
-                nix::errno::Errno::EACCES | nix::errno::Errno::EPERM | nix::errno::Errno::EROFS,
-            ) => Ok(false),
-            Err(e) => Err(Errno(e as i32)),
-        }
+        // Asked only where an open was refused (`Predicate::Access`): the question the tracer
+        // asked when it recorded the refusal.
+        crate::trace::grants(&node.path, want)
     }
 
     fn link_count(&self, node: &LiveNode) -> Result<u64, Errno> {

@@ -224,7 +224,7 @@ pub(crate) fn open_failed(cx: &mut Cx<'_>, p: &PendingOpen, e: i32) {
     let host = cx.host(&p.at);
     let want = (u32::from(p.intent.readable) * 4) | (u32::from(flags.write) * 2);
     match probe::kind(&host, flags.follow) {
-        Ok(kind) if want != 0 && probe::grants(&host, want) == Some(false) => {
+        Ok(kind) if want != 0 && probe::grants(&host, want) == Ok(false) => {
             cx.sink.resolve(&p.at, flags, Ok(kind));
             let path = spelled(&p.at);
             cx.sink.emit(Observation::Access { path, want, granted: false });

@@ -96,6 +96,7 @@ mod wake;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use probe::grants;
 pub use wake::spawn_without_sigchld;
 
 use model::entry::ExitStatus;

@@ -80,16 +80,18 @@ pub(crate) fn kind(p: &[u8], follow: bool) -> Result<FileKind, Errno> {
 }
 
 /// Reports whether the file at `p` (followed) grants this process the access `want` (`R_OK`,
-/// `W_OK`, `X_OK` bits), as `access(2)` with the effective ids says; `None` if it cannot tell.
-pub(crate) fn grants(p: &[u8], want: u32) -> Option<bool> {
+/// `W_OK`, `X_OK` bits), as `access(2)` with the effective ids says (mode, owner, ACLs, a
+/// read-only mount); an error if it cannot tell. Shared by the tracer (a refused open) and the
+/// check of `Predicate::Access`, so both ask the same question.
+pub(crate) fn grants(p: &[u8], want: u32) -> Result<bool, Errno> {
     use nix::unistd::{faccessat, AccessFlags};
     let flags = AccessFlags::from_bits_truncate(want as i32 & 7);
     match faccessat(nix::fcntl::AT_FDCWD, os(p), flags, nix::fcntl::AtFlags::AT_EACCESS) {
-        Ok(()) => Some(true),
+        Ok(()) => Ok(true),
         Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM | nix::errno::Errno::EROFS) => {
-            Some(false)
+            Ok(false)
         }
-        Err(_) => None,
+        Err(e) => Err(Errno(e as i32)),
     }
 }
 
